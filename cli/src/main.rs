@@ -1,0 +1,100 @@
+//! `vouch`: run a Vouch node and operate it.
+//!
+//! `init` and `run` act on the data directory; every other command talks to
+//! the running node's local HTTP API with the token from that directory.
+
+mod client;
+mod node_cmd;
+mod operator;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Vouch: sender reputation from your own web of trust.
+#[derive(Debug, Parser)]
+#[command(name = "vouch", version, about, propagate_version = true)]
+struct Cli {
+    /// Data directory (key, token, config, database).
+    /// Default: $XDG_DATA_HOME/vouch or ~/.local/share/vouch.
+    #[arg(long, global = true, env = "VOUCH_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+
+    /// Node API base URL (default: from the data directory's config).
+    #[arg(long, global = true, env = "VOUCH_API")]
+    api: Option<String>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create the node key, API token and default config (never overwrites).
+    Init,
+    /// Run the node in the foreground (initialises the data directory on first run).
+    Run,
+    /// Print this node's id (its public key).
+    Id,
+    #[command(flatten)]
+    Api(ApiCommand),
+}
+
+/// Commands that talk to the running node.
+#[derive(Debug, Subcommand)]
+enum ApiCommand {
+    /// Show the running node's status.
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage which operators this node vouches for.
+    #[command(subcommand)]
+    Trust(operator::TrustCommand),
+    /// Endorse a sender as legitimate.
+    Endorse(operator::EndorseArgs),
+    /// Report a sender for bad mail.
+    Report(operator::ReportArgs),
+    /// Withdraw this node's statement about a subject.
+    Retract(operator::RetractArgs),
+    /// Ask how much to trust a sender, and why.
+    Query(operator::QueryArgs),
+}
+
+fn default_data_dir() -> PathBuf {
+    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(xdg).join("vouch");
+    }
+    match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+        Some(home) => PathBuf::from(home).join(".local/share/vouch"),
+        None => PathBuf::from("vouch-data"),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let data_dir = vouch_node::DataDir::new(cli.data_dir.clone().unwrap_or_else(default_data_dir));
+    let result = match cli.command {
+        Command::Init => node_cmd::init(&data_dir),
+        Command::Run => node_cmd::run(&data_dir),
+        Command::Id => node_cmd::id(&data_dir),
+        Command::Api(command) => client::Client::connect(&data_dir, cli.api.as_deref()).and_then(|client| match command {
+            ApiCommand::Status { json } => operator::status(&client, json),
+            ApiCommand::Trust(cmd) => operator::trust(&client, cmd),
+            ApiCommand::Endorse(args) => operator::endorse(&client, args),
+            ApiCommand::Report(args) => operator::report(&client, args),
+            ApiCommand::Retract(args) => operator::retract(&client, args),
+            ApiCommand::Query(args) => operator::query(&client, args),
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("vouch: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

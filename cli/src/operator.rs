@@ -1,0 +1,226 @@
+//! The operator commands: trust, endorse, report, retract, query, status.
+
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::{Value, json};
+use vouch_protocol::{NodeKey, Subject};
+
+use crate::client::Client;
+use crate::output;
+
+/// `vouch trust …`
+#[derive(Debug, Subcommand)]
+pub enum TrustCommand {
+    /// Vouch for another operator's node.
+    Add {
+        /// The node id (64 hex digits, as `vouch id` prints it).
+        node: String,
+        /// How much, 1..=100.
+        #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u8).range(1..=100))]
+        weight: u8,
+        /// Lifetime in days.
+        #[arg(long, default_value_t = 365)]
+        ttl_days: u64,
+    },
+    /// Withdraw a vouch.
+    Remove {
+        /// The node id.
+        node: String,
+    },
+    /// List the nodes this node vouches for.
+    List {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Endorsement categories.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+#[value(rename_all = "kebab-case")]
+pub enum EndorseCategory {
+    /// Legitimate mail comes from this sender.
+    LegitimateSender,
+    /// I operate this host or domain.
+    Operator,
+    /// This host forwards mail (lists, aliases).
+    Forwarder,
+}
+
+/// `vouch endorse`
+#[derive(Debug, Args)]
+pub struct EndorseArgs {
+    /// IP, netblock (CIDR) or domain.
+    subject: String,
+    /// In what capacity.
+    #[arg(long, value_enum, default_value = "legitimate-sender")]
+    category: EndorseCategory,
+    /// Lifetime in days.
+    #[arg(long, default_value_t = 180)]
+    ttl_days: u64,
+}
+
+/// Report categories.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ReportCategory {
+    /// Unsolicited bulk mail.
+    Spam,
+    /// Phishing.
+    Phishing,
+    /// Malware.
+    Malware,
+    /// Backscatter.
+    Backscatter,
+}
+
+/// `vouch report`
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// IP, netblock (CIDR) or domain.
+    subject: String,
+    /// What kind of bad mail.
+    #[arg(long, value_enum, default_value = "spam")]
+    category: ReportCategory,
+    /// How many messages.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    count: u32,
+    /// SHA-256 of an offending message (hex); repeatable.
+    #[arg(long = "message-hash")]
+    message_hashes: Vec<String>,
+    /// Relay chain hop from Received/ARC headers, nearest first; repeatable.
+    #[arg(long = "relay")]
+    relay_chain: Vec<String>,
+    /// Lifetime in hours (at most 720).
+    #[arg(long, default_value_t = 168)]
+    ttl_hours: u64,
+}
+
+/// Statement kinds a retraction can withdraw.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RetractKind {
+    /// A vouch for a node.
+    Trust,
+    /// An endorsement.
+    Endorse,
+    /// A report.
+    Report,
+}
+
+/// `vouch retract`
+#[derive(Debug, Args)]
+pub struct RetractArgs {
+    /// What to withdraw.
+    #[arg(value_enum)]
+    kind: RetractKind,
+    /// The subject of the statement (node id for trust).
+    subject: String,
+}
+
+/// `vouch query`
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// IP, netblock (CIDR) or domain.
+    subject: String,
+    /// Show the statements behind the verdict.
+    #[arg(long)]
+    explain: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn check_node(node: &str) -> anyhow::Result<String> {
+    let node = node.trim();
+    node.parse::<NodeKey>()
+        .map_err(|_| anyhow::anyhow!("{node:?} is not a node id (64 hex digits, as `vouch id` prints)"))?;
+    Ok(node.to_ascii_lowercase())
+}
+
+fn check_sender(subject: &str) -> anyhow::Result<String> {
+    match subject.parse::<Subject>()? {
+        Subject::Node(_) => anyhow::bail!("{subject} is a node id, not a mail sender"),
+        parsed => Ok(parsed.to_string()),
+    }
+}
+
+/// `vouch status`
+pub fn status(client: &Client, json: bool) -> anyhow::Result<()> {
+    let status: Value = client.get("/v1/status")?;
+    if json {
+        return output::json(&status);
+    }
+    output::fields(&status, &["node_id", "version", "uptime_secs", "statements", "next_seq", "trust_edges", "trusted_authors"]);
+    Ok(())
+}
+
+/// `vouch trust …`
+pub fn trust(client: &Client, command: TrustCommand) -> anyhow::Result<()> {
+    match command {
+        TrustCommand::Add { node, weight, ttl_days } => {
+            let body = json!({ "node": check_node(&node)?, "weight": weight, "ttl_days": ttl_days });
+            output::written(&client.post("/v1/trust", &body)?)
+        }
+        TrustCommand::Remove { node } => {
+            let body = json!({ "node": check_node(&node)?, "weight": 0 });
+            output::written(&client.post("/v1/trust", &body)?)
+        }
+        TrustCommand::List { json } => {
+            let list: Value = client.get("/v1/trust")?;
+            if json {
+                return output::json(&list);
+            }
+            output::trust_list(&list);
+            Ok(())
+        }
+    }
+}
+
+/// `vouch endorse`
+pub fn endorse(client: &Client, args: EndorseArgs) -> anyhow::Result<()> {
+    let category = match args.category {
+        EndorseCategory::LegitimateSender => "legitimate_sender",
+        EndorseCategory::Operator => "operator",
+        EndorseCategory::Forwarder => "forwarder",
+    };
+    let body = json!({ "subject": check_sender(&args.subject)?, "category": category, "ttl_days": args.ttl_days });
+    output::written(&client.post("/v1/endorse", &body)?)
+}
+
+/// `vouch report`
+pub fn report(client: &Client, args: ReportArgs) -> anyhow::Result<()> {
+    let category = match args.category {
+        ReportCategory::Spam => "spam",
+        ReportCategory::Phishing => "phishing",
+        ReportCategory::Malware => "malware",
+        ReportCategory::Backscatter => "backscatter",
+    };
+    let body = json!({
+        "subject": check_sender(&args.subject)?,
+        "category": category,
+        "count": args.count,
+        "message_hashes": args.message_hashes,
+        "relay_chain": args.relay_chain,
+        "ttl_hours": args.ttl_hours,
+    });
+    output::written(&client.post("/v1/report", &body)?)
+}
+
+/// `vouch retract`
+pub fn retract(client: &Client, args: RetractArgs) -> anyhow::Result<()> {
+    let (kind, subject) = match args.kind {
+        RetractKind::Trust => ("trust", check_node(&args.subject)?),
+        RetractKind::Endorse => ("endorse", check_sender(&args.subject)?),
+        RetractKind::Report => ("report", check_sender(&args.subject)?),
+    };
+    output::written(&client.post("/v1/retract", &json!({ "subject": subject, "kind": kind }))?)
+}
+
+/// `vouch query`
+pub fn query(client: &Client, args: QueryArgs) -> anyhow::Result<()> {
+    let subject = check_sender(&args.subject)?;
+    let reputation: Value = client.get(&format!("/v1/reputation/{subject}"))?;
+    if args.json {
+        return output::json(&reputation);
+    }
+    output::reputation(&reputation, args.explain);
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! Human-readable output: aligned tables and key/value lists.
+
+use serde_json::Value;
+
+/// Prints pretty JSON.
+pub fn json(value: &Value) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) => n.as_f64().filter(|f| f.fract() != 0.0).map_or_else(|| n.to_string(), |f| format!("{f:.3}")),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Prints selected fields as `name: value` lines.
+pub fn fields(value: &Value, names: &[&str]) {
+    let width = names.iter().map(|n| n.len()).max().unwrap_or(0);
+    for name in names {
+        println!("{name:<width$}  {}", text(&value[*name]));
+    }
+}
+
+/// Prints rows under a header, columns aligned.
+pub fn table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(header.iter().map(|h| h.to_string()).collect());
+    for row in rows {
+        line(row.clone());
+    }
+}
+
+/// Prints the answer to a write.
+pub fn written(answer: &Value) -> anyhow::Result<()> {
+    println!("{} {}", text(&answer["outcome"]), text(&answer["id"]));
+    Ok(())
+}
+
+/// Prints the trust list.
+pub fn trust_list(list: &Value) {
+    let rows: Vec<Vec<String>> = list["trusted"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| vec![text(&e["node"]), text(&e["weight"]), format!("{:.3}", e["trust"].as_f64().unwrap_or(0.0)), text(&e["expires_at"])])
+        .collect();
+    if rows.is_empty() {
+        println!("this node vouches for nobody yet (vouch trust add NODE_ID)");
+    } else {
+        table(&["NODE", "WEIGHT", "TRUST", "EXPIRES"], &rows);
+    }
+    println!("authors with non-zero trust: {}", text(&list["trusted_authors"]));
+}
+
+fn short(key: &Value) -> String {
+    let s = text(key);
+    if s.len() > 16 { format!("{}…", &s[..16]) } else { s }
+}
+
+fn age(secs: u64) -> String {
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+/// Prints a reputation, with its explanation when asked.
+pub fn reputation(r: &Value, explain: bool) {
+    println!(
+        "{}  {}  score {:+.3}  confidence {:.2}",
+        text(&r["subject"]),
+        text(&r["verdict"]).to_uppercase(),
+        r["score"].as_f64().unwrap_or(0.0),
+        r["confidence"].as_f64().unwrap_or(0.0)
+    );
+    println!(
+        "  reported {:.3}  endorsed {:.3}  netblock {:.3} ({} reported neighbours)  from {} statements",
+        r["reported"].as_f64().unwrap_or(0.0),
+        r["endorsed"].as_f64().unwrap_or(0.0),
+        r["netblock"].as_f64().unwrap_or(0.0),
+        text(&r["netblock_reported_ips"]),
+        text(&r["statements"])
+    );
+    if !explain {
+        return;
+    }
+    let rows: Vec<Vec<String>> = r["explanation"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            vec![
+                format!("{:+.3}", c["weight"].as_f64().unwrap_or(0.0)),
+                text(&c["kind"]),
+                text(&c["category"]),
+                text(&c["signal"]),
+                text(&c["subject"]),
+                short(&c["author"]),
+                format!("{:.3}", c["author_trust"].as_f64().unwrap_or(0.0)),
+                age(c["age_secs"].as_u64().unwrap_or(0)),
+                format!("{:.2}", c["decay"].as_f64().unwrap_or(0.0)),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        println!("  no statements from authors in this node's web of trust");
+    } else {
+        println!();
+        table(&["WEIGHT", "KIND", "CATEGORY", "SIGNAL", "SUBJECT", "AUTHOR", "TRUST", "AGE", "DECAY"], &rows);
+    }
+}

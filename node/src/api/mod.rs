@@ -1,0 +1,46 @@
+//! The HTTP JSON API for the local mail server and operator.
+//!
+//! Reads are open (the listener is on loopback by default); writes sign
+//! statements with the node's key and need the bearer token.
+
+mod auth;
+mod error;
+mod json;
+mod openapi;
+mod reputation;
+mod state;
+mod status;
+mod view;
+mod write;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use axum::routing::{get, post};
+
+pub use error::Error;
+pub use openapi::document as openapi_document;
+pub use reputation::parse_sender;
+pub use state::AppState;
+
+/// Builds the router (tests call it without a server).
+pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    let auth = middleware::from_fn_with_state(state.clone(), auth::require_token);
+    Router::new()
+        .route("/v1/reputation/{*subject}", get(reputation::get_one))
+        .route("/v1/reputation", post(reputation::batch))
+        .route("/v1/statements/{*subject}", get(reputation::statements))
+        .route("/v1/status", get(status::status))
+        .route("/v1/trust", get(status::trust_list).merge(post(write::trust).route_layer(auth.clone())))
+        .route("/v1/endorse", post(write::endorse).route_layer(auth.clone()))
+        .route("/v1/report", post(write::report).route_layer(auth.clone()))
+        .route("/v1/retract", post(write::retract).route_layer(auth))
+        .route("/v1/openapi.json", get(openapi::serve))
+        .route("/metrics", get(status::metrics))
+        .fallback(|| async { Error::NotFound })
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(state)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,109 @@
+//! The OpenAPI 3 document for the routes in [`super::router`].
+//!
+//! Written by hand as JSON: the API is small, and a derive-based generator
+//! (utoipa) would add a proc-macro layer to every handler for a dozen
+//! routes. A test checks that the document and the router list the same
+//! paths and methods.
+
+use axum::Json;
+use serde_json::{Value, json};
+
+fn error_response(description: &str) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
+}
+
+fn ok_json(description: &str, schema: &str) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } } })
+}
+
+fn subject_param() -> Value {
+    json!({ "name": "subject", "in": "path", "required": true, "schema": { "type": "string" },
+            "description": "IPv4/IPv6 address, CIDR netblock (e.g. 192.0.2.0/24) or domain" })
+}
+
+fn write_op(summary: &str, body_schema: &str) -> Value {
+    json!({ "post": {
+        "summary": summary,
+        "security": [{ "bearer": [] }],
+        "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{body_schema}") } } } },
+        "responses": {
+            "200": ok_json("The signed statement was stored", "WriteResponse"),
+            "400": error_response("Bad subject, body or statement"),
+            "401": error_response("Missing or wrong bearer token"),
+            "413": error_response("Body too large")
+        }
+    }})
+}
+
+/// The document.
+pub fn document() -> Value {
+    json!({
+        "openapi": "3.0.3",
+        "info": { "title": "Vouch node API", "version": env!("CARGO_PKG_VERSION"),
+                  "description": "Reputation of mail senders from this node's web of trust. Write endpoints need the bearer token from the data directory's api.token." },
+        "paths": {
+            "/v1/reputation/{subject}": { "get": {
+                "summary": "Reputation of one sender, with its explanation",
+                "parameters": [subject_param()],
+                "responses": { "200": ok_json("Score, confidence, verdict and explanation", "Reputation"), "400": error_response("Bad subject") }
+            }},
+            "/v1/reputation": { "post": {
+                "summary": "Reputation of many senders",
+                "requestBody": { "required": true, "content": { "application/json": { "schema": {
+                    "type": "object", "required": ["subjects"], "properties": { "subjects": { "type": "array", "items": { "type": "string" } } } } } } },
+                "responses": { "200": { "description": "One entry per subject, in order" }, "400": error_response("Bad body"), "413": error_response("Too many subjects or body too large") }
+            }},
+            "/v1/statements/{subject}": { "get": {
+                "summary": "Live statements about a subject",
+                "parameters": [subject_param()],
+                "responses": { "200": { "description": "Statements" }, "400": error_response("Bad subject") }
+            }},
+            "/v1/status": { "get": { "summary": "Node id, counts, version", "responses": { "200": { "description": "Status" } } } },
+            "/v1/trust": {
+                "get": { "summary": "Nodes this node vouches for, with computed trust", "responses": { "200": { "description": "Trust list" } } },
+                "post": write_op("Vouch for a node (weight 1..100; 0 withdraws)", "TrustRequest")["post"].clone()
+            },
+            "/v1/endorse": write_op("Endorse a sender as legitimate", "EndorseRequest"),
+            "/v1/report": write_op("Report a sender", "ReportRequest"),
+            "/v1/retract": write_op("Withdraw this node's statement on a subject", "RetractRequest"),
+            "/metrics": { "get": { "summary": "Prometheus metrics", "responses": { "200": { "description": "OpenMetrics text" } } } },
+            "/v1/openapi.json": { "get": { "summary": "This document", "responses": { "200": { "description": "OpenAPI 3 document" } } } }
+        },
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer" } },
+            "schemas": {
+                "Error": { "type": "object", "properties": { "error": { "type": "object", "properties": {
+                    "code": { "type": "string" }, "message": { "type": "string" } } } } },
+                "Reputation": { "type": "object", "properties": {
+                    "subject": { "type": "string" }, "score": { "type": "number" }, "confidence": { "type": "number" },
+                    "verdict": { "type": "string", "enum": ["allow", "neutral", "suspect", "block"] },
+                    "endorsed": { "type": "number" }, "reported": { "type": "number" }, "netblock": { "type": "number" },
+                    "netblock_reported_ips": { "type": "integer" }, "statements": { "type": "integer" },
+                    "explanation": { "type": "array", "items": { "type": "object" } } } },
+                "WriteResponse": { "type": "object", "properties": {
+                    "id": { "type": "string" }, "outcome": { "type": "string" }, "seq": { "type": "integer" } } },
+                "TrustRequest": { "type": "object", "required": ["node", "weight"], "properties": {
+                    "node": { "type": "string", "description": "64 hex digits" },
+                    "weight": { "type": "integer", "minimum": 0, "maximum": 100 }, "ttl_days": { "type": "integer" } } },
+                "EndorseRequest": { "type": "object", "required": ["subject"], "properties": {
+                    "subject": { "type": "string" },
+                    "category": { "type": "string", "enum": ["legitimate_sender", "operator", "forwarder"] },
+                    "ttl_days": { "type": "integer" } } },
+                "ReportRequest": { "type": "object", "required": ["subject"], "properties": {
+                    "subject": { "type": "string" },
+                    "category": { "type": "string", "enum": ["spam", "phishing", "malware", "backscatter"] },
+                    "count": { "type": "integer", "minimum": 1 },
+                    "message_hashes": { "type": "array", "items": { "type": "string" } },
+                    "relay_chain": { "type": "array", "items": { "type": "string" } },
+                    "ttl_hours": { "type": "integer" } } },
+                "RetractRequest": { "type": "object", "required": ["subject", "kind"], "properties": {
+                    "subject": { "type": "string" }, "kind": { "type": "string", "enum": ["trust", "endorse", "report"] } } }
+            }
+        }
+    })
+}
+
+/// `GET /v1/openapi.json`
+pub async fn serve() -> Json<Value> {
+    Json(document())
+}

@@ -1,0 +1,129 @@
+//! Reputation lookups, single and batch, and the statements about a subject.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use serde::{Deserialize, Serialize};
+use vouch_protocol::Subject;
+
+use super::error::Error;
+use super::json::ApiJson;
+use super::state::AppState;
+use super::view::StatementView;
+use crate::clock::unix_now;
+use crate::trust::{Reputation, Verdict};
+
+/// Parses a sender subject (IP, netblock or domain) from user input.
+pub fn parse_sender(text: &str) -> Result<Subject, Error> {
+    let subject: Subject = text.parse()?;
+    if let Subject::Node(_) = subject {
+        return Err(Error::NotASender(text.to_owned()));
+    }
+    Ok(subject)
+}
+
+fn verdict_label(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Allow => "allow",
+        Verdict::Neutral => "neutral",
+        Verdict::Suspect => "suspect",
+        Verdict::Block => "block",
+    }
+}
+
+/// Looks up and scores subjects; blocking (reads the store).
+fn score_all(state: &AppState, subjects: &[Subject]) -> Result<Vec<Reputation>, Error> {
+    let now = unix_now();
+    subjects
+        .iter()
+        .map(|subject| {
+            let exact = state.store.about(subject)?;
+            let netblock = if matches!(subject, Subject::Ip(_)) { state.store.in_netblock(subject)? } else { Vec::new() };
+            let pairs = |v: Vec<crate::store::Stored>| v.into_iter().map(|s| (s.id, s.statement)).collect::<Vec<_>>();
+            let reputation = state.trust.reputation(subject, &pairs(exact), &pairs(netblock), now);
+            state.metrics.lookup(verdict_label(reputation.verdict));
+            Ok(reputation)
+        })
+        .collect()
+}
+
+/// `GET /v1/reputation/{subject}`
+#[tracing::instrument(skip(state))]
+pub async fn get_one(State(state): State<AppState>, Path(subject): Path<String>) -> Result<Json<Reputation>, Error> {
+    let subject = parse_sender(&subject)?;
+    let mut found = tokio::task::spawn_blocking(move || score_all(&state, &[subject])).await??;
+    found.pop().map(Json).ok_or(Error::NotFound)
+}
+
+/// Body of `POST /v1/reputation`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    /// Subjects to score.
+    pub subjects: Vec<String>,
+}
+
+/// One entry of a batch answer: the reputation, or why the subject was not understood.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum BatchEntry {
+    /// Scored.
+    Scored(Box<Reputation>),
+    /// Not a valid sender subject.
+    Invalid {
+        /// The input as given.
+        subject: String,
+        /// Why it was refused.
+        error: String,
+    },
+}
+
+/// Answer of `POST /v1/reputation`, in request order.
+#[derive(Debug, Serialize)]
+pub struct BatchResponse {
+    /// One entry per requested subject.
+    pub results: Vec<BatchEntry>,
+}
+
+/// `POST /v1/reputation`
+#[tracing::instrument(skip_all, fields(subjects = request.subjects.len()))]
+pub async fn batch(State(state): State<AppState>, ApiJson(request): ApiJson<BatchRequest>) -> Result<Json<BatchResponse>, Error> {
+    if request.subjects.len() > state.max_batch {
+        return Err(Error::BatchTooLarge { given: request.subjects.len(), max: state.max_batch });
+    }
+    let parsed: Vec<Result<Subject, (String, String)>> = request
+        .subjects
+        .into_iter()
+        .map(|text| parse_sender(&text).map_err(|e| (text, e.to_string())))
+        .collect();
+    let valid: Vec<Subject> = parsed.iter().filter_map(|p| p.as_ref().ok().cloned()).collect();
+    let mut scored = tokio::task::spawn_blocking(move || score_all(&state, &valid)).await??.into_iter();
+    let results = parsed
+        .into_iter()
+        .filter_map(|p| match p {
+            Ok(_) => scored.next().map(|r| BatchEntry::Scored(Box::new(r))),
+            Err((subject, error)) => Some(BatchEntry::Invalid { subject, error }),
+        })
+        .collect();
+    Ok(Json(BatchResponse { results }))
+}
+
+/// Answer of `GET /v1/statements/{subject}`.
+#[derive(Debug, Serialize)]
+pub struct StatementsResponse {
+    /// The subject, canonical form.
+    pub subject: String,
+    /// Live statements about exactly this subject.
+    pub statements: Vec<StatementView>,
+}
+
+/// `GET /v1/statements/{subject}`
+#[tracing::instrument(skip(state))]
+pub async fn statements(State(state): State<AppState>, Path(subject): Path<String>) -> Result<Json<StatementsResponse>, Error> {
+    let subject: Subject = subject.parse()?;
+    let found = {
+        let subject = subject.clone();
+        tokio::task::spawn_blocking(move || state.store.about(&subject)).await??
+    };
+    let statements = found.iter().map(|s| StatementView::new(&s.id, &s.statement)).collect();
+    Ok(Json(StatementsResponse { subject: subject.to_string(), statements }))
+}

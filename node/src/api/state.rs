@@ -1,0 +1,31 @@
+//! What handlers share: handles to the node's parts, not one big lock.
+
+use std::sync::Arc;
+
+use vouch_protocol::Keypair;
+
+use crate::ingest::Ingest;
+use crate::metrics::Metrics;
+use crate::store::Store;
+use crate::trust::TrustEngine;
+
+/// The API's state; every field is a cheap handle.
+#[derive(Clone)]
+pub struct AppState {
+    /// The statement store.
+    pub store: Arc<Store>,
+    /// The trust engine.
+    pub trust: Arc<TrustEngine>,
+    /// The ingest path, for the operator's own statements.
+    pub ingest: Arc<Ingest>,
+    /// The node's key, which signs the operator's statements.
+    pub signer: Arc<Keypair>,
+    /// The bearer token write calls must carry.
+    pub token: Arc<str>,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Most subjects in one batch lookup.
+    pub max_batch: usize,
+    /// Unix time the node started.
+    pub started_at: u64,
+}

@@ -1,0 +1,101 @@
+//! Node status, the operator's trust list, and Prometheus metrics.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use serde::Serialize;
+use vouch_protocol::{Claim, Kind, Subject};
+
+use super::error::Error;
+use super::state::AppState;
+use crate::clock::unix_now;
+
+/// Answer of `GET /v1/status`.
+#[derive(Debug, Serialize)]
+pub struct Status {
+    /// This node's public key (hex): its identity as an author.
+    pub node_id: String,
+    /// Software version.
+    pub version: &'static str,
+    /// Seconds since start.
+    pub uptime_secs: u64,
+    /// Statements stored.
+    pub statements: u64,
+    /// Next local ingest sequence number.
+    pub next_seq: u64,
+    /// Trust edges known.
+    pub trust_edges: usize,
+    /// Authors with non-zero trust from this node's point of view.
+    pub trusted_authors: usize,
+}
+
+/// `GET /v1/status`
+#[tracing::instrument(skip_all)]
+pub async fn status(State(state): State<AppState>) -> Json<Status> {
+    let counts = state.store.counts();
+    Json(Status {
+        node_id: state.signer.public().to_string(),
+        version: env!("CARGO_PKG_VERSION"),
+        uptime_secs: unix_now().saturating_sub(state.started_at),
+        statements: counts.statements,
+        next_seq: counts.next_seq,
+        trust_edges: state.trust.edge_count(),
+        trusted_authors: state.trust.snapshot().len(),
+    })
+}
+
+/// One of the operator's own trust statements.
+#[derive(Debug, Serialize)]
+pub struct TrustEntry {
+    /// The trusted node (hex key).
+    pub node: String,
+    /// The weight given, 1..=100.
+    pub weight: u8,
+    /// The node's computed trust from this node's view, 0..=1.
+    pub trust: f64,
+    /// Expiry, Unix seconds.
+    pub expires_at: u64,
+}
+
+/// Answer of `GET /v1/trust`.
+#[derive(Debug, Serialize)]
+pub struct TrustList {
+    /// Nodes this node vouches for.
+    pub trusted: Vec<TrustEntry>,
+    /// Authors with non-zero computed trust (direct and indirect).
+    pub trusted_authors: usize,
+}
+
+/// `GET /v1/trust`
+#[tracing::instrument(skip_all)]
+pub async fn trust_list(State(state): State<AppState>) -> Result<Json<TrustList>, Error> {
+    let me = state.signer.public();
+    let mine = {
+        let store = state.store.clone();
+        tokio::task::spawn_blocking(move || store.by_author(&me, Some(Kind::Trust))).await??
+    };
+    let snapshot = state.trust.snapshot();
+    let mut trusted: Vec<TrustEntry> = mine
+        .into_iter()
+        .filter_map(|s| match (&s.statement.body.subject, &s.statement.body.claim) {
+            (Subject::Node(node), Claim::Trust { weight }) if *weight > 0 => Some(TrustEntry {
+                node: node.to_string(),
+                weight: *weight,
+                trust: snapshot.get(node),
+                expires_at: s.statement.body.expires_at,
+            }),
+            _ => None,
+        })
+        .collect();
+    trusted.sort_by(|a, b| b.weight.cmp(&a.weight).then(a.node.cmp(&b.node)));
+    Ok(Json(TrustList { trusted, trusted_authors: snapshot.len() }))
+}
+
+/// `GET /metrics`
+#[tracing::instrument(skip_all)]
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    state.metrics.statements.set(state.store.counts().statements as i64);
+    state.metrics.trusted_authors.set(state.trust.snapshot().len() as i64);
+    ([(CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.render())
+}

@@ -1,0 +1,236 @@
+//! The operator's write actions. The node signs each statement with its own
+//! key and ingests it through the same path as everything else.
+
+use std::net::IpAddr;
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use vouch_protocol::{
+    Claim, EndorseCategory, Evidence, Kind, Limits, NodeKey, ReportCategory, Statement, Subject, VERSION,
+};
+
+use super::error::Error;
+use super::json::ApiJson;
+use super::reputation::parse_sender;
+use super::state::AppState;
+use crate::clock::unix_now;
+use crate::ingest::Ingested;
+
+const HOUR: u64 = 3600;
+const DAY: u64 = 24 * HOUR;
+
+/// Body of `POST /v1/trust`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustRequest {
+    /// The node to vouch for (64 hex digits).
+    pub node: String,
+    /// 1..=100; 0 withdraws.
+    pub weight: u8,
+    /// Lifetime in days (default 365).
+    pub ttl_days: Option<u64>,
+}
+
+/// Endorsement categories as the API spells them.
+#[derive(Debug, Clone, Copy, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum EndorseKind {
+    /// Legitimate mail comes from this sender.
+    #[default]
+    LegitimateSender,
+    /// I operate this host or domain.
+    Operator,
+    /// This host forwards mail.
+    Forwarder,
+}
+
+/// Body of `POST /v1/endorse`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndorseRequest {
+    /// IP, netblock or domain.
+    pub subject: String,
+    /// Default `legitimate_sender`.
+    #[serde(default)]
+    pub category: EndorseKind,
+    /// Lifetime in days (default 180).
+    pub ttl_days: Option<u64>,
+}
+
+/// Report categories as the API spells them.
+#[derive(Debug, Clone, Copy, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportKind {
+    /// Unsolicited bulk mail.
+    #[default]
+    Spam,
+    /// Phishing.
+    Phishing,
+    /// Malware.
+    Malware,
+    /// Backscatter.
+    Backscatter,
+}
+
+/// Body of `POST /v1/report`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRequest {
+    /// IP, netblock or domain.
+    pub subject: String,
+    /// Default `spam`.
+    #[serde(default)]
+    pub category: ReportKind,
+    /// Messages seen (default 1).
+    pub count: Option<u32>,
+    /// SHA-256 of offending messages, hex.
+    #[serde(default)]
+    pub message_hashes: Vec<String>,
+    /// Relay chain from Received/ARC headers, nearest hop first.
+    #[serde(default)]
+    pub relay_chain: Vec<String>,
+    /// Lifetime in hours (default 168, at most 720).
+    pub ttl_hours: Option<u64>,
+}
+
+/// Kinds a retraction can withdraw.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RetractKind {
+    /// A trust statement.
+    Trust,
+    /// An endorsement.
+    Endorse,
+    /// A report.
+    Report,
+}
+
+/// Body of `POST /v1/retract`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetractRequest {
+    /// The subject of the statement to withdraw (a node key for trust).
+    pub subject: String,
+    /// Which statement.
+    pub kind: RetractKind,
+}
+
+/// Answer to a write.
+#[derive(Debug, Serialize)]
+pub struct WriteResponse {
+    /// The new statement's id.
+    pub id: String,
+    /// `stored` or `duplicate`.
+    pub outcome: &'static str,
+    /// Its local sequence number, when stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+}
+
+fn ttl(value: Option<u64>, default: u64, unit: u64) -> u64 {
+    value.unwrap_or(default).saturating_mul(unit)
+}
+
+/// Signs and ingests one statement of the operator's.
+async fn publish(state: AppState, subject: Subject, claim: Claim, ttl_secs: u64) -> Result<Json<WriteResponse>, Error> {
+    let is_trust = claim.slot_kind() == Kind::Trust;
+    let trust = state.trust.clone();
+    let ingested = tokio::task::spawn_blocking(move || {
+        let now = unix_now();
+        // Later statements must win their slot even within the same second.
+        let previous = state.store.slot_created_at(&state.signer.public(), claim.slot_kind(), &subject)?;
+        let created_at = previous.map_or(now, |p| now.max(p.saturating_add(1)));
+        let body = Statement { version: VERSION, subject, created_at, expires_at: created_at.saturating_add(ttl_secs), claim };
+        let statement = state.signer.sign(body);
+        let mut results = state.ingest.submit(vec![statement], now)?;
+        Ok::<_, Error>(results.pop())
+    })
+    .await??;
+    if is_trust {
+        // The operator expects the next lookup to reflect a trust change.
+        trust.recompute_if_dirty();
+    }
+    match ingested {
+        Some(Ingested::Stored { id, seq }) => Ok(Json(WriteResponse { id: id.to_string(), outcome: "stored", seq: Some(seq) })),
+        Some(Ingested::Duplicate(id)) | Some(Ingested::Stale(id)) => {
+            Ok(Json(WriteResponse { id: id.to_string(), outcome: "duplicate", seq: None }))
+        }
+        Some(Ingested::Rejected(rejection)) => Err(Error::Rejected(rejection)),
+        None => Err(Error::NotFound),
+    }
+}
+
+/// `POST /v1/trust`
+#[tracing::instrument(skip(state))]
+pub async fn trust(State(state): State<AppState>, ApiJson(request): ApiJson<TrustRequest>) -> Result<Json<WriteResponse>, Error> {
+    let node: NodeKey = request
+        .node
+        .trim()
+        .parse()
+        .map_err(|_| Error::InvalidBody(format!("node {:?} is not a 64-hex-digit node key", request.node)))?;
+    let ttl_secs = ttl(request.ttl_days, 365, DAY);
+    publish(state, Subject::Node(node), Claim::Trust { weight: request.weight }, ttl_secs).await
+}
+
+/// `POST /v1/endorse`
+#[tracing::instrument(skip(state))]
+pub async fn endorse(State(state): State<AppState>, ApiJson(request): ApiJson<EndorseRequest>) -> Result<Json<WriteResponse>, Error> {
+    let subject = parse_sender(&request.subject)?;
+    let category = match request.category {
+        EndorseKind::LegitimateSender => EndorseCategory::LegitimateSender,
+        EndorseKind::Operator => EndorseCategory::Operator,
+        EndorseKind::Forwarder => EndorseCategory::Forwarder,
+    };
+    publish(state, subject, Claim::Endorse { category }, ttl(request.ttl_days, 180, DAY)).await
+}
+
+/// `POST /v1/report`
+#[tracing::instrument(skip(state))]
+pub async fn report(State(state): State<AppState>, ApiJson(request): ApiJson<ReportRequest>) -> Result<Json<WriteResponse>, Error> {
+    let subject = parse_sender(&request.subject)?;
+    let limits = Limits::default();
+    if request.message_hashes.len() > limits.max_message_hashes || request.relay_chain.len() > limits.max_relay_chain {
+        return Err(Error::InvalidBody(format!(
+            "at most {} message hashes and {} relay hops",
+            limits.max_message_hashes, limits.max_relay_chain
+        )));
+    }
+    let message_hashes = request
+        .message_hashes
+        .iter()
+        .map(|h| {
+            let mut hash = [0u8; 32];
+            hex::decode_to_slice(h, &mut hash)
+                .map(|()| hash)
+                .map_err(|_| Error::InvalidBody(format!("message hash {h:?} is not 64 hex digits")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let relay_chain = request
+        .relay_chain
+        .iter()
+        .map(|ip| ip.parse::<IpAddr>().map_err(|_| Error::InvalidBody(format!("relay hop {ip:?} is not an IP address"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let category = match request.category {
+        ReportKind::Spam => ReportCategory::Spam,
+        ReportKind::Phishing => ReportCategory::Phishing,
+        ReportKind::Malware => ReportCategory::Malware,
+        ReportKind::Backscatter => ReportCategory::Backscatter,
+    };
+    let claim = Claim::Report { category, count: request.count.unwrap_or(1), evidence: Evidence { message_hashes, relay_chain } };
+    publish(state, subject, claim, ttl(request.ttl_hours, 7 * 24, HOUR)).await
+}
+
+/// `POST /v1/retract`
+#[tracing::instrument(skip(state))]
+pub async fn retract(State(state): State<AppState>, ApiJson(request): ApiJson<RetractRequest>) -> Result<Json<WriteResponse>, Error> {
+    let kind = match request.kind {
+        RetractKind::Trust => Kind::Trust,
+        RetractKind::Endorse => Kind::Endorse,
+        RetractKind::Report => Kind::Report,
+    };
+    let subject: Subject = request.subject.parse()?;
+    // A retraction must outlive whatever it withdraws.
+    let ttl_secs = Limits::default().max_ttl(kind);
+    publish(state, subject, Claim::Retract { kind }, ttl_secs).await
+}

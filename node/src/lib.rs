@@ -1,0 +1,18 @@
+//! The Vouch node as a library: storage, the trust and scoring engine, the
+//! one ingest path, the HTTP API, configuration and metrics. The `vouch`
+//! binary is a thin shell around [`Node`].
+#![deny(missing_docs)]
+
+pub mod api;
+pub mod clock;
+pub mod config;
+pub mod data_dir;
+pub mod ingest;
+pub mod metrics;
+mod node;
+pub mod store;
+pub mod trust;
+
+pub use config::Config;
+pub use data_dir::DataDir;
+pub use node::{Node, NodeError};

@@ -1,0 +1,80 @@
+//! Prometheus metrics: what the node ingested, rejected and answered.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+type Labels = Vec<(&'static str, &'static str)>;
+
+/// The node's metrics; cheap to clone (every metric is shared).
+#[derive(Clone)]
+pub struct Metrics {
+    registry: std::sync::Arc<Registry>,
+    ingested: Family<Labels, Counter>,
+    rejected: Family<Labels, Counter>,
+    lookups: Family<Labels, Counter>,
+    /// Statements in the store.
+    pub statements: Gauge,
+    /// Authors with non-zero trust from this node's point of view.
+    pub trusted_authors: Gauge,
+    /// Duration of the last trust recomputation, in microseconds.
+    pub trust_recompute_micros: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let ingested = Family::<Labels, Counter>::default();
+        let rejected = Family::<Labels, Counter>::default();
+        let lookups = Family::<Labels, Counter>::default();
+        let statements = Gauge::default();
+        let trusted_authors = Gauge::default();
+        let trust_recompute_micros = Gauge::default();
+        let mut registry = Registry::with_prefix("vouch");
+        registry.register("ingested", "Statements offered for ingest, by outcome", ingested.clone());
+        registry.register("rejected", "Statements rejected, by the rule they broke", rejected.clone());
+        registry.register("lookups", "Reputation lookups answered, by verdict", lookups.clone());
+        registry.register("statements", "Statements in the store", statements.clone());
+        registry.register("trusted_authors", "Authors with non-zero trust", trusted_authors.clone());
+        registry.register(
+            "trust_recompute_micros",
+            "Duration of the last trust recomputation in microseconds",
+            trust_recompute_micros.clone(),
+        );
+        Metrics {
+            registry: std::sync::Arc::new(registry),
+            ingested,
+            rejected,
+            lookups,
+            statements,
+            trusted_authors,
+            trust_recompute_micros,
+        }
+    }
+}
+
+impl Metrics {
+    /// Counts one ingest outcome (`stored`, `duplicate`, `stale`, `rejected`).
+    pub fn ingested(&self, outcome: &'static str) {
+        self.ingested.get_or_create(&vec![("outcome", outcome)]).inc();
+    }
+
+    /// Counts one rejection by rule.
+    pub fn rejected(&self, rule: &'static str) {
+        self.rejected.get_or_create(&vec![("rule", rule)]).inc();
+    }
+
+    /// Counts one lookup by verdict.
+    pub fn lookup(&self, verdict: &'static str) {
+        self.lookups.get_or_create(&vec![("verdict", verdict)]).inc();
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}

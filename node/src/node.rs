@@ -1,0 +1,150 @@
+//! Wires the parts into a running node: store, trust engine, ingest path,
+//! HTTP API, and the housekeeping timers.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use vouch_protocol::Keypair;
+
+use crate::api::{self, AppState};
+use crate::clock::unix_now;
+use crate::config::{Config, ConfigError};
+use crate::data_dir::{DataDir, DataDirError};
+use crate::ingest::Ingest;
+use crate::metrics::Metrics;
+use crate::store::{self, Store};
+use crate::trust::TrustEngine;
+
+/// Why a node could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The data directory is unusable.
+    #[error(transparent)]
+    DataDir(#[from] DataDirError),
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The store could not be opened or read.
+    #[error("store {path}: {source}")]
+    Store {
+        /// The database directory.
+        path: String,
+        /// What RocksDB said.
+        source: store::Error,
+    },
+    /// The API could not listen.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The configured address.
+        addr: SocketAddr,
+        /// The socket error.
+        source: std::io::Error,
+    },
+    /// The API server failed.
+    #[error("API server: {0}")]
+    Serve(std::io::Error),
+}
+
+/// A node opened from its data directory, ready to run.
+pub struct Node {
+    config: Config,
+    state: AppState,
+}
+
+impl Node {
+    /// Opens the node in `data_dir` (which must be initialised).
+    pub fn open(data_dir: &DataDir) -> Result<Node, NodeError> {
+        let config = data_dir.config()?;
+        let keypair = data_dir.keypair()?;
+        let token = data_dir.token()?;
+        Node::open_with(data_dir, config, keypair, token)
+    }
+
+    /// Opens with explicit parts (tests and benchmarks).
+    pub fn open_with(data_dir: &DataDir, config: Config, keypair: Keypair, token: String) -> Result<Node, NodeError> {
+        let db_path = data_dir.db_path();
+        let store_error = |source| NodeError::Store { path: db_path.display().to_string(), source };
+        let store = Arc::new(Store::open(&db_path).map_err(store_error)?);
+        let trust = Arc::new(TrustEngine::new(keypair.public(), config.trust.clone()));
+        for statement in store.trust_statements().map_err(store_error)? {
+            trust.apply(&statement);
+        }
+        trust.recompute_if_dirty();
+        let metrics = Metrics::default();
+        let ingest = Arc::new(Ingest::new(store.clone(), trust.clone(), metrics.clone()));
+        let state = AppState {
+            store,
+            trust,
+            ingest,
+            signer: Arc::new(keypair),
+            token: token.into(),
+            metrics,
+            max_batch: config.api.max_batch,
+            started_at: unix_now(),
+        };
+        Ok(Node { config, state })
+    }
+
+    /// The API state (handles to every part).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Binds the API listener; split from [`Node::serve`] so callers learn
+    /// the bound address (port 0 in tests) before serving.
+    pub async fn bind(&self) -> Result<TcpListener, NodeError> {
+        let addr = self.config.api.listen;
+        TcpListener::bind(addr).await.map_err(|source| NodeError::Listen { addr, source })
+    }
+
+    /// Serves the API and runs housekeeping until `shutdown` completes.
+    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), NodeError> {
+        let housekeeping = tokio::spawn(housekeeping(self.state.clone(), self.config.clone()));
+        let router = api::router(self.state.clone(), self.config.api.max_body_bytes);
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!(%addr, node_id = %self.state.signer.public(), "API listening");
+        }
+        let served = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
+        housekeeping.abort();
+        served.map_err(NodeError::Serve)
+    }
+}
+
+/// Recomputes trust when the graph changed, and sweeps expired statements.
+async fn housekeeping(state: AppState, config: Config) {
+    let mut recompute = tokio::time::interval(Duration::from_millis(config.trust.recompute_interval_ms));
+    let mut sweep = tokio::time::interval(Duration::from_secs(config.store.sweep_interval_secs));
+    recompute.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = recompute.tick() => {
+                let trust = state.trust.clone();
+                if let Ok(Some(took)) = tokio::task::spawn_blocking(move || trust.recompute_if_dirty()).await {
+                    state.metrics.trust_recompute_micros.set(took.as_micros().min(i64::MAX as u128) as i64);
+                    state.metrics.trusted_authors.set(state.trust.snapshot().len() as i64);
+                    tracing::debug!(?took, "trust recomputed");
+                }
+            }
+            _ = sweep.tick() => {
+                let (store, trust) = (state.store.clone(), state.trust.clone());
+                let swept = tokio::task::spawn_blocking(move || {
+                    let expired = store.sweep_expired(unix_now())?;
+                    for statement in &expired {
+                        trust.remove_expired(statement);
+                    }
+                    Ok::<_, store::Error>(expired.len())
+                }).await;
+                match swept {
+                    Ok(Ok(0)) => {}
+                    Ok(Ok(n)) => tracing::info!(expired = n, "swept expired statements"),
+                    Ok(Err(error)) => tracing::error!(%error, "expiry sweep failed"),
+                    Err(error) => tracing::error!(%error, "expiry sweep task failed"),
+                }
+            }
+        }
+    }
+}

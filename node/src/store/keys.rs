@@ -1,0 +1,165 @@
+//! Key layout of the column families. Subjects are encoded so that one
+//! subject's keys never prefix another's (domains carry their length), and
+//! numbers big-endian so keys sort by value.
+
+use std::net::IpAddr;
+
+use vouch_protocol::{Kind, NodeKey, StatementId, Subject};
+
+/// statements: id → encoded signed statement.
+pub const STATEMENTS: &str = "statements";
+/// slots: author | slot kind | subject → [`SlotValue`] (latest wins).
+pub const SLOTS: &str = "slots";
+/// subjects: subject | author | kind → id, for live endorsements, reports and trust edges.
+pub const SUBJECTS: &str = "subjects";
+/// netblocks: covering /24 or /48 | subject | author | kind → id.
+pub const NETBLOCKS: &str = "netblocks";
+/// sequence: local ingest sequence number → id.
+pub const SEQUENCE: &str = "sequence";
+/// expiry: expires_at | id → empty.
+pub const EXPIRY: &str = "expiry";
+/// meta: counters kept in step with the data.
+pub const META: &str = "meta";
+/// Every column family.
+pub const ALL: [&str; 7] = [STATEMENTS, SLOTS, SUBJECTS, NETBLOCKS, SEQUENCE, EXPIRY, META];
+
+/// meta key: next ingest sequence number.
+pub const META_NEXT_SEQ: &[u8] = b"next_seq";
+/// meta key: number of stored statements.
+pub const META_COUNT: &[u8] = b"count";
+
+/// Prefix byte of node subjects (trust edges) in the subjects family.
+pub const NODE_TAG: u8 = 6;
+
+/// Encodes a subject as a self-delimiting key.
+pub fn subject(subject: &Subject) -> Vec<u8> {
+    let mut key = Vec::with_capacity(40);
+    match subject {
+        Subject::Ip(IpAddr::V4(ip)) => {
+            key.push(1);
+            key.extend_from_slice(&ip.octets());
+        }
+        Subject::Ip(IpAddr::V6(ip)) => {
+            key.push(2);
+            key.extend_from_slice(&ip.octets());
+        }
+        Subject::Net { addr: IpAddr::V4(ip), prefix } => {
+            key.extend_from_slice(&[3, *prefix]);
+            key.extend_from_slice(&ip.octets());
+        }
+        Subject::Net { addr: IpAddr::V6(ip), prefix } => {
+            key.extend_from_slice(&[4, *prefix]);
+            key.extend_from_slice(&ip.octets());
+        }
+        Subject::Domain(name) => {
+            // Validated names are at most 253 bytes.
+            key.extend_from_slice(&[5, name.len().min(255) as u8]);
+            key.extend_from_slice(name.as_bytes());
+        }
+        Subject::Node(node) => {
+            key.push(NODE_TAG);
+            key.extend_from_slice(&node.0);
+        }
+    }
+    key
+}
+
+/// The netblock key a subject is indexed under: the /24 or /48 covering an
+/// address, or a netblock at least that long. `None` for other subjects.
+pub fn netblock(subject: &Subject) -> Option<Vec<u8>> {
+    match subject {
+        Subject::Ip(IpAddr::V4(ip)) => Some(v4_block(ip.octets())),
+        Subject::Ip(IpAddr::V6(ip)) => Some(v6_block(ip.octets())),
+        Subject::Net { addr: IpAddr::V4(ip), prefix } if *prefix >= 24 => Some(v4_block(ip.octets())),
+        Subject::Net { addr: IpAddr::V6(ip), prefix } if *prefix >= 48 => Some(v6_block(ip.octets())),
+        _ => None,
+    }
+}
+
+fn v4_block(o: [u8; 4]) -> Vec<u8> {
+    vec![1, o[0], o[1], o[2]]
+}
+
+fn v6_block(o: [u8; 16]) -> Vec<u8> {
+    let mut key = vec![2];
+    key.extend_from_slice(&o[..6]);
+    key
+}
+
+/// slots key.
+pub fn slot(author: &NodeKey, kind: Kind, subject_key: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(33 + subject_key.len());
+    key.extend_from_slice(&author.0);
+    key.push(kind.tag());
+    key.extend_from_slice(subject_key);
+    key
+}
+
+/// subjects (or netblocks, with the block prefix first) key.
+pub fn indexed(prefix: &[u8], subject_key: &[u8], author: &NodeKey, kind: Kind) -> Vec<u8> {
+    let mut key = Vec::with_capacity(prefix.len() + subject_key.len() + 33);
+    key.extend_from_slice(prefix);
+    key.extend_from_slice(subject_key);
+    key.extend_from_slice(&author.0);
+    key.push(kind.tag());
+    key
+}
+
+/// expiry key.
+pub fn expiry(expires_at: u64, id: &StatementId) -> Vec<u8> {
+    let mut key = Vec::with_capacity(40);
+    key.extend_from_slice(&expires_at.to_be_bytes());
+    key.extend_from_slice(&id.0);
+    key
+}
+
+/// What a slot points at: the winning statement and what is needed to
+/// remove it when it is superseded or expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotValue {
+    /// The winning statement.
+    pub id: StatementId,
+    /// Its creation time (latest wins).
+    pub created_at: u64,
+    /// Its local ingest sequence number.
+    pub seq: u64,
+    /// Its expiry.
+    pub expires_at: u64,
+}
+
+impl SlotValue {
+    /// Encodes as 56 bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(56);
+        v.extend_from_slice(&self.id.0);
+        v.extend_from_slice(&self.created_at.to_be_bytes());
+        v.extend_from_slice(&self.seq.to_be_bytes());
+        v.extend_from_slice(&self.expires_at.to_be_bytes());
+        v
+    }
+
+    /// Decodes; `None` for anything that is not 56 bytes.
+    pub fn decode(bytes: &[u8]) -> Option<SlotValue> {
+        let (id, rest) = bytes.split_first_chunk::<32>()?;
+        let (created_at, rest) = rest.split_first_chunk::<8>()?;
+        let (seq, rest) = rest.split_first_chunk::<8>()?;
+        let expires_at: [u8; 8] = rest.try_into().ok()?;
+        Some(SlotValue {
+            id: StatementId(*id),
+            created_at: u64::from_be_bytes(*created_at),
+            seq: u64::from_be_bytes(*seq),
+            expires_at: u64::from_be_bytes(expires_at),
+        })
+    }
+
+    /// Whether a statement `(created_at, id)` beats this one: newer wins, and
+    /// the larger id breaks ties, so every node picks the same winner.
+    pub fn loses_to(&self, created_at: u64, id: &StatementId) -> bool {
+        (created_at, id) > (self.created_at, &self.id)
+    }
+}
+
+/// Reads a big-endian u64 value; `None` when malformed.
+pub fn read_u64(bytes: &[u8]) -> Option<u64> {
+    bytes.try_into().ok().map(u64::from_be_bytes)
+}

@@ -1,0 +1,400 @@
+//! Durable storage of statements in RocksDB, behind a small face.
+//!
+//! Callers see [`Store`] with the operations the node needs; column
+//! families, key encoding and write options stay in this module. Writes go
+//! through one writer lock and one atomic `WriteBatch` per call, with the
+//! write-ahead log on, so an acknowledged write survives `kill -9`.
+//! All calls block: async callers use `spawn_blocking`.
+
+mod keys;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Mutex, PoisonError};
+
+use rocksdb::{
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, Direction, IteratorMode,
+    Options, WriteBatch,
+};
+use vouch_protocol::{Claim, Kind, NodeKey, SignedStatement, StatementId, Subject, decode_signed};
+
+use keys::SlotValue;
+
+/// Most statements one lookup reads about a subject or netblock; beyond this
+/// the rest are ignored (and the cap is logged), so one hot subject cannot
+/// make lookups unbounded.
+pub const MAX_STATEMENTS_PER_LOOKUP: usize = 10_000;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// RocksDB reported an error (I/O, corruption, lock held by another process).
+    #[error("rocksdb: {0}")]
+    Rocks(#[from] rocksdb::Error),
+    /// A column family is missing (the database was not created by this version).
+    #[error("column family {0} is missing")]
+    MissingColumnFamily(&'static str),
+}
+
+/// A statement ready to store: validated, signature-checked, with its id and
+/// encoded bytes.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// SHA-256 of `bytes`.
+    pub id: StatementId,
+    /// The canonical encoding.
+    pub bytes: Vec<u8>,
+    /// The decoded statement.
+    pub statement: SignedStatement,
+}
+
+/// What happened to one statement offered to [`Store::insert`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Stored; it now wins its (author, subject, kind) slot.
+    Stored {
+        /// Its local ingest sequence number.
+        seq: u64,
+        /// The statement it replaced, if any.
+        superseded: Option<StatementId>,
+    },
+    /// Already stored.
+    Duplicate,
+    /// An equal or newer statement already holds the slot.
+    Stale,
+}
+
+/// A stored statement with its id and local sequence number.
+#[derive(Debug, Clone)]
+pub struct Stored {
+    /// The statement's id.
+    pub id: StatementId,
+    /// The statement.
+    pub statement: SignedStatement,
+}
+
+/// Counts for status and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Statements stored.
+    pub statements: u64,
+    /// The next ingest sequence number (one past the last assigned).
+    pub next_seq: u64,
+}
+
+/// The node's statement store.
+pub struct Store {
+    db: DB,
+    writer: Mutex<Counts>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.db.path()).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path`.
+    pub fn open(path: &Path) -> Result<Store, Error> {
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        options.set_compression_type(rocksdb::DBCompressionType::Lz4);
+        let mut table = BlockBasedOptions::default();
+        table.set_block_cache(&Cache::new_lru_cache(64 << 20));
+        table.set_bloom_filter(10.0, false);
+        options.set_block_based_table_factory(&table);
+        let families = keys::ALL.iter().map(|name| ColumnFamilyDescriptor::new(*name, options.clone()));
+        let db = DB::open_cf_descriptors(&options, path, families)?;
+        let mut store = Store { db, writer: Mutex::new(Counts::default()) };
+        let meta = store.cf(keys::META)?;
+        let read = |key| -> Result<u64, Error> {
+            Ok(store.db.get_cf(meta, key)?.as_deref().and_then(keys::read_u64).unwrap_or(0))
+        };
+        let counts = Counts { statements: read(keys::META_COUNT)?, next_seq: read(keys::META_NEXT_SEQ)?.max(1) };
+        store.writer = Mutex::new(counts);
+        Ok(store)
+    }
+
+    fn cf(&self, name: &'static str) -> Result<&ColumnFamily, Error> {
+        self.db.cf_handle(name).ok_or(Error::MissingColumnFamily(name))
+    }
+
+    /// Current counts.
+    pub fn counts(&self) -> Counts {
+        *self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Stores verified statements, latest-wins per (author, subject, kind),
+    /// idempotent on duplicates, in one atomic write. Results are in input order.
+    pub fn insert(&self, statements: &[Verified]) -> Result<Vec<Outcome>, Error> {
+        let (cf_slots, cf_meta) = (self.cf(keys::SLOTS)?, self.cf(keys::META)?);
+        let mut counts = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut next = *counts;
+        let mut batch = WriteBatch::default();
+        // Slots written earlier in this batch, which the database cannot see yet.
+        let mut pending: HashMap<Vec<u8>, SlotValue> = HashMap::new();
+        let mut outcomes = Vec::with_capacity(statements.len());
+        for item in statements {
+            let body = &item.statement.body;
+            let subject_key = keys::subject(&body.subject);
+            let slot_key = keys::slot(&item.statement.author, body.claim.slot_kind(), &subject_key);
+            let current = match pending.get(&slot_key) {
+                Some(value) => Some(*value),
+                None => self.db.get_cf(cf_slots, &slot_key)?.as_deref().and_then(SlotValue::decode),
+            };
+            if let Some(current) = &current {
+                if current.id == item.id {
+                    outcomes.push(Outcome::Duplicate);
+                    continue;
+                }
+                if !current.loses_to(body.created_at, &item.id) {
+                    outcomes.push(Outcome::Stale);
+                    continue;
+                }
+                self.remove(&mut batch, &item.statement, &subject_key, current)?;
+                next.statements = next.statements.saturating_sub(1);
+            }
+            let value = SlotValue { id: item.id, created_at: body.created_at, seq: next.next_seq, expires_at: body.expires_at };
+            self.add(&mut batch, item, &subject_key, &slot_key, &value)?;
+            pending.insert(slot_key, value);
+            outcomes.push(Outcome::Stored { seq: value.seq, superseded: current.map(|c| c.id) });
+            next.next_seq += 1;
+            next.statements += 1;
+        }
+        if next == *counts {
+            return Ok(outcomes);
+        }
+        batch.put_cf(cf_meta, keys::META_COUNT, next.statements.to_be_bytes());
+        batch.put_cf(cf_meta, keys::META_NEXT_SEQ, next.next_seq.to_be_bytes());
+        self.db.write(batch)?;
+        *counts = next;
+        Ok(outcomes)
+    }
+
+    /// Whether a statement occupies the subject index (tombstones do not).
+    fn is_live(statement: &SignedStatement) -> bool {
+        match statement.body.claim {
+            Claim::Trust { weight } => weight > 0,
+            Claim::Endorse { .. } | Claim::Report { .. } => true,
+            Claim::Retract { .. } => false,
+        }
+    }
+
+    fn add(
+        &self,
+        batch: &mut WriteBatch,
+        item: &Verified,
+        subject_key: &[u8],
+        slot_key: &[u8],
+        value: &SlotValue,
+    ) -> Result<(), Error> {
+        let statement = &item.statement;
+        let kind = statement.body.claim.slot_kind();
+        batch.put_cf(self.cf(keys::STATEMENTS)?, item.id.0, &item.bytes);
+        batch.put_cf(self.cf(keys::SLOTS)?, slot_key, value.encode());
+        batch.put_cf(self.cf(keys::SEQUENCE)?, value.seq.to_be_bytes(), item.id.0);
+        batch.put_cf(self.cf(keys::EXPIRY)?, keys::expiry(value.expires_at, &item.id), []);
+        if Self::is_live(statement) {
+            batch.put_cf(self.cf(keys::SUBJECTS)?, keys::indexed(&[], subject_key, &statement.author, kind), item.id.0);
+            if let Some(block) = keys::netblock(&statement.body.subject) {
+                batch.put_cf(
+                    self.cf(keys::NETBLOCKS)?,
+                    keys::indexed(&block, subject_key, &statement.author, kind),
+                    item.id.0,
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes the statement `old` holding the slot of `statement` (same
+    /// author, subject and slot kind).
+    fn remove(&self, batch: &mut WriteBatch, statement: &SignedStatement, subject_key: &[u8], old: &SlotValue) -> Result<(), Error> {
+        let kind = statement.body.claim.slot_kind();
+        batch.delete_cf(self.cf(keys::STATEMENTS)?, old.id.0);
+        batch.delete_cf(self.cf(keys::SEQUENCE)?, old.seq.to_be_bytes());
+        batch.delete_cf(self.cf(keys::EXPIRY)?, keys::expiry(old.expires_at, &old.id));
+        batch.delete_cf(self.cf(keys::SUBJECTS)?, keys::indexed(&[], subject_key, &statement.author, kind));
+        if let Some(block) = keys::netblock(&statement.body.subject) {
+            batch.delete_cf(self.cf(keys::NETBLOCKS)?, keys::indexed(&block, subject_key, &statement.author, kind));
+        }
+        Ok(())
+    }
+
+    /// Whether a statement is stored (cheap: lets ingest skip verifying duplicates).
+    pub fn contains(&self, id: &StatementId) -> Result<bool, Error> {
+        Ok(self.db.get_pinned_cf(self.cf(keys::STATEMENTS)?, id.0)?.is_some())
+    }
+
+    /// Creation time of the statement holding an author's slot, if any.
+    pub fn slot_created_at(&self, author: &NodeKey, kind: Kind, subject: &Subject) -> Result<Option<u64>, Error> {
+        let key = keys::slot(author, kind, &keys::subject(subject));
+        Ok(self.db.get_cf(self.cf(keys::SLOTS)?, key)?.as_deref().and_then(SlotValue::decode).map(|s| s.created_at))
+    }
+
+    /// One statement by id.
+    pub fn get(&self, id: &StatementId) -> Result<Option<SignedStatement>, Error> {
+        Ok(self.db.get_cf(self.cf(keys::STATEMENTS)?, id.0)?.and_then(|bytes| decode_stored(id, &bytes)))
+    }
+
+    /// Live endorsements, reports and trust statements about exactly `subject`.
+    pub fn about(&self, subject: &Subject) -> Result<Vec<Stored>, Error> {
+        self.scan_ids(keys::SUBJECTS, &keys::subject(subject))
+    }
+
+    /// Live statements about addresses and netblocks inside the /24 or /48
+    /// covering `subject` (an IP, or a netblock at least that long).
+    pub fn in_netblock(&self, subject: &Subject) -> Result<Vec<Stored>, Error> {
+        match keys::netblock(subject) {
+            Some(block) => self.scan_ids(keys::NETBLOCKS, &block),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The current statements of one author (including retractions), optionally of one slot kind.
+    pub fn by_author(&self, author: &NodeKey, kind: Option<Kind>) -> Result<Vec<Stored>, Error> {
+        let mut prefix = author.0.to_vec();
+        if let Some(kind) = kind {
+            prefix.push(kind.tag());
+        }
+        let slots = self.cf(keys::SLOTS)?;
+        let ids = self
+            .prefix_entries(slots, &prefix)
+            .filter_map(|entry| entry.ok().and_then(|(_, v)| SlotValue::decode(&v)).map(|s| s.id))
+            .take(MAX_STATEMENTS_PER_LOOKUP)
+            .collect();
+        self.load(ids)
+    }
+
+    /// Every live trust statement (weight > 0), to rebuild the trust graph at start-up.
+    pub fn trust_statements(&self) -> Result<Vec<SignedStatement>, Error> {
+        let subjects = self.cf(keys::SUBJECTS)?;
+        let ids = self
+            .prefix_entries(subjects, &[keys::NODE_TAG])
+            .filter_map(|entry| entry.ok().and_then(|(_, v)| id_of(&v)))
+            .collect();
+        Ok(self.load(ids)?.into_iter().map(|s| s.statement).collect())
+    }
+
+    /// Statements with ingest sequence number ≥ `from`, at most `limit`, in
+    /// order, with their sequence numbers (for back-fill by peers).
+    pub fn since(&self, from: u64, limit: usize) -> Result<Vec<(u64, Stored)>, Error> {
+        let sequence = self.cf(keys::SEQUENCE)?;
+        let from_key = from.to_be_bytes();
+        let entries: Vec<(u64, StatementId)> = self
+            .db
+            .iterator_cf(sequence, IteratorMode::From(&from_key, Direction::Forward))
+            .filter_map(|entry| entry.ok().and_then(|(k, v)| Some((keys::read_u64(&k)?, id_of(&v)?))))
+            .take(limit)
+            .collect();
+        let (seqs, ids): (Vec<u64>, Vec<StatementId>) = entries.into_iter().unzip();
+        let loaded = self.load_aligned(&ids)?;
+        Ok(seqs.into_iter().zip(loaded).filter_map(|(seq, s)| s.map(|s| (seq, s))).collect())
+    }
+
+    /// Deletes every statement that expired at or before `now`; returns the
+    /// expired statements (so the trust graph can drop expired edges).
+    pub fn sweep_expired(&self, now: u64) -> Result<Vec<SignedStatement>, Error> {
+        let expiry = self.cf(keys::EXPIRY)?;
+        let limit = now.saturating_add(1).to_be_bytes();
+        let due: Vec<StatementId> = self
+            .db
+            .iterator_cf(expiry, IteratorMode::Start)
+            .map_while(|entry| entry.ok())
+            .take_while(|(k, _)| k.as_ref() < limit.as_slice())
+            .filter_map(|(k, _)| k.get(8..).and_then(id_of))
+            .collect();
+        if due.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut counts = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut next = *counts;
+        let mut batch = WriteBatch::default();
+        let mut expired = Vec::new();
+        let slots = self.cf(keys::SLOTS)?;
+        for (id, stored) in due.iter().zip(self.load_aligned(&due)?) {
+            let Some(stored) = stored else {
+                continue;
+            };
+            let statement = stored.statement;
+            let subject_key = keys::subject(&statement.body.subject);
+            let slot_key = keys::slot(&statement.author, statement.body.claim.slot_kind(), &subject_key);
+            let Some(slot) = self.db.get_cf(slots, &slot_key)?.as_deref().and_then(SlotValue::decode) else {
+                continue;
+            };
+            if slot.id != *id {
+                continue;
+            }
+            self.remove(&mut batch, &statement, &subject_key, &slot)?;
+            batch.delete_cf(slots, &slot_key);
+            next.statements = next.statements.saturating_sub(1);
+            expired.push(statement);
+        }
+        batch.put_cf(self.cf(keys::META)?, keys::META_COUNT, next.statements.to_be_bytes());
+        self.db.write(batch)?;
+        *counts = next;
+        Ok(expired)
+    }
+
+    fn prefix_entries<'a>(
+        &'a self,
+        cf: &'a ColumnFamily,
+        prefix: &'a [u8],
+    ) -> impl Iterator<Item = Result<(Box<[u8]>, Box<[u8]>), rocksdb::Error>> + 'a {
+        self.db
+            .iterator_cf(cf, IteratorMode::From(prefix, Direction::Forward))
+            .take_while(move |entry| entry.as_ref().map_or(true, |(k, _)| k.starts_with(prefix)))
+    }
+
+    fn scan_ids(&self, family: &'static str, prefix: &[u8]) -> Result<Vec<Stored>, Error> {
+        let cf = self.cf(family)?;
+        let mut ids = Vec::new();
+        for entry in self.prefix_entries(cf, prefix) {
+            let (_, value) = entry?;
+            if let Some(id) = id_of(&value) {
+                ids.push(id);
+            }
+            if ids.len() >= MAX_STATEMENTS_PER_LOOKUP {
+                tracing::warn!(limit = MAX_STATEMENTS_PER_LOOKUP, "lookup capped");
+                break;
+            }
+        }
+        self.load(ids)
+    }
+
+    fn load(&self, ids: Vec<StatementId>) -> Result<Vec<Stored>, Error> {
+        Ok(self.load_aligned(&ids)?.into_iter().flatten().collect())
+    }
+
+    fn load_aligned(&self, ids: &[StatementId]) -> Result<Vec<Option<Stored>>, Error> {
+        let cf = self.cf(keys::STATEMENTS)?;
+        let values = self.db.batched_multi_get_cf(cf, ids.iter().map(|id| id.0), false);
+        ids.iter()
+            .zip(values)
+            .map(|(id, value)| {
+                Ok(value?.and_then(|bytes| decode_stored(id, &bytes)).map(|statement| Stored { id: *id, statement }))
+            })
+            .collect()
+    }
+}
+
+fn id_of(bytes: &[u8]) -> Option<StatementId> {
+    bytes.try_into().ok().map(StatementId)
+}
+
+/// Decodes a statement read back from disk. Corrupt entries are logged and
+/// skipped, never trusted and never a panic.
+fn decode_stored(id: &StatementId, bytes: &[u8]) -> Option<SignedStatement> {
+    match decode_signed(bytes) {
+        Ok(statement) => Some(statement),
+        Err(error) => {
+            tracing::error!(%id, %error, "corrupt statement in store; skipped");
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

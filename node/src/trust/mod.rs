@@ -1,0 +1,209 @@
+//! The trust and scoring engine.
+//!
+//! Pure: it takes statements in and answers queries, and depends on neither
+//! the store nor the network, so the simulator runs exactly this code. The
+//! expensive part, personalised trust over the whole graph, is recomputed
+//! when the graph changed (the node calls [`TrustEngine::recompute_if_dirty`]
+//! on a timer); lookups only read the last result and never walk the graph.
+
+mod graph;
+mod rank;
+mod score;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use vouch_protocol::{NodeKey, SignedStatement, StatementId, Subject};
+
+pub use graph::TrustGraph;
+pub use rank::{RankParams, TrustMap, personalised_rank};
+pub use score::{Contribution, Reputation, Signal, Verdict, decay, reputation};
+
+/// Scoring thresholds on the score (endorsement minus report mass).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Thresholds {
+    /// At or below: block.
+    pub block: f64,
+    /// At or below (and above `block`): suspect.
+    pub suspect: f64,
+    /// At or above: allow.
+    pub allow: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        // One report of my own (trust 1) blocks; one from a peer I trust
+        // alongside a few others makes a sender suspect; a lone netblock
+        // signal (weight 0.3) makes it suspect but never blocks.
+        Thresholds { block: -0.5, suspect: -0.15, allow: 0.3 }
+    }
+}
+
+/// Trust and scoring settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Probability that the trust walk restarts at the local node at each
+    /// step; higher keeps trust closer to home (more attenuation per hop).
+    pub restart_probability: f64,
+    /// Upper bound on power iterations per recomputation.
+    pub max_iterations: u32,
+    /// Convergence tolerance (L1 change between iterations).
+    pub tolerance: f64,
+    /// Milliseconds between checks for a changed trust graph.
+    pub recompute_interval_ms: u64,
+    /// Authors trusted less than this are ignored outright.
+    pub min_author_trust: f64,
+    /// Half-life of a report's weight, in hours (most blocklist entries are
+    /// lifted within 72 hours of the last incident).
+    pub report_half_life_hours: f64,
+    /// Half-life of an endorsement's weight, in days.
+    pub endorse_half_life_days: f64,
+    /// Distinct reported neighbours in a /24 (or /48) before the netblock
+    /// signal counts against the other addresses in it.
+    pub netblock_min_reported_ips: usize,
+    /// Weight of the netblock signal relative to an exact report (≤ 1).
+    pub netblock_weight: f64,
+    /// Contributions listed in an explanation.
+    pub max_explanation: usize,
+    /// Verdict thresholds.
+    pub thresholds: Thresholds,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            restart_probability: 0.15,
+            max_iterations: 100,
+            tolerance: 1e-9,
+            recompute_interval_ms: 500,
+            min_author_trust: 1e-4,
+            report_half_life_hours: 24.0,
+            endorse_half_life_days: 90.0,
+            netblock_min_reported_ips: 3,
+            netblock_weight: 0.3,
+            max_explanation: 5,
+            thresholds: Thresholds::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Checks the settings make sense; the error names the setting.
+    pub fn check(&self) -> Result<(), String> {
+        let t = &self.thresholds;
+        if !(0.01..=0.99).contains(&self.restart_probability) {
+            return Err("trust.restart_probability must be within 0.01..=0.99".into());
+        }
+        if self.max_iterations == 0 || self.recompute_interval_ms == 0 {
+            return Err("trust.max_iterations and trust.recompute_interval_ms must be at least 1".into());
+        }
+        if !(self.report_half_life_hours > 0.0 && self.endorse_half_life_days > 0.0) {
+            return Err("trust half-lives must be positive".into());
+        }
+        if !(0.0..=1.0).contains(&self.netblock_weight) {
+            return Err("trust.netblock_weight must be within 0..=1".into());
+        }
+        if !(t.block < t.suspect && t.suspect < t.allow) {
+            return Err("trust.thresholds must satisfy block < suspect < allow".into());
+        }
+        Ok(())
+    }
+
+    fn rank_params(&self) -> RankParams {
+        RankParams {
+            restart_probability: self.restart_probability,
+            max_iterations: self.max_iterations,
+            tolerance: self.tolerance,
+        }
+    }
+}
+
+/// The engine as the node uses it: a trust graph fed by accepted trust
+/// statements, and the last computed trust map, shared with lookups.
+pub struct TrustEngine {
+    root: NodeKey,
+    config: Config,
+    graph: Mutex<TrustGraph>,
+    dirty: AtomicBool,
+    current: RwLock<Arc<TrustMap>>,
+}
+
+impl TrustEngine {
+    /// An engine seeing the world from `root` (the local node's key).
+    pub fn new(root: NodeKey, config: Config) -> Self {
+        let engine = TrustEngine {
+            root,
+            config,
+            graph: Mutex::new(TrustGraph::default()),
+            dirty: AtomicBool::new(true),
+            current: RwLock::new(Arc::new(TrustMap::default())),
+        };
+        engine.recompute_if_dirty();
+        engine
+    }
+
+    /// The engine's settings.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Feeds a statement that won its slot in the store (trust statements
+    /// change the graph; everything else is ignored).
+    pub fn apply(&self, statement: &SignedStatement) {
+        let changed = self.graph.lock().unwrap_or_else(PoisonError::into_inner).apply(statement);
+        if changed {
+            self.dirty.store(true, Ordering::Release);
+        }
+    }
+
+    /// Drops the edge of an expired trust statement (if it still holds its slot).
+    pub fn remove_expired(&self, statement: &SignedStatement) {
+        if let (Subject::Node(to), vouch_protocol::Claim::Trust { .. }) = (&statement.body.subject, &statement.body.claim) {
+            let changed = self.graph.lock().unwrap_or_else(PoisonError::into_inner).set(statement.author, *to, 0);
+            if changed {
+                self.dirty.store(true, Ordering::Release);
+            }
+        }
+    }
+
+    /// Recomputes trust if the graph changed since the last time; returns
+    /// how long it took, or `None` when nothing had changed.
+    pub fn recompute_if_dirty(&self) -> Option<Duration> {
+        if !self.dirty.swap(false, Ordering::AcqRel) {
+            return None;
+        }
+        let started = Instant::now();
+        let graph = self.graph.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let map = personalised_rank(&graph, self.root, self.config.rank_params());
+        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(map);
+        Some(started.elapsed())
+    }
+
+    /// The last computed trust map.
+    pub fn snapshot(&self) -> Arc<TrustMap> {
+        self.current.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Number of trust edges in the graph.
+    pub fn edge_count(&self) -> usize {
+        self.graph.lock().unwrap_or_else(PoisonError::into_inner).edge_count()
+    }
+
+    /// Scores a subject from the statements the store holds about it.
+    pub fn reputation(
+        &self,
+        subject: &Subject,
+        exact: &[(StatementId, SignedStatement)],
+        netblock: &[(StatementId, SignedStatement)],
+        now: u64,
+    ) -> Reputation {
+        reputation(subject, exact, netblock, &self.snapshot(), now, &self.config)
+    }
+}
+
+#[cfg(test)]
+mod tests;
