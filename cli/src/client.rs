@@ -39,7 +39,11 @@ impl Client {
     }
 
     /// POST JSON to a write endpoint (with the token).
-    pub fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> anyhow::Result<T> {
+    pub fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> anyhow::Result<T> {
         let token = self.token.as_deref().ok_or_else(|| {
             anyhow!("no API token: this command needs the node's data directory (see --data-dir)")
         })?;
@@ -50,16 +54,24 @@ impl Client {
         format!("{}{}", self.base, path)
     }
 
-    fn send<T: DeserializeOwned>(&self, request: reqwest::blocking::RequestBuilder) -> anyhow::Result<T> {
+    fn send<T: DeserializeOwned>(
+        &self,
+        request: reqwest::blocking::RequestBuilder,
+    ) -> anyhow::Result<T> {
         let response = request.send().map_err(|e| {
             if e.is_connect() {
-                anyhow!("the node is not running at {} (start it with `vouch run`)", self.base)
+                anyhow!(
+                    "the node is not running at {} (start it with `vouch run`)",
+                    self.base
+                )
             } else {
                 anyhow!("request to {} failed: {e}", self.base)
             }
         })?;
         let status = response.status();
-        let body: Value = response.json().with_context(|| format!("the node answered {status} with a body that is not JSON"))?;
+        let body: Value = response
+            .json()
+            .with_context(|| format!("the node answered {status} with a body that is not JSON"))?;
         if !status.is_success() {
             let message = body["error"]["message"].as_str().unwrap_or("no message");
             let code = body["error"]["code"].as_str().unwrap_or("unknown");

@@ -81,14 +81,16 @@ fn main() -> ExitCode {
         Command::Init => node_cmd::init(&data_dir),
         Command::Run => node_cmd::run(&data_dir),
         Command::Id => node_cmd::id(&data_dir),
-        Command::Api(command) => client::Client::connect(&data_dir, cli.api.as_deref()).and_then(|client| match command {
-            ApiCommand::Status { json } => operator::status(&client, json),
-            ApiCommand::Trust(cmd) => operator::trust(&client, cmd),
-            ApiCommand::Endorse(args) => operator::endorse(&client, args),
-            ApiCommand::Report(args) => operator::report(&client, args),
-            ApiCommand::Retract(args) => operator::retract(&client, args),
-            ApiCommand::Query(args) => operator::query(&client, args),
-        }),
+        Command::Api(command) => client::Client::connect(&data_dir, cli.api.as_deref()).and_then(
+            |client| match command {
+                ApiCommand::Status { json } => operator::status(&client, json),
+                ApiCommand::Trust(cmd) => operator::trust(&client, cmd),
+                ApiCommand::Endorse(args) => operator::endorse(&client, args),
+                ApiCommand::Report(args) => operator::report(&client, args),
+                ApiCommand::Retract(args) => operator::retract(&client, args),
+                ApiCommand::Query(args) => operator::query(&client, args),
+            },
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -21,7 +21,9 @@ pub fn id(data_dir: &DataDir) -> anyhow::Result<()> {
 /// Runs the node in the foreground until Ctrl-C or SIGTERM.
 pub fn run(data_dir: &DataDir) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .init();
     if !data_dir.is_initialised() {
@@ -29,7 +31,10 @@ pub fn run(data_dir: &DataDir) -> anyhow::Result<()> {
         tracing::info!(dir = %data_dir.root().display(), node_id = %keypair.public(), "initialised new data directory");
     }
     let node = Node::open(data_dir)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
     runtime.block_on(async move {
         let listener = node.bind().await?;
         node.serve(listener, shutdown_signal()).await

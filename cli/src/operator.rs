@@ -130,8 +130,9 @@ pub struct QueryArgs {
 
 fn check_node(node: &str) -> anyhow::Result<String> {
     let node = node.trim();
-    node.parse::<NodeKey>()
-        .map_err(|_| anyhow::anyhow!("{node:?} is not a node id (64 hex digits, as `vouch id` prints)"))?;
+    node.parse::<NodeKey>().map_err(|_| {
+        anyhow::anyhow!("{node:?} is not a node id (64 hex digits, as `vouch id` prints)")
+    })?;
     Ok(node.to_ascii_lowercase())
 }
 
@@ -148,15 +149,31 @@ pub fn status(client: &Client, json: bool) -> anyhow::Result<()> {
     if json {
         return output::json(&status);
     }
-    output::fields(&status, &["node_id", "version", "uptime_secs", "statements", "next_seq", "trust_edges", "trusted_authors"]);
+    output::fields(
+        &status,
+        &[
+            "node_id",
+            "version",
+            "uptime_secs",
+            "statements",
+            "next_seq",
+            "trust_edges",
+            "trusted_authors",
+        ],
+    );
     Ok(())
 }
 
 /// `vouch trust …`
 pub fn trust(client: &Client, command: TrustCommand) -> anyhow::Result<()> {
     match command {
-        TrustCommand::Add { node, weight, ttl_days } => {
-            let body = json!({ "node": check_node(&node)?, "weight": weight, "ttl_days": ttl_days });
+        TrustCommand::Add {
+            node,
+            weight,
+            ttl_days,
+        } => {
+            let body =
+                json!({ "node": check_node(&node)?, "weight": weight, "ttl_days": ttl_days });
             output::written(&client.post("/v1/trust", &body)?)
         }
         TrustCommand::Remove { node } => {

@@ -11,7 +11,10 @@ pub fn json(value: &Value) -> anyhow::Result<()> {
 fn text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
-        Value::Number(n) => n.as_f64().filter(|f| f.fract() != 0.0).map_or_else(|| n.to_string(), |f| format!("{f:.3}")),
+        Value::Number(n) => n
+            .as_f64()
+            .filter(|f| f.fract() != 0.0)
+            .map_or_else(|| n.to_string(), |f| format!("{f:.3}")),
         Value::Null => "-".into(),
         other => other.to_string(),
     }
@@ -34,7 +37,11 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
         }
     }
     let line = |cells: Vec<String>| {
-        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
         println!("{}", padded.join("  ").trim_end());
     };
     line(header.iter().map(|h| h.to_string()).collect());
@@ -55,19 +62,33 @@ pub fn trust_list(list: &Value) {
         .as_array()
         .into_iter()
         .flatten()
-        .map(|e| vec![text(&e["node"]), text(&e["weight"]), format!("{:.3}", e["trust"].as_f64().unwrap_or(0.0)), text(&e["expires_at"])])
+        .map(|e| {
+            vec![
+                text(&e["node"]),
+                text(&e["weight"]),
+                format!("{:.3}", e["trust"].as_f64().unwrap_or(0.0)),
+                text(&e["expires_at"]),
+            ]
+        })
         .collect();
     if rows.is_empty() {
         println!("this node vouches for nobody yet (vouch trust add NODE_ID)");
     } else {
         table(&["NODE", "WEIGHT", "TRUST", "EXPIRES"], &rows);
     }
-    println!("authors with non-zero trust: {}", text(&list["trusted_authors"]));
+    println!(
+        "authors with non-zero trust: {}",
+        text(&list["trusted_authors"])
+    );
 }
 
 fn short(key: &Value) -> String {
     let s = text(key);
-    if s.len() > 16 { format!("{}…", &s[..16]) } else { s }
+    if s.len() > 16 {
+        format!("{}…", &s[..16])
+    } else {
+        s
+    }
 }
 
 fn age(secs: u64) -> String {
@@ -121,6 +142,12 @@ pub fn reputation(r: &Value, explain: bool) {
         println!("  no statements from authors in this node's web of trust");
     } else {
         println!();
-        table(&["WEIGHT", "KIND", "CATEGORY", "SIGNAL", "SUBJECT", "AUTHOR", "TRUST", "AGE", "DECAY"], &rows);
+        table(
+            &[
+                "WEIGHT", "KIND", "CATEGORY", "SIGNAL", "SUBJECT", "AUTHOR", "TRUST", "AGE",
+                "DECAY",
+            ],
+            &rows,
+        );
     }
 }

@@ -20,7 +20,9 @@ use vouch_protocol::{
 const STATEMENTS: usize = 4096;
 
 fn statements(n: usize) -> Vec<SignedStatement> {
-    let authors: Vec<Keypair> = (0..64u8).map(|i| Keypair::from_secret_bytes([i; 32])).collect();
+    let authors: Vec<Keypair> = (0..64u8)
+        .map(|i| Keypair::from_secret_bytes([i; 32]))
+        .collect();
     let now = unix_now();
     (0..n)
         .map(|i| {
@@ -30,7 +32,11 @@ fn statements(n: usize) -> Vec<SignedStatement> {
                 subject,
                 created_at: now,
                 expires_at: now + 86_400,
-                claim: Claim::Report { category: ReportCategory::Spam, count: 1, evidence: Evidence::default() },
+                claim: Claim::Report {
+                    category: ReportCategory::Spam,
+                    count: 1,
+                    evidence: Evidence::default(),
+                },
             })
         })
         .collect()
@@ -62,7 +68,10 @@ fn verify(c: &mut Criterion) {
 }
 
 fn ingest(c: &mut Criterion) {
-    let encoded: Vec<Vec<u8>> = statements(STATEMENTS).iter().map(|s| encode_signed(s).expect("encodes")).collect();
+    let encoded: Vec<Vec<u8>> = statements(STATEMENTS)
+        .iter()
+        .map(|s| encode_signed(s).expect("encodes"))
+        .collect();
     let mut group = c.benchmark_group("ingest");
     group.sample_size(10);
     for chunk in [64usize, 256] {
@@ -72,7 +81,10 @@ fn ingest(c: &mut Criterion) {
                 || {
                     let dir = tempfile::tempdir().expect("tempdir");
                     let store = Arc::new(Store::open(dir.path()).expect("open"));
-                    let trust = Arc::new(TrustEngine::new(Keypair::from_secret_bytes([200; 32]).public(), Config::default()));
+                    let trust = Arc::new(TrustEngine::new(
+                        Keypair::from_secret_bytes([200; 32]).public(),
+                        Config::default(),
+                    ));
                     (dir, Ingest::new(store, trust, Metrics::default()))
                 },
                 |(dir, ingest)| {

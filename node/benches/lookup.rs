@@ -12,12 +12,23 @@ use std::time::{Duration, Instant};
 use vouch_node::clock::unix_now;
 use vouch_node::store::{Store, Verified};
 use vouch_node::{Config, DataDir, Node};
-use vouch_protocol::{Claim, Evidence, Keypair, ReportCategory, Statement, StatementId, VERSION, encode_signed};
+use vouch_protocol::{
+    Claim, Evidence, Keypair, ReportCategory, Statement, StatementId, VERSION, encode_signed,
+};
 
 fn main() {
-    let total: usize = std::env::var("VOUCH_BENCH_STATEMENTS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
-    let connections: usize = std::env::var("VOUCH_BENCH_CONNECTIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(32);
-    let seconds: u64 = std::env::var("VOUCH_BENCH_SECONDS").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
+    let total: usize = std::env::var("VOUCH_BENCH_STATEMENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let connections: usize = std::env::var("VOUCH_BENCH_CONNECTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(32);
+    let seconds: u64 = std::env::var("VOUCH_BENCH_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
     let dir = tempfile::tempdir().expect("tempdir");
     let data_dir = DataDir::new(dir.path());
     let me = data_dir.init().expect("init");
@@ -38,13 +49,29 @@ fn main() {
     {
         let store = Store::open(&data_dir.db_path()).expect("open");
         let sign = |author: &Keypair, subject, claim| {
-            let statement = author.sign(Statement { version: VERSION, subject, created_at: now, expires_at: now + 86_400 * 7, claim });
+            let statement = author.sign(Statement {
+                version: VERSION,
+                subject,
+                created_at: now,
+                expires_at: now + 86_400 * 7,
+                claim,
+            });
             let bytes = encode_signed(&statement).expect("encodes");
-            Verified { id: StatementId::of_bytes(&bytes), bytes, statement }
+            Verified {
+                id: StatementId::of_bytes(&bytes),
+                bytes,
+                statement,
+            }
         };
         let trust: Vec<Verified> = authors
             .iter()
-            .map(|a| sign(&me, vouch_protocol::Subject::Node(a.public()), Claim::Trust { weight: 1 }))
+            .map(|a| {
+                sign(
+                    &me,
+                    vouch_protocol::Subject::Node(a.public()),
+                    Claim::Trust { weight: 1 },
+                )
+            })
             .collect();
         store.insert(&trust).expect("insert trust");
         let mut batch = Vec::with_capacity(10_000);
@@ -52,7 +79,11 @@ fn main() {
             let author = &authors[i % authors.len()];
             // 16 statements per /24 on average, spread over 2^16 blocks.
             let ip = std::net::Ipv4Addr::from(0x0a00_0000u32 + ((i as u32 * 2_654_435_761) >> 8));
-            let claim = Claim::Report { category: ReportCategory::Spam, count: 1, evidence: Evidence::default() };
+            let claim = Claim::Report {
+                category: ReportCategory::Spam,
+                count: 1,
+                evidence: Evidence::default(),
+            };
             batch.push(sign(author, ip.into(), claim));
             if batch.len() == batch.capacity() {
                 store.insert(&batch).expect("insert");
@@ -60,10 +91,17 @@ fn main() {
             }
         }
         store.insert(&batch).expect("insert");
-        println!("stored {} statements in {:.1}s", store.counts().statements, started.elapsed().as_secs_f64());
+        println!(
+            "stored {} statements in {:.1}s",
+            store.counts().statements,
+            started.elapsed().as_secs_f64()
+        );
     }
 
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     runtime.block_on(async move {
         let mut config = Config::default();
         config.api.listen = "127.0.0.1:0".parse().expect("addr");

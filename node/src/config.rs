@@ -53,7 +53,9 @@ pub struct StoreConfig {
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        StoreConfig { sweep_interval_secs: 300 }
+        StoreConfig {
+            sweep_interval_secs: 300,
+        }
     }
 }
 
@@ -92,22 +94,36 @@ impl Config {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
-            Err(source) => return Err(ConfigError::Read { path: path.display().to_string(), source }),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.display().to_string(),
+                    source,
+                });
+            }
         };
         Config::parse(&text).map_err(|e| match e {
-            ConfigError::Parse { source, .. } => ConfigError::Parse { path: path.display().to_string(), source },
-            ConfigError::Invalid { reason, .. } => ConfigError::Invalid { path: path.display().to_string(), reason },
+            ConfigError::Parse { source, .. } => ConfigError::Parse {
+                path: path.display().to_string(),
+                source,
+            },
+            ConfigError::Invalid { reason, .. } => ConfigError::Invalid {
+                path: path.display().to_string(),
+                reason,
+            },
             other => other,
         })
     }
 
     /// Parses and checks config text.
     pub fn parse(text: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text)
-            .map_err(|source| ConfigError::Parse { path: String::new(), source: Box::new(source) })?;
-        config
-            .check()
-            .map_err(|reason| ConfigError::Invalid { path: String::new(), reason })?;
+        let config: Config = toml::from_str(text).map_err(|source| ConfigError::Parse {
+            path: String::new(),
+            source: Box::new(source),
+        })?;
+        config.check().map_err(|reason| ConfigError::Invalid {
+            path: String::new(),
+            reason,
+        })?;
         Ok(config)
     }
 

@@ -86,17 +86,32 @@ impl DataDir {
 
     /// Creates the key, token and default config. Refuses if any exists.
     pub fn init(&self) -> Result<Keypair, DataDirError> {
-        for (path, name) in [(self.key_path(), KEY_FILE), (self.token_path(), TOKEN_FILE), (self.config_path(), CONFIG_FILE)] {
+        for (path, name) in [
+            (self.key_path(), KEY_FILE),
+            (self.token_path(), TOKEN_FILE),
+            (self.config_path(), CONFIG_FILE),
+        ] {
             if path.exists() {
-                return Err(DataDirError::AlreadyInitialised(self.root.display().to_string(), name));
+                return Err(DataDirError::AlreadyInitialised(
+                    self.root.display().to_string(),
+                    name,
+                ));
             }
         }
         std::fs::create_dir_all(&self.root).map_err(|source| self.io(&self.root, source))?;
         let keypair = Keypair::from_secret_bytes(random_bytes()?);
         let token = hex::encode(random_bytes()?);
-        write_new(&self.key_path(), hex::encode(keypair.secret_bytes()).as_bytes(), 0o600)?;
+        write_new(
+            &self.key_path(),
+            hex::encode(keypair.secret_bytes()).as_bytes(),
+            0o600,
+        )?;
         write_new(&self.token_path(), token.as_bytes(), 0o600)?;
-        write_new(&self.config_path(), Config::default_toml().as_bytes(), 0o644)?;
+        write_new(
+            &self.config_path(),
+            Config::default_toml().as_bytes(),
+            0o644,
+        )?;
         Ok(keypair)
     }
 
@@ -104,7 +119,9 @@ impl DataDir {
     pub fn keypair(&self) -> Result<Keypair, DataDirError> {
         let path = self.key_path();
         if !path.exists() {
-            return Err(DataDirError::NotInitialised(self.root.display().to_string()));
+            return Err(DataDirError::NotInitialised(
+                self.root.display().to_string(),
+            ));
         }
         let text = std::fs::read_to_string(&path).map_err(|source| self.io(&path, source))?;
         let mut secret = [0u8; 32];
@@ -119,7 +136,10 @@ impl DataDir {
         let text = std::fs::read_to_string(&path).map_err(|source| self.io(&path, source))?;
         let token = text.trim();
         if token.len() < 32 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(DataDirError::Malformed(path.display().to_string(), "a hex token of at least 32 digits"));
+            return Err(DataDirError::Malformed(
+                path.display().to_string(),
+                "a hex token of at least 32 digits",
+            ));
         }
         Ok(token.to_owned())
     }
@@ -130,7 +150,10 @@ impl DataDir {
     }
 
     fn io(&self, path: &Path, source: std::io::Error) -> DataDirError {
-        DataDirError::Io { path: path.display().to_string(), source }
+        DataDirError::Io {
+            path: path.display().to_string(),
+            source,
+        }
     }
 }
 
@@ -141,8 +164,16 @@ fn random_bytes() -> Result<[u8; 32], DataDirError> {
 }
 
 fn write_new(path: &Path, contents: &[u8], mode: u32) -> Result<(), DataDirError> {
-    let io = |source| DataDirError::Io { path: path.display().to_string(), source };
-    let mut file = OpenOptions::new().write(true).create_new(true).mode(mode).open(path).map_err(io)?;
+    let io = |source| DataDirError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .map_err(io)?;
     file.write_all(contents).map_err(io)?;
     file.sync_all().map_err(io)
 }

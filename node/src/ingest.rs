@@ -38,7 +38,9 @@ impl Rejection {
                 ValidationError::UnknownVersion(_) => "unknown_version",
                 ValidationError::FromTheFuture { .. } => "from_the_future",
                 ValidationError::Expired(_) => "expired",
-                ValidationError::EndsBeforeItStarts | ValidationError::LivesTooLong { .. } => "bad_lifetime",
+                ValidationError::EndsBeforeItStarts | ValidationError::LivesTooLong { .. } => {
+                    "bad_lifetime"
+                }
                 ValidationError::Subject(_) | ValidationError::WrongSubject { .. } => "bad_subject",
                 _ => "bad_claim",
             },
@@ -75,6 +77,9 @@ impl Ingested {
     }
 }
 
+/// A statement decoded with its id and canonical bytes, not yet validated or verified.
+type Decoded = Result<(StatementId, Vec<u8>, SignedStatement), Rejection>;
+
 /// The ingest pipeline; shared by the API and, later, the network.
 pub struct Ingest {
     store: Arc<Store>,
@@ -87,11 +92,21 @@ pub struct Ingest {
 impl Ingest {
     /// A pipeline writing into `store` and feeding `trust`.
     pub fn new(store: Arc<Store>, trust: Arc<TrustEngine>, metrics: Metrics) -> Self {
-        Ingest { store, trust, verifier: Mutex::new(BatchVerifier::default()), limits: Limits::default(), metrics }
+        Ingest {
+            store,
+            trust,
+            verifier: Mutex::new(BatchVerifier::default()),
+            limits: Limits::default(),
+            metrics,
+        }
     }
 
     /// Ingests encoded statements (as they arrive from the network). Blocking.
-    pub fn submit_encoded(&self, items: Vec<Vec<u8>>, now: u64) -> Result<Vec<Ingested>, store::Error> {
+    pub fn submit_encoded(
+        &self,
+        items: Vec<Vec<u8>>,
+        now: u64,
+    ) -> Result<Vec<Ingested>, store::Error> {
         let decoded = items
             .into_iter()
             .map(|bytes| {
@@ -103,7 +118,11 @@ impl Ingest {
     }
 
     /// Ingests statements made locally (the operator's own). Blocking.
-    pub fn submit(&self, statements: Vec<SignedStatement>, now: u64) -> Result<Vec<Ingested>, store::Error> {
+    pub fn submit(
+        &self,
+        statements: Vec<SignedStatement>,
+        now: u64,
+    ) -> Result<Vec<Ingested>, store::Error> {
         let encoded = statements
             .into_iter()
             .map(|statement| {
@@ -119,7 +138,7 @@ impl Ingest {
 
     fn run(
         &self,
-        items: Vec<Result<(StatementId, Vec<u8>, SignedStatement), Rejection>>,
+        items: Vec<Decoded>,
         now: u64,
     ) -> Result<Vec<Ingested>, store::Error> {
         let mut results: Vec<Option<Ingested>> = Vec::with_capacity(items.len());
@@ -127,7 +146,11 @@ impl Ingest {
         for (i, item) in items.into_iter().enumerate() {
             let checked = item.and_then(|(id, bytes, statement)| {
                 validate(&statement, now, &self.limits)?;
-                Ok(Verified { id, bytes, statement })
+                Ok(Verified {
+                    id,
+                    bytes,
+                    statement,
+                })
             });
             match checked {
                 Err(rejection) => results.push(Some(Ingested::Rejected(rejection))),
@@ -141,8 +164,15 @@ impl Ingest {
             }
         }
 
-        let statements: Vec<SignedStatement> = candidates.iter().map(|(_, v)| v.statement.clone()).collect();
-        let verdicts = self.verifier.lock().unwrap_or_else(PoisonError::into_inner).verify_many(&statements);
+        let statements: Vec<SignedStatement> = candidates
+            .iter()
+            .map(|(_, v)| v.statement.clone())
+            .collect();
+        let verdicts = self
+            .verifier
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .verify_many(&statements);
         let mut good = Vec::with_capacity(candidates.len());
         for ((i, verified), verdict) in candidates.into_iter().zip(verdicts) {
             match verdict {
@@ -157,18 +187,25 @@ impl Ingest {
             results[i] = Some(match outcome {
                 Outcome::Stored { seq, .. } => {
                     self.trust.apply(&verified.statement);
-                    Ingested::Stored { id: verified.id, seq }
+                    Ingested::Stored {
+                        id: verified.id,
+                        seq,
+                    }
                 }
                 Outcome::Duplicate => Ingested::Duplicate(verified.id),
                 Outcome::Stale => Ingested::Stale(verified.id),
             });
         }
 
-        self.metrics.statements.set(self.store.counts().statements as i64);
+        self.metrics
+            .statements
+            .set(self.store.counts().statements as i64);
         Ok(results
             .into_iter()
             .map(|r| {
-                let r = r.unwrap_or(Ingested::Rejected(Rejection::Signature(SignatureError::BadSignature)));
+                let r = r.unwrap_or(Ingested::Rejected(Rejection::Signature(
+                    SignatureError::BadSignature,
+                )));
                 self.metrics.ingested(r.label());
                 if let Ingested::Rejected(rejection) = &r {
                     self.metrics.rejected(rejection.rule());

@@ -32,11 +32,27 @@ impl Default for Metrics {
         let trusted_authors = Gauge::default();
         let trust_recompute_micros = Gauge::default();
         let mut registry = Registry::with_prefix("vouch");
-        registry.register("ingested", "Statements offered for ingest, by outcome", ingested.clone());
-        registry.register("rejected", "Statements rejected, by the rule they broke", rejected.clone());
-        registry.register("lookups", "Reputation lookups answered, by verdict", lookups.clone());
+        registry.register(
+            "ingested",
+            "Statements offered for ingest, by outcome",
+            ingested.clone(),
+        );
+        registry.register(
+            "rejected",
+            "Statements rejected, by the rule they broke",
+            rejected.clone(),
+        );
+        registry.register(
+            "lookups",
+            "Reputation lookups answered, by verdict",
+            lookups.clone(),
+        );
         registry.register("statements", "Statements in the store", statements.clone());
-        registry.register("trusted_authors", "Authors with non-zero trust", trusted_authors.clone());
+        registry.register(
+            "trusted_authors",
+            "Authors with non-zero trust",
+            trusted_authors.clone(),
+        );
         registry.register(
             "trust_recompute_micros",
             "Duration of the last trust recomputation in microseconds",
@@ -57,7 +73,9 @@ impl Default for Metrics {
 impl Metrics {
     /// Counts one ingest outcome (`stored`, `duplicate`, `stale`, `rejected`).
     pub fn ingested(&self, outcome: &'static str) {
-        self.ingested.get_or_create(&vec![("outcome", outcome)]).inc();
+        self.ingested
+            .get_or_create(&vec![("outcome", outcome)])
+            .inc();
     }
 
     /// Counts one rejection by rule.
@@ -67,7 +85,9 @@ impl Metrics {
 
     /// Counts one lookup by verdict.
     pub fn lookup(&self, verdict: &'static str) {
-        self.lookups.get_or_create(&vec![("verdict", verdict)]).inc();
+        self.lookups
+            .get_or_create(&vec![("verdict", verdict)])
+            .inc();
     }
 
     /// The Prometheus text exposition.

@@ -64,9 +64,17 @@ impl Node {
     }
 
     /// Opens with explicit parts (tests and benchmarks).
-    pub fn open_with(data_dir: &DataDir, config: Config, keypair: Keypair, token: String) -> Result<Node, NodeError> {
+    pub fn open_with(
+        data_dir: &DataDir,
+        config: Config,
+        keypair: Keypair,
+        token: String,
+    ) -> Result<Node, NodeError> {
         let db_path = data_dir.db_path();
-        let store_error = |source| NodeError::Store { path: db_path.display().to_string(), source };
+        let store_error = |source| NodeError::Store {
+            path: db_path.display().to_string(),
+            source,
+        };
         let store = Arc::new(Store::open(&db_path).map_err(store_error)?);
         let trust = Arc::new(TrustEngine::new(keypair.public(), config.trust.clone()));
         for statement in store.trust_statements().map_err(store_error)? {
@@ -97,17 +105,25 @@ impl Node {
     /// the bound address (port 0 in tests) before serving.
     pub async fn bind(&self) -> Result<TcpListener, NodeError> {
         let addr = self.config.api.listen;
-        TcpListener::bind(addr).await.map_err(|source| NodeError::Listen { addr, source })
+        TcpListener::bind(addr)
+            .await
+            .map_err(|source| NodeError::Listen { addr, source })
     }
 
     /// Serves the API and runs housekeeping until `shutdown` completes.
-    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), NodeError> {
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), NodeError> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone(), self.config.clone()));
         let router = api::router(self.state.clone(), self.config.api.max_body_bytes);
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(%addr, node_id = %self.state.signer.public(), "API listening");
         }
-        let served = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await;
         housekeeping.abort();
         served.map_err(NodeError::Serve)
     }
@@ -115,7 +131,8 @@ impl Node {
 
 /// Recomputes trust when the graph changed, and sweeps expired statements.
 async fn housekeeping(state: AppState, config: Config) {
-    let mut recompute = tokio::time::interval(Duration::from_millis(config.trust.recompute_interval_ms));
+    let mut recompute =
+        tokio::time::interval(Duration::from_millis(config.trust.recompute_interval_ms));
     let mut sweep = tokio::time::interval(Duration::from_secs(config.store.sweep_interval_secs));
     recompute.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

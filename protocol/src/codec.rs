@@ -81,8 +81,8 @@ pub enum DecodeError {
 /// The exact bytes an author signs: the domain tag followed by the encoded body.
 pub(crate) fn signing_message(body: &Statement) -> Vec<u8> {
     let mut message = SIGNING_TAG.to_vec();
-    // Encoding into a Vec only fails when the size limit is hit; an oversized
-    // body then signs as the bare tag, which validation rejects by size anyway.
+    // Encoding serde data into a Vec cannot fail (the limit applies only to
+    // decoding); should it ever, the bare tag is signed and verification fails.
     if let Ok(encoded) = bincode::serde::encode_to_vec(body, config()) {
         message.extend_from_slice(&encoded);
     }
@@ -93,10 +93,12 @@ pub(crate) fn signing_message(body: &Statement) -> Vec<u8> {
 ///
 /// Fails only when the statement exceeds [`MAX_STATEMENT_BYTES`].
 pub fn encode_signed(statement: &SignedStatement) -> Result<Vec<u8>, DecodeError> {
-    bincode::serde::encode_to_vec(statement, config()).map_err(|e| match e {
-        bincode::error::EncodeError::LimitExceeded => DecodeError::TooLarge(MAX_STATEMENT_BYTES + 1),
-        other => DecodeError::Malformed(other.to_string()),
-    })
+    let bytes = bincode::serde::encode_to_vec(statement, config())
+        .map_err(|e| DecodeError::Malformed(e.to_string()))?;
+    if bytes.len() > MAX_STATEMENT_BYTES {
+        return Err(DecodeError::TooLarge(bytes.len()));
+    }
+    Ok(bytes)
 }
 
 /// Decodes a signed statement, accepting only its canonical encoding.
@@ -140,7 +142,9 @@ pub(crate) mod signature_bytes {
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<[u8; 64], A::Error> {
                 let mut out = [0u8; 64];
                 for (i, slot) in out.iter_mut().enumerate() {
-                    *slot = seq.next_element()?.ok_or_else(|| A::Error::invalid_length(i, &self))?;
+                    *slot = seq
+                        .next_element()?
+                        .ok_or_else(|| A::Error::invalid_length(i, &self))?;
                 }
                 Ok(out)
             }

@@ -15,7 +15,10 @@ fn init_refuses_to_overwrite_and_keeps_secrets_private() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("refusing to overwrite"));
     assert_eq!(node.ok(&["id"]), id, "the identity is unchanged");
     for secret in ["node.key", "api.token"] {
-        let mode = std::fs::metadata(node.path().join(secret)).expect("stat").permissions().mode();
+        let mode = std::fs::metadata(node.path().join(secret))
+            .expect("stat")
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600, "{secret} must be 0600");
     }
 }
@@ -25,7 +28,11 @@ fn operator_commands_fail_clearly_when_the_node_is_not_running() {
     let node = NodeDir::new();
     let out = node.cli(&["query", "192.0.2.1"]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not running"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not running"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -54,27 +61,45 @@ fn tour_survives_restart_and_kill_9() {
     let list = alice.ok(&["trust", "list"]);
     assert!(list.contains(&bob_id) && list.contains("70"), "{list}");
 
-    alice.ok(&["report", "203.0.113.9", "--category", "phishing", "--count", "12", "--relay", "198.51.100.1"]);
+    alice.ok(&[
+        "report",
+        "203.0.113.9",
+        "--category",
+        "phishing",
+        "--count",
+        "12",
+        "--relay",
+        "198.51.100.1",
+    ]);
     alice.ok(&["endorse", "mail.example.org", "--category", "operator"]);
     let explained = alice.ok(&["query", "203.0.113.9", "--explain"]);
-    assert!(explained.contains("BLOCK") && explained.contains("Phishing x12"), "{explained}");
-    let json: Value = serde_json::from_str(&alice.ok(&["query", "mail.example.org", "--json"])).expect("json");
+    assert!(
+        explained.contains("BLOCK") && explained.contains("Phishing x12"),
+        "{explained}"
+    );
+    let json: Value =
+        serde_json::from_str(&alice.ok(&["query", "mail.example.org", "--json"])).expect("json");
     assert_eq!(json["verdict"], "allow");
 
     // Clean restart: everything is still there.
     assert!(running.stop(), "node exits cleanly on SIGTERM");
     let running = alice.start();
-    let json: Value = serde_json::from_str(&alice.ok(&["query", "203.0.113.9", "--json"])).expect("json");
+    let json: Value =
+        serde_json::from_str(&alice.ok(&["query", "203.0.113.9", "--json"])).expect("json");
     assert_eq!(json["verdict"], "block");
     let status: Value = serde_json::from_str(&alice.ok(&["status", "--json"])).expect("json");
     assert_eq!(status["statements"], 3);
-    assert_eq!(status["trust_edges"], 1, "the trust graph is rebuilt from the store");
+    assert_eq!(
+        status["trust_edges"], 1,
+        "the trust graph is rebuilt from the store"
+    );
 
     // An acknowledged write survives kill -9.
     alice.ok(&["retract", "report", "203.0.113.9"]);
     running.kill_hard();
     let running = alice.start();
-    let json: Value = serde_json::from_str(&alice.ok(&["query", "203.0.113.9", "--json"])).expect("json");
+    let json: Value =
+        serde_json::from_str(&alice.ok(&["query", "203.0.113.9", "--json"])).expect("json");
     assert_eq!(json["verdict"], "neutral", "the retraction was durable");
     alice.ok(&["trust", "remove", &bob_id]);
     assert!(alice.ok(&["trust", "list"]).contains("vouches for nobody"));

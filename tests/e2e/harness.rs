@@ -12,13 +12,16 @@ pub fn vouch_bin() -> PathBuf {
 
 /// A free loopback port (bound then released; good enough for tests).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 /// A data directory with `init` done and the API on a free port.
 pub struct NodeDir {
     pub dir: tempfile::TempDir,
-    pub port: u16,
 }
 
 impl NodeDir {
@@ -26,10 +29,15 @@ impl NodeDir {
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let out = vouch(dir.path(), &["init"]);
-        assert!(out.status.success(), "init failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "init failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let config = dir.path().join("config.toml");
-        std::fs::write(&config, format!("[api]\nlisten = \"127.0.0.1:{port}\"\n")).expect("write config");
-        NodeDir { dir, port }
+        std::fs::write(&config, format!("[api]\nlisten = \"127.0.0.1:{port}\"\n"))
+            .expect("write config");
+        NodeDir { dir }
     }
 
     pub fn path(&self) -> &Path {

@@ -9,7 +9,11 @@ use super::error::Error;
 use super::state::AppState;
 
 /// Middleware: lets the request through only with `Authorization: Bearer <token>`.
-pub async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Result<Response, Error> {
+pub async fn require_token(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, Error> {
     let presented = request
         .headers()
         .get(AUTHORIZATION)

@@ -31,8 +31,14 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/v1/reputation", post(reputation::batch))
         .route("/v1/statements/{*subject}", get(reputation::statements))
         .route("/v1/status", get(status::status))
-        .route("/v1/trust", get(status::trust_list).merge(post(write::trust).route_layer(auth.clone())))
-        .route("/v1/endorse", post(write::endorse).route_layer(auth.clone()))
+        .route(
+            "/v1/trust",
+            get(status::trust_list).merge(post(write::trust).route_layer(auth.clone())),
+        )
+        .route(
+            "/v1/endorse",
+            post(write::endorse).route_layer(auth.clone()),
+        )
         .route("/v1/report", post(write::report).route_layer(auth.clone()))
         .route("/v1/retract", post(write::retract).route_layer(auth))
         .route("/v1/openapi.json", get(openapi::serve))

@@ -37,9 +37,19 @@ fn score_all(state: &AppState, subjects: &[Subject]) -> Result<Vec<Reputation>, 
         .iter()
         .map(|subject| {
             let exact = state.store.about(subject)?;
-            let netblock = if matches!(subject, Subject::Ip(_)) { state.store.in_netblock(subject)? } else { Vec::new() };
-            let pairs = |v: Vec<crate::store::Stored>| v.into_iter().map(|s| (s.id, s.statement)).collect::<Vec<_>>();
-            let reputation = state.trust.reputation(subject, &pairs(exact), &pairs(netblock), now);
+            let netblock = if matches!(subject, Subject::Ip(_)) {
+                state.store.in_netblock(subject)?
+            } else {
+                Vec::new()
+            };
+            let pairs = |v: Vec<crate::store::Stored>| {
+                v.into_iter()
+                    .map(|s| (s.id, s.statement))
+                    .collect::<Vec<_>>()
+            };
+            let reputation = state
+                .trust
+                .reputation(subject, &pairs(exact), &pairs(netblock), now);
             state.metrics.lookup(verdict_label(reputation.verdict));
             Ok(reputation)
         })
@@ -48,7 +58,10 @@ fn score_all(state: &AppState, subjects: &[Subject]) -> Result<Vec<Reputation>, 
 
 /// `GET /v1/reputation/{subject}`
 #[tracing::instrument(skip(state))]
-pub async fn get_one(State(state): State<AppState>, Path(subject): Path<String>) -> Result<Json<Reputation>, Error> {
+pub async fn get_one(
+    State(state): State<AppState>,
+    Path(subject): Path<String>,
+) -> Result<Json<Reputation>, Error> {
     let subject = parse_sender(&subject)?;
     let mut found = tokio::task::spawn_blocking(move || score_all(&state, &[subject])).await??;
     found.pop().map(Json).ok_or(Error::NotFound)
@@ -86,17 +99,28 @@ pub struct BatchResponse {
 
 /// `POST /v1/reputation`
 #[tracing::instrument(skip_all, fields(subjects = request.subjects.len()))]
-pub async fn batch(State(state): State<AppState>, ApiJson(request): ApiJson<BatchRequest>) -> Result<Json<BatchResponse>, Error> {
+pub async fn batch(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<BatchRequest>,
+) -> Result<Json<BatchResponse>, Error> {
     if request.subjects.len() > state.max_batch {
-        return Err(Error::BatchTooLarge { given: request.subjects.len(), max: state.max_batch });
+        return Err(Error::BatchTooLarge {
+            given: request.subjects.len(),
+            max: state.max_batch,
+        });
     }
     let parsed: Vec<Result<Subject, (String, String)>> = request
         .subjects
         .into_iter()
         .map(|text| parse_sender(&text).map_err(|e| (text, e.to_string())))
         .collect();
-    let valid: Vec<Subject> = parsed.iter().filter_map(|p| p.as_ref().ok().cloned()).collect();
-    let mut scored = tokio::task::spawn_blocking(move || score_all(&state, &valid)).await??.into_iter();
+    let valid: Vec<Subject> = parsed
+        .iter()
+        .filter_map(|p| p.as_ref().ok().cloned())
+        .collect();
+    let mut scored = tokio::task::spawn_blocking(move || score_all(&state, &valid))
+        .await??
+        .into_iter();
     let results = parsed
         .into_iter()
         .filter_map(|p| match p {
@@ -118,12 +142,21 @@ pub struct StatementsResponse {
 
 /// `GET /v1/statements/{subject}`
 #[tracing::instrument(skip(state))]
-pub async fn statements(State(state): State<AppState>, Path(subject): Path<String>) -> Result<Json<StatementsResponse>, Error> {
+pub async fn statements(
+    State(state): State<AppState>,
+    Path(subject): Path<String>,
+) -> Result<Json<StatementsResponse>, Error> {
     let subject: Subject = subject.parse()?;
     let found = {
         let subject = subject.clone();
         tokio::task::spawn_blocking(move || state.store.about(&subject)).await??
     };
-    let statements = found.iter().map(|s| StatementView::new(&s.id, &s.statement)).collect();
-    Ok(Json(StatementsResponse { subject: subject.to_string(), statements }))
+    let statements = found
+        .iter()
+        .map(|s| StatementView::new(&s.id, &s.statement))
+        .collect();
+    Ok(Json(StatementsResponse {
+        subject: subject.to_string(),
+        statements,
+    }))
 }

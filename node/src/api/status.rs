@@ -78,24 +78,41 @@ pub async fn trust_list(State(state): State<AppState>) -> Result<Json<TrustList>
     let snapshot = state.trust.snapshot();
     let mut trusted: Vec<TrustEntry> = mine
         .into_iter()
-        .filter_map(|s| match (&s.statement.body.subject, &s.statement.body.claim) {
-            (Subject::Node(node), Claim::Trust { weight }) if *weight > 0 => Some(TrustEntry {
-                node: node.to_string(),
-                weight: *weight,
-                trust: snapshot.get(node),
-                expires_at: s.statement.body.expires_at,
-            }),
-            _ => None,
-        })
+        .filter_map(
+            |s| match (&s.statement.body.subject, &s.statement.body.claim) {
+                (Subject::Node(node), Claim::Trust { weight }) if *weight > 0 => Some(TrustEntry {
+                    node: node.to_string(),
+                    weight: *weight,
+                    trust: snapshot.get(node),
+                    expires_at: s.statement.body.expires_at,
+                }),
+                _ => None,
+            },
+        )
         .collect();
     trusted.sort_by(|a, b| b.weight.cmp(&a.weight).then(a.node.cmp(&b.node)));
-    Ok(Json(TrustList { trusted, trusted_authors: snapshot.len() }))
+    Ok(Json(TrustList {
+        trusted,
+        trusted_authors: snapshot.len(),
+    }))
 }
 
 /// `GET /metrics`
 #[tracing::instrument(skip_all)]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    state.metrics.statements.set(state.store.counts().statements as i64);
-    state.metrics.trusted_authors.set(state.trust.snapshot().len() as i64);
-    ([(CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], state.metrics.render())
+    state
+        .metrics
+        .statements
+        .set(state.store.counts().statements as i64);
+    state
+        .metrics
+        .trusted_authors
+        .set(state.trust.snapshot().len() as i64);
+    (
+        [(
+            CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
 }

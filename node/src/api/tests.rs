@@ -28,7 +28,13 @@ impl TestNode {
         config.api.listen = "127.0.0.1:0".parse().expect("addr");
         config.api.max_batch = 10;
         let token = data_dir.token().expect("token");
-        let node = Node::open_with(&data_dir, config, data_dir.keypair().expect("key"), token.clone()).expect("open");
+        let node = Node::open_with(
+            &data_dir,
+            config,
+            data_dir.keypair().expect("key"),
+            token.clone(),
+        )
+        .expect("open");
         let node_id = node.state().signer.public().to_string();
         let listener = node.bind().await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
@@ -36,18 +42,37 @@ impl TestNode {
         let server = tokio::spawn(node.serve(listener, async move {
             let _ = stopped.await;
         }));
-        TestNode { base, token, node_id, http: reqwest::Client::new(), stop: Some(stop), server: Some(server), _dir: dir }
+        TestNode {
+            base,
+            token,
+            node_id,
+            http: reqwest::Client::new(),
+            stop: Some(stop),
+            server: Some(server),
+            _dir: dir,
+        }
     }
 
     async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self.http.get(format!("{}{path}", self.base)).send().await.expect("send");
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("send");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
     async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let response =
-            self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(&body).send().await.expect("send");
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .expect("send");
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
@@ -65,7 +90,12 @@ impl TestNode {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn report_then_query_explains_the_verdict() {
     let node = TestNode::start().await;
-    let (status, body) = node.post("/v1/report", json!({ "subject": "192.0.2.1", "category": "phishing", "count": 4 })).await;
+    let (status, body) = node
+        .post(
+            "/v1/report",
+            json!({ "subject": "192.0.2.1", "category": "phishing", "count": 4 }),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["outcome"], "stored");
     let (status, r) = node.get("/v1/reputation/192.0.2.1").await;
@@ -81,9 +111,18 @@ async fn report_then_query_explains_the_verdict() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retract_removes_the_effect_of_a_report() {
     let node = TestNode::start().await;
-    node.post("/v1/report", json!({ "subject": "spam.example" })).await;
-    assert_eq!(node.get("/v1/reputation/spam.example").await.1["verdict"], "block");
-    let (status, _) = node.post("/v1/retract", json!({ "subject": "spam.example", "kind": "report" })).await;
+    node.post("/v1/report", json!({ "subject": "spam.example" }))
+        .await;
+    assert_eq!(
+        node.get("/v1/reputation/spam.example").await.1["verdict"],
+        "block"
+    );
+    let (status, _) = node
+        .post(
+            "/v1/retract",
+            json!({ "subject": "spam.example", "kind": "report" }),
+        )
+        .await;
     assert_eq!(status, 200);
     let (_, r) = node.get("/v1/reputation/spam.example").await;
     assert_eq!(r["verdict"], "neutral");
@@ -94,7 +133,12 @@ async fn retract_removes_the_effect_of_a_report() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cidr_subjects_work_in_the_path() {
     let node = TestNode::start().await;
-    let (status, body) = node.post("/v1/endorse", json!({ "subject": "198.51.100.77/24", "category": "operator" })).await;
+    let (status, body) = node
+        .post(
+            "/v1/endorse",
+            json!({ "subject": "198.51.100.77/24", "category": "operator" }),
+        )
+        .await;
     assert_eq!(status, 200, "{body}");
     let (status, r) = node.get("/v1/reputation/198.51.100.0/24").await;
     assert_eq!(status, 200);
@@ -121,7 +165,11 @@ async fn writes_need_the_token() {
         let body: Value = response.json().await.expect("json");
         assert_eq!(body["error"]["code"], "unauthorized");
     }
-    assert_eq!(node.get("/v1/status").await.1["statements"], 0, "nothing was written");
+    assert_eq!(
+        node.get("/v1/status").await.1["statements"],
+        0,
+        "nothing was written"
+    );
     node.stop().await;
 }
 
@@ -129,27 +177,93 @@ async fn writes_need_the_token() {
 async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
     let node = TestNode::start().await;
     let cases = [
-        ("/v1/report", json!({ "subject": "not a domain!" }), 400, "bad_subject"),
-        ("/v1/report", json!({ "subject": "192.0.2.0/33" }), 400, "bad_subject"),
-        ("/v1/report", json!({ "subject": "192.0.2.1", "count": 0 }), 400, "statement_rejected"),
-        ("/v1/report", json!({ "subject": "192.0.2.1", "ttl_hours": 100000 }), 400, "statement_rejected"),
-        ("/v1/report", json!({ "subject": "192.0.2.1", "relay_chain": ["nope"] }), 400, "invalid_body"),
-        ("/v1/report", json!({ "subject": "192.0.2.1", "surprise": 1 }), 400, "invalid_body"),
-        ("/v1/trust", json!({ "node": "abc", "weight": 10 }), 400, "invalid_body"),
-        ("/v1/trust", json!({ "node": node.node_id, "weight": 10 }), 400, "statement_rejected"),
-        ("/v1/trust", json!({ "node": "11".repeat(32), "weight": 101 }), 400, "statement_rejected"),
-        ("/v1/endorse", json!({ "subject": "11".repeat(32) }), 400, "not_a_sender"),
-        ("/v1/reputation", json!({ "subjects": vec!["192.0.2.1"; 11] }), 413, "batch_too_large"),
+        (
+            "/v1/report",
+            json!({ "subject": "not a domain!" }),
+            400,
+            "bad_subject",
+        ),
+        (
+            "/v1/report",
+            json!({ "subject": "192.0.2.0/33" }),
+            400,
+            "bad_subject",
+        ),
+        (
+            "/v1/report",
+            json!({ "subject": "192.0.2.1", "count": 0 }),
+            400,
+            "statement_rejected",
+        ),
+        (
+            "/v1/report",
+            json!({ "subject": "192.0.2.1", "ttl_hours": 100000 }),
+            400,
+            "statement_rejected",
+        ),
+        (
+            "/v1/report",
+            json!({ "subject": "192.0.2.1", "relay_chain": ["nope"] }),
+            400,
+            "invalid_body",
+        ),
+        (
+            "/v1/report",
+            json!({ "subject": "192.0.2.1", "surprise": 1 }),
+            400,
+            "invalid_body",
+        ),
+        (
+            "/v1/trust",
+            json!({ "node": "abc", "weight": 10 }),
+            400,
+            "invalid_body",
+        ),
+        (
+            "/v1/trust",
+            json!({ "node": node.node_id, "weight": 10 }),
+            400,
+            "statement_rejected",
+        ),
+        (
+            "/v1/trust",
+            json!({ "node": "11".repeat(32), "weight": 101 }),
+            400,
+            "statement_rejected",
+        ),
+        (
+            "/v1/endorse",
+            json!({ "subject": "11".repeat(32) }),
+            400,
+            "not_a_sender",
+        ),
+        (
+            "/v1/reputation",
+            json!({ "subjects": vec!["192.0.2.1"; 11] }),
+            413,
+            "batch_too_large",
+        ),
     ];
     for (path, body, status, code) in cases {
         let (got, answer) = node.post(path, body.clone()).await;
-        assert_eq!((got, answer["error"]["code"].as_str()), (status, Some(code)), "{path} {body}");
+        assert_eq!(
+            (got, answer["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{path} {body}"
+        );
     }
     let huge = json!({ "subject": "x".repeat(100_000) });
     assert_eq!(node.post("/v1/report", huge).await.0, 413);
-    let response = node.http.post(format!("{}/v1/reputation", node.base)).body("{not json").header("content-type", "application/json").send().await.expect("send");
+    let response = node
+        .http
+        .post(format!("{}/v1/reputation", node.base))
+        .body("{not json")
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .expect("send");
     assert_eq!(response.status().as_u16(), 400);
-    assert_eq!(node.get("/v1/reputation/..").await.0, 400);
+    assert_eq!(node.get("/v1/reputation/bad..name").await.0, 400);
     assert_eq!(node.get("/v1/nothing-here").await.0, 404);
     assert_eq!(node.get("/v1/status").await.1["statements"], 0);
     node.stop().await;
@@ -158,13 +272,24 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batch_answers_in_order_with_per_item_errors() {
     let node = TestNode::start().await;
-    node.post("/v1/report", json!({ "subject": "192.0.2.9" })).await;
-    let (status, body) = node.post("/v1/reputation", json!({ "subjects": ["192.0.2.9", "bad..name", "example.org"] })).await;
+    node.post("/v1/report", json!({ "subject": "192.0.2.9" }))
+        .await;
+    let (status, body) = node
+        .post(
+            "/v1/reputation",
+            json!({ "subjects": ["192.0.2.9", "bad..name", "example.org"] }),
+        )
+        .await;
     assert_eq!(status, 200);
     let results = body["results"].as_array().expect("results");
     assert_eq!(results.len(), 3);
     assert_eq!(results[0]["verdict"], "block");
-    assert!(results[1]["error"].as_str().expect("error").contains("bad..name"));
+    assert!(
+        results[1]["error"]
+            .as_str()
+            .expect("error")
+            .contains("bad..name")
+    );
     assert_eq!(results[2]["verdict"], "neutral");
     node.stop().await;
 }
@@ -173,21 +298,46 @@ async fn batch_answers_in_order_with_per_item_errors() {
 async fn trust_list_status_and_metrics() {
     let node = TestNode::start().await;
     let friend = "22".repeat(32);
-    let (status, _) = node.post("/v1/trust", json!({ "node": friend, "weight": 80 })).await;
+    let (status, _) = node
+        .post("/v1/trust", json!({ "node": friend, "weight": 80 }))
+        .await;
     assert_eq!(status, 200);
     let (_, list) = node.get("/v1/trust").await;
     assert_eq!(list["trusted"][0]["node"], friend.as_str());
     assert_eq!(list["trusted"][0]["weight"], 80);
-    assert!(list["trusted"][0]["trust"].as_f64().expect("trust") > 0.5, "trust is recomputed before the write returns");
-    node.post("/v1/trust", json!({ "node": friend, "weight": 0 })).await;
-    assert_eq!(node.get("/v1/trust").await.1["trusted"].as_array().map(Vec::len), Some(0));
+    assert!(
+        list["trusted"][0]["trust"].as_f64().expect("trust") > 0.5,
+        "trust is recomputed before the write returns"
+    );
+    node.post("/v1/trust", json!({ "node": friend, "weight": 0 }))
+        .await;
+    assert_eq!(
+        node.get("/v1/trust").await.1["trusted"]
+            .as_array()
+            .map(Vec::len),
+        Some(0)
+    );
     let (_, status) = node.get("/v1/status").await;
     assert_eq!(status["node_id"], node.node_id.as_str());
     assert_eq!(status["statements"], 1);
     node.get("/v1/reputation/192.0.2.1").await;
-    let metrics = node.http.get(format!("{}/metrics", node.base)).send().await.expect("send").text().await.expect("text");
-    assert!(metrics.contains("vouch_ingested_total{outcome=\"stored\"} 2"), "{metrics}");
-    assert!(metrics.contains("vouch_lookups_total{verdict=\"neutral\"} 1"), "{metrics}");
+    let metrics = node
+        .http
+        .get(format!("{}/metrics", node.base))
+        .send()
+        .await
+        .expect("send")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        metrics.contains("vouch_ingested_total{outcome=\"stored\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("vouch_lookups_total{verdict=\"neutral\"} 1"),
+        "{metrics}"
+    );
     node.stop().await;
 }
 
@@ -201,23 +351,46 @@ async fn openapi_document_lists_exactly_the_routes() {
         .as_object()
         .expect("paths")
         .iter()
-        .flat_map(|(path, ops)| ops.as_object().expect("ops").keys().map(move |m| (path.clone(), m.clone())))
+        .flat_map(|(path, ops)| {
+            ops.as_object()
+                .expect("ops")
+                .keys()
+                .map(move |m| (path.clone(), m.clone()))
+        })
         .collect();
     // Every documented operation is routed (not 404/405), and vice versa.
     for (path, method) in &documented {
         let url = format!("{}{}", node.base, path.replace("{subject}", "192.0.2.1"));
         let response = match method.as_str() {
             "get" => node.http.get(url).send().await,
-            _ => node.http.post(url).bearer_auth(&node.token).json(&json!({})).send().await,
+            _ => {
+                node.http
+                    .post(url)
+                    .bearer_auth(&node.token)
+                    .json(&json!({}))
+                    .send()
+                    .await
+            }
         }
         .expect("send");
         let code = response.status().as_u16();
-        assert!(code != 404 && code != 405, "{method} {path} is documented but answers {code}");
+        assert!(
+            code != 404 && code != 405,
+            "{method} {path} is documented but answers {code}"
+        );
     }
     let routed: BTreeSet<(String, String)> = [
-        ("/v1/reputation/{subject}", "get"), ("/v1/reputation", "post"), ("/v1/statements/{subject}", "get"),
-        ("/v1/status", "get"), ("/v1/trust", "get"), ("/v1/trust", "post"), ("/v1/endorse", "post"),
-        ("/v1/report", "post"), ("/v1/retract", "post"), ("/metrics", "get"), ("/v1/openapi.json", "get"),
+        ("/v1/reputation/{subject}", "get"),
+        ("/v1/reputation", "post"),
+        ("/v1/statements/{subject}", "get"),
+        ("/v1/status", "get"),
+        ("/v1/trust", "get"),
+        ("/v1/trust", "post"),
+        ("/v1/endorse", "post"),
+        ("/v1/report", "post"),
+        ("/v1/retract", "post"),
+        ("/metrics", "get"),
+        ("/v1/openapi.json", "get"),
     ]
     .iter()
     .map(|(p, m)| (p.to_string(), m.to_string()))

@@ -59,10 +59,18 @@ impl StatementView {
         match &body.claim {
             Claim::Trust { weight } => view.weight = Some(*weight),
             Claim::Endorse { category } => view.category = Some(snake(&format!("{category:?}"))),
-            Claim::Report { category, count, evidence } => {
+            Claim::Report {
+                category,
+                count,
+                evidence,
+            } => {
                 view.category = Some(snake(&format!("{category:?}")));
                 view.count = Some(*count);
-                view.relay_chain = evidence.relay_chain.iter().map(ToString::to_string).collect();
+                view.relay_chain = evidence
+                    .relay_chain
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
                 view.message_hashes = evidence.message_hashes.iter().map(hex::encode).collect();
             }
             Claim::Retract { kind } => view.retracts = Some(kind.as_str()),

@@ -7,7 +7,8 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use vouch_protocol::{
-    Claim, EndorseCategory, Evidence, Kind, Limits, NodeKey, ReportCategory, Statement, Subject, VERSION,
+    Claim, EndorseCategory, Evidence, Kind, Limits, NodeKey, ReportCategory, Statement, Subject,
+    VERSION,
 };
 
 use super::error::Error;
@@ -133,15 +134,29 @@ fn ttl(value: Option<u64>, default: u64, unit: u64) -> u64 {
 }
 
 /// Signs and ingests one statement of the operator's.
-async fn publish(state: AppState, subject: Subject, claim: Claim, ttl_secs: u64) -> Result<Json<WriteResponse>, Error> {
+async fn publish(
+    state: AppState,
+    subject: Subject,
+    claim: Claim,
+    ttl_secs: u64,
+) -> Result<Json<WriteResponse>, Error> {
     let is_trust = claim.slot_kind() == Kind::Trust;
     let trust = state.trust.clone();
     let ingested = tokio::task::spawn_blocking(move || {
         let now = unix_now();
         // Later statements must win their slot even within the same second.
-        let previous = state.store.slot_created_at(&state.signer.public(), claim.slot_kind(), &subject)?;
+        let previous =
+            state
+                .store
+                .slot_created_at(&state.signer.public(), claim.slot_kind(), &subject)?;
         let created_at = previous.map_or(now, |p| now.max(p.saturating_add(1)));
-        let body = Statement { version: VERSION, subject, created_at, expires_at: created_at.saturating_add(ttl_secs), claim };
+        let body = Statement {
+            version: VERSION,
+            subject,
+            created_at,
+            expires_at: created_at.saturating_add(ttl_secs),
+            claim,
+        };
         let statement = state.signer.sign(body);
         let mut results = state.ingest.submit(vec![statement], now)?;
         Ok::<_, Error>(results.pop())
@@ -152,10 +167,16 @@ async fn publish(state: AppState, subject: Subject, claim: Claim, ttl_secs: u64)
         trust.recompute_if_dirty();
     }
     match ingested {
-        Some(Ingested::Stored { id, seq }) => Ok(Json(WriteResponse { id: id.to_string(), outcome: "stored", seq: Some(seq) })),
-        Some(Ingested::Duplicate(id)) | Some(Ingested::Stale(id)) => {
-            Ok(Json(WriteResponse { id: id.to_string(), outcome: "duplicate", seq: None }))
-        }
+        Some(Ingested::Stored { id, seq }) => Ok(Json(WriteResponse {
+            id: id.to_string(),
+            outcome: "stored",
+            seq: Some(seq),
+        })),
+        Some(Ingested::Duplicate(id)) | Some(Ingested::Stale(id)) => Ok(Json(WriteResponse {
+            id: id.to_string(),
+            outcome: "duplicate",
+            seq: None,
+        })),
         Some(Ingested::Rejected(rejection)) => Err(Error::Rejected(rejection)),
         None => Err(Error::NotFound),
     }
@@ -163,34 +184,60 @@ async fn publish(state: AppState, subject: Subject, claim: Claim, ttl_secs: u64)
 
 /// `POST /v1/trust`
 #[tracing::instrument(skip(state))]
-pub async fn trust(State(state): State<AppState>, ApiJson(request): ApiJson<TrustRequest>) -> Result<Json<WriteResponse>, Error> {
-    let node: NodeKey = request
-        .node
-        .trim()
-        .parse()
-        .map_err(|_| Error::InvalidBody(format!("node {:?} is not a 64-hex-digit node key", request.node)))?;
+pub async fn trust(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<TrustRequest>,
+) -> Result<Json<WriteResponse>, Error> {
+    let node: NodeKey = request.node.trim().parse().map_err(|_| {
+        Error::InvalidBody(format!(
+            "node {:?} is not a 64-hex-digit node key",
+            request.node
+        ))
+    })?;
     let ttl_secs = ttl(request.ttl_days, 365, DAY);
-    publish(state, Subject::Node(node), Claim::Trust { weight: request.weight }, ttl_secs).await
+    publish(
+        state,
+        Subject::Node(node),
+        Claim::Trust {
+            weight: request.weight,
+        },
+        ttl_secs,
+    )
+    .await
 }
 
 /// `POST /v1/endorse`
 #[tracing::instrument(skip(state))]
-pub async fn endorse(State(state): State<AppState>, ApiJson(request): ApiJson<EndorseRequest>) -> Result<Json<WriteResponse>, Error> {
+pub async fn endorse(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<EndorseRequest>,
+) -> Result<Json<WriteResponse>, Error> {
     let subject = parse_sender(&request.subject)?;
     let category = match request.category {
         EndorseKind::LegitimateSender => EndorseCategory::LegitimateSender,
         EndorseKind::Operator => EndorseCategory::Operator,
         EndorseKind::Forwarder => EndorseCategory::Forwarder,
     };
-    publish(state, subject, Claim::Endorse { category }, ttl(request.ttl_days, 180, DAY)).await
+    publish(
+        state,
+        subject,
+        Claim::Endorse { category },
+        ttl(request.ttl_days, 180, DAY),
+    )
+    .await
 }
 
 /// `POST /v1/report`
 #[tracing::instrument(skip(state))]
-pub async fn report(State(state): State<AppState>, ApiJson(request): ApiJson<ReportRequest>) -> Result<Json<WriteResponse>, Error> {
+pub async fn report(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<ReportRequest>,
+) -> Result<Json<WriteResponse>, Error> {
     let subject = parse_sender(&request.subject)?;
     let limits = Limits::default();
-    if request.message_hashes.len() > limits.max_message_hashes || request.relay_chain.len() > limits.max_relay_chain {
+    if request.message_hashes.len() > limits.max_message_hashes
+        || request.relay_chain.len() > limits.max_relay_chain
+    {
         return Err(Error::InvalidBody(format!(
             "at most {} message hashes and {} relay hops",
             limits.max_message_hashes, limits.max_relay_chain
@@ -209,7 +256,10 @@ pub async fn report(State(state): State<AppState>, ApiJson(request): ApiJson<Rep
     let relay_chain = request
         .relay_chain
         .iter()
-        .map(|ip| ip.parse::<IpAddr>().map_err(|_| Error::InvalidBody(format!("relay hop {ip:?} is not an IP address"))))
+        .map(|ip| {
+            ip.parse::<IpAddr>()
+                .map_err(|_| Error::InvalidBody(format!("relay hop {ip:?} is not an IP address")))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     let category = match request.category {
         ReportKind::Spam => ReportCategory::Spam,
@@ -217,13 +267,23 @@ pub async fn report(State(state): State<AppState>, ApiJson(request): ApiJson<Rep
         ReportKind::Malware => ReportCategory::Malware,
         ReportKind::Backscatter => ReportCategory::Backscatter,
     };
-    let claim = Claim::Report { category, count: request.count.unwrap_or(1), evidence: Evidence { message_hashes, relay_chain } };
+    let claim = Claim::Report {
+        category,
+        count: request.count.unwrap_or(1),
+        evidence: Evidence {
+            message_hashes,
+            relay_chain,
+        },
+    };
     publish(state, subject, claim, ttl(request.ttl_hours, 7 * 24, HOUR)).await
 }
 
 /// `POST /v1/retract`
 #[tracing::instrument(skip(state))]
-pub async fn retract(State(state): State<AppState>, ApiJson(request): ApiJson<RetractRequest>) -> Result<Json<WriteResponse>, Error> {
+pub async fn retract(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<RetractRequest>,
+) -> Result<Json<WriteResponse>, Error> {
     let kind = match request.kind {
         RetractKind::Trust => Kind::Trust,
         RetractKind::Endorse => Kind::Endorse,

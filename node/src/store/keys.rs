@@ -21,7 +21,9 @@ pub const EXPIRY: &str = "expiry";
 /// meta: counters kept in step with the data.
 pub const META: &str = "meta";
 /// Every column family.
-pub const ALL: [&str; 7] = [STATEMENTS, SLOTS, SUBJECTS, NETBLOCKS, SEQUENCE, EXPIRY, META];
+pub const ALL: [&str; 7] = [
+    STATEMENTS, SLOTS, SUBJECTS, NETBLOCKS, SEQUENCE, EXPIRY, META,
+];
 
 /// meta key: next ingest sequence number.
 pub const META_NEXT_SEQ: &[u8] = b"next_seq";
@@ -43,11 +45,17 @@ pub fn subject(subject: &Subject) -> Vec<u8> {
             key.push(2);
             key.extend_from_slice(&ip.octets());
         }
-        Subject::Net { addr: IpAddr::V4(ip), prefix } => {
+        Subject::Net {
+            addr: IpAddr::V4(ip),
+            prefix,
+        } => {
             key.extend_from_slice(&[3, *prefix]);
             key.extend_from_slice(&ip.octets());
         }
-        Subject::Net { addr: IpAddr::V6(ip), prefix } => {
+        Subject::Net {
+            addr: IpAddr::V6(ip),
+            prefix,
+        } => {
             key.extend_from_slice(&[4, *prefix]);
             key.extend_from_slice(&ip.octets());
         }
@@ -70,8 +78,14 @@ pub fn netblock(subject: &Subject) -> Option<Vec<u8>> {
     match subject {
         Subject::Ip(IpAddr::V4(ip)) => Some(v4_block(ip.octets())),
         Subject::Ip(IpAddr::V6(ip)) => Some(v6_block(ip.octets())),
-        Subject::Net { addr: IpAddr::V4(ip), prefix } if *prefix >= 24 => Some(v4_block(ip.octets())),
-        Subject::Net { addr: IpAddr::V6(ip), prefix } if *prefix >= 48 => Some(v6_block(ip.octets())),
+        Subject::Net {
+            addr: IpAddr::V4(ip),
+            prefix,
+        } if *prefix >= 24 => Some(v4_block(ip.octets())),
+        Subject::Net {
+            addr: IpAddr::V6(ip),
+            prefix,
+        } if *prefix >= 48 => Some(v6_block(ip.octets())),
         _ => None,
     }
 }

@@ -90,7 +90,9 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.db.path()).finish()
+        f.debug_struct("Store")
+            .field("path", &self.db.path())
+            .finish()
     }
 }
 
@@ -105,20 +107,35 @@ impl Store {
         table.set_block_cache(&Cache::new_lru_cache(64 << 20));
         table.set_bloom_filter(10.0, false);
         options.set_block_based_table_factory(&table);
-        let families = keys::ALL.iter().map(|name| ColumnFamilyDescriptor::new(*name, options.clone()));
+        let families = keys::ALL
+            .iter()
+            .map(|name| ColumnFamilyDescriptor::new(*name, options.clone()));
         let db = DB::open_cf_descriptors(&options, path, families)?;
-        let mut store = Store { db, writer: Mutex::new(Counts::default()) };
+        let mut store = Store {
+            db,
+            writer: Mutex::new(Counts::default()),
+        };
         let meta = store.cf(keys::META)?;
         let read = |key| -> Result<u64, Error> {
-            Ok(store.db.get_cf(meta, key)?.as_deref().and_then(keys::read_u64).unwrap_or(0))
+            Ok(store
+                .db
+                .get_cf(meta, key)?
+                .as_deref()
+                .and_then(keys::read_u64)
+                .unwrap_or(0))
         };
-        let counts = Counts { statements: read(keys::META_COUNT)?, next_seq: read(keys::META_NEXT_SEQ)?.max(1) };
+        let counts = Counts {
+            statements: read(keys::META_COUNT)?,
+            next_seq: read(keys::META_NEXT_SEQ)?.max(1),
+        };
         store.writer = Mutex::new(counts);
         Ok(store)
     }
 
     fn cf(&self, name: &'static str) -> Result<&ColumnFamily, Error> {
-        self.db.cf_handle(name).ok_or(Error::MissingColumnFamily(name))
+        self.db
+            .cf_handle(name)
+            .ok_or(Error::MissingColumnFamily(name))
     }
 
     /// Current counts.
@@ -142,7 +159,11 @@ impl Store {
             let slot_key = keys::slot(&item.statement.author, body.claim.slot_kind(), &subject_key);
             let current = match pending.get(&slot_key) {
                 Some(value) => Some(*value),
-                None => self.db.get_cf(cf_slots, &slot_key)?.as_deref().and_then(SlotValue::decode),
+                None => self
+                    .db
+                    .get_cf(cf_slots, &slot_key)?
+                    .as_deref()
+                    .and_then(SlotValue::decode),
             };
             if let Some(current) = &current {
                 if current.id == item.id {
@@ -156,10 +177,18 @@ impl Store {
                 self.remove(&mut batch, &item.statement, &subject_key, current)?;
                 next.statements = next.statements.saturating_sub(1);
             }
-            let value = SlotValue { id: item.id, created_at: body.created_at, seq: next.next_seq, expires_at: body.expires_at };
+            let value = SlotValue {
+                id: item.id,
+                created_at: body.created_at,
+                seq: next.next_seq,
+                expires_at: body.expires_at,
+            };
             self.add(&mut batch, item, &subject_key, &slot_key, &value)?;
             pending.insert(slot_key, value);
-            outcomes.push(Outcome::Stored { seq: value.seq, superseded: current.map(|c| c.id) });
+            outcomes.push(Outcome::Stored {
+                seq: value.seq,
+                superseded: current.map(|c| c.id),
+            });
             next.next_seq += 1;
             next.statements += 1;
         }
@@ -195,9 +224,17 @@ impl Store {
         batch.put_cf(self.cf(keys::STATEMENTS)?, item.id.0, &item.bytes);
         batch.put_cf(self.cf(keys::SLOTS)?, slot_key, value.encode());
         batch.put_cf(self.cf(keys::SEQUENCE)?, value.seq.to_be_bytes(), item.id.0);
-        batch.put_cf(self.cf(keys::EXPIRY)?, keys::expiry(value.expires_at, &item.id), []);
+        batch.put_cf(
+            self.cf(keys::EXPIRY)?,
+            keys::expiry(value.expires_at, &item.id),
+            [],
+        );
         if Self::is_live(statement) {
-            batch.put_cf(self.cf(keys::SUBJECTS)?, keys::indexed(&[], subject_key, &statement.author, kind), item.id.0);
+            batch.put_cf(
+                self.cf(keys::SUBJECTS)?,
+                keys::indexed(&[], subject_key, &statement.author, kind),
+                item.id.0,
+            );
             if let Some(block) = keys::netblock(&statement.body.subject) {
                 batch.put_cf(
                     self.cf(keys::NETBLOCKS)?,
@@ -211,32 +248,63 @@ impl Store {
 
     /// Deletes the statement `old` holding the slot of `statement` (same
     /// author, subject and slot kind).
-    fn remove(&self, batch: &mut WriteBatch, statement: &SignedStatement, subject_key: &[u8], old: &SlotValue) -> Result<(), Error> {
+    fn remove(
+        &self,
+        batch: &mut WriteBatch,
+        statement: &SignedStatement,
+        subject_key: &[u8],
+        old: &SlotValue,
+    ) -> Result<(), Error> {
         let kind = statement.body.claim.slot_kind();
         batch.delete_cf(self.cf(keys::STATEMENTS)?, old.id.0);
         batch.delete_cf(self.cf(keys::SEQUENCE)?, old.seq.to_be_bytes());
-        batch.delete_cf(self.cf(keys::EXPIRY)?, keys::expiry(old.expires_at, &old.id));
-        batch.delete_cf(self.cf(keys::SUBJECTS)?, keys::indexed(&[], subject_key, &statement.author, kind));
+        batch.delete_cf(
+            self.cf(keys::EXPIRY)?,
+            keys::expiry(old.expires_at, &old.id),
+        );
+        batch.delete_cf(
+            self.cf(keys::SUBJECTS)?,
+            keys::indexed(&[], subject_key, &statement.author, kind),
+        );
         if let Some(block) = keys::netblock(&statement.body.subject) {
-            batch.delete_cf(self.cf(keys::NETBLOCKS)?, keys::indexed(&block, subject_key, &statement.author, kind));
+            batch.delete_cf(
+                self.cf(keys::NETBLOCKS)?,
+                keys::indexed(&block, subject_key, &statement.author, kind),
+            );
         }
         Ok(())
     }
 
     /// Whether a statement is stored (cheap: lets ingest skip verifying duplicates).
     pub fn contains(&self, id: &StatementId) -> Result<bool, Error> {
-        Ok(self.db.get_pinned_cf(self.cf(keys::STATEMENTS)?, id.0)?.is_some())
+        Ok(self
+            .db
+            .get_pinned_cf(self.cf(keys::STATEMENTS)?, id.0)?
+            .is_some())
     }
 
     /// Creation time of the statement holding an author's slot, if any.
-    pub fn slot_created_at(&self, author: &NodeKey, kind: Kind, subject: &Subject) -> Result<Option<u64>, Error> {
+    pub fn slot_created_at(
+        &self,
+        author: &NodeKey,
+        kind: Kind,
+        subject: &Subject,
+    ) -> Result<Option<u64>, Error> {
         let key = keys::slot(author, kind, &keys::subject(subject));
-        Ok(self.db.get_cf(self.cf(keys::SLOTS)?, key)?.as_deref().and_then(SlotValue::decode).map(|s| s.created_at))
+        Ok(self
+            .db
+            .get_cf(self.cf(keys::SLOTS)?, key)?
+            .as_deref()
+            .and_then(SlotValue::decode)
+            .map(|s| s.created_at))
     }
 
     /// One statement by id.
     pub fn get(&self, id: &StatementId) -> Result<Option<SignedStatement>, Error> {
-        Ok(self.db.get_cf(self.cf(keys::STATEMENTS)?, id.0)?.and_then(|bytes| decode_stored(id, &bytes)))
+        Ok(self
+            .db
+            .get_cf(self.cf(keys::STATEMENTS)?, id.0)?
+            .and_then(|bytes| decode_stored(id, &bytes)))
     }
 
     /// Live endorsements, reports and trust statements about exactly `subject`.
@@ -262,7 +330,12 @@ impl Store {
         let slots = self.cf(keys::SLOTS)?;
         let ids = self
             .prefix_entries(slots, &prefix)
-            .filter_map(|entry| entry.ok().and_then(|(_, v)| SlotValue::decode(&v)).map(|s| s.id))
+            .filter_map(|entry| {
+                entry
+                    .ok()
+                    .and_then(|(_, v)| SlotValue::decode(&v))
+                    .map(|s| s.id)
+            })
             .take(MAX_STATEMENTS_PER_LOOKUP)
             .collect();
         self.load(ids)
@@ -286,12 +359,20 @@ impl Store {
         let entries: Vec<(u64, StatementId)> = self
             .db
             .iterator_cf(sequence, IteratorMode::From(&from_key, Direction::Forward))
-            .filter_map(|entry| entry.ok().and_then(|(k, v)| Some((keys::read_u64(&k)?, id_of(&v)?))))
+            .filter_map(|entry| {
+                entry
+                    .ok()
+                    .and_then(|(k, v)| Some((keys::read_u64(&k)?, id_of(&v)?)))
+            })
             .take(limit)
             .collect();
         let (seqs, ids): (Vec<u64>, Vec<StatementId>) = entries.into_iter().unzip();
         let loaded = self.load_aligned(&ids)?;
-        Ok(seqs.into_iter().zip(loaded).filter_map(|(seq, s)| s.map(|s| (seq, s))).collect())
+        Ok(seqs
+            .into_iter()
+            .zip(loaded)
+            .filter_map(|(seq, s)| s.map(|s| (seq, s)))
+            .collect())
     }
 
     /// Deletes every statement that expired at or before `now`; returns the
@@ -320,8 +401,17 @@ impl Store {
             };
             let statement = stored.statement;
             let subject_key = keys::subject(&statement.body.subject);
-            let slot_key = keys::slot(&statement.author, statement.body.claim.slot_kind(), &subject_key);
-            let Some(slot) = self.db.get_cf(slots, &slot_key)?.as_deref().and_then(SlotValue::decode) else {
+            let slot_key = keys::slot(
+                &statement.author,
+                statement.body.claim.slot_kind(),
+                &subject_key,
+            );
+            let Some(slot) = self
+                .db
+                .get_cf(slots, &slot_key)?
+                .as_deref()
+                .and_then(SlotValue::decode)
+            else {
                 continue;
             };
             if slot.id != *id {
@@ -332,7 +422,11 @@ impl Store {
             next.statements = next.statements.saturating_sub(1);
             expired.push(statement);
         }
-        batch.put_cf(self.cf(keys::META)?, keys::META_COUNT, next.statements.to_be_bytes());
+        batch.put_cf(
+            self.cf(keys::META)?,
+            keys::META_COUNT,
+            next.statements.to_be_bytes(),
+        );
         self.db.write(batch)?;
         *counts = next;
         Ok(expired)
@@ -342,7 +436,7 @@ impl Store {
         &'a self,
         cf: &'a ColumnFamily,
         prefix: &'a [u8],
-    ) -> impl Iterator<Item = Result<(Box<[u8]>, Box<[u8]>), rocksdb::Error>> + 'a {
+    ) -> impl Iterator<Item = Entry> + 'a {
         self.db
             .iterator_cf(cf, IteratorMode::From(prefix, Direction::Forward))
             .take_while(move |entry| entry.as_ref().map_or(true, |(k, _)| k.starts_with(prefix)))
@@ -370,15 +464,22 @@ impl Store {
 
     fn load_aligned(&self, ids: &[StatementId]) -> Result<Vec<Option<Stored>>, Error> {
         let cf = self.cf(keys::STATEMENTS)?;
-        let values = self.db.batched_multi_get_cf(cf, ids.iter().map(|id| id.0), false);
+        let values = self
+            .db
+            .batched_multi_get_cf(cf, ids.iter().map(|id| &id.0), false);
         ids.iter()
             .zip(values)
             .map(|(id, value)| {
-                Ok(value?.and_then(|bytes| decode_stored(id, &bytes)).map(|statement| Stored { id: *id, statement }))
+                Ok(value?
+                    .and_then(|bytes| decode_stored(id, &bytes))
+                    .map(|statement| Stored { id: *id, statement }))
             })
             .collect()
     }
 }
+
+/// One key/value pair read by an iterator.
+type Entry = Result<(Box<[u8]>, Box<[u8]>), rocksdb::Error>;
 
 fn id_of(bytes: &[u8]) -> Option<StatementId> {
     bytes.try_into().ok().map(StatementId)

@@ -11,7 +11,11 @@ const NOW: u64 = 1_800_000_000;
 
 fn verified(statement: SignedStatement) -> Verified {
     let bytes = encode_signed(&statement).expect("encodes");
-    Verified { id: StatementId::of_bytes(&bytes), bytes, statement }
+    Verified {
+        id: StatementId::of_bytes(&bytes),
+        bytes,
+        statement,
+    }
 }
 
 fn make(author: &Keypair, subject: &str, claim: Claim, created_at: u64, ttl: u64) -> Verified {
@@ -25,7 +29,11 @@ fn make(author: &Keypair, subject: &str, claim: Claim, created_at: u64, ttl: u64
 }
 
 fn spam() -> Claim {
-    Claim::Report { category: ReportCategory::Spam, count: 1, evidence: Evidence::default() }
+    Claim::Report {
+        category: ReportCategory::Spam,
+        count: 1,
+        evidence: Evidence::default(),
+    }
 }
 
 fn open() -> (tempfile::TempDir, Store) {
@@ -39,9 +47,24 @@ fn insert_is_idempotent_and_counted() {
     let (_dir, store) = open();
     let a = Keypair::from_secret_bytes([1; 32]);
     let s = make(&a, "192.0.2.1", spam(), NOW, 3600);
-    assert!(matches!(store.insert(std::slice::from_ref(&s)).expect("insert")[0], Outcome::Stored { seq: 1, superseded: None }));
-    assert_eq!(store.insert(std::slice::from_ref(&s)).expect("insert"), vec![Outcome::Duplicate]);
-    assert_eq!(store.counts(), Counts { statements: 1, next_seq: 2 });
+    assert!(matches!(
+        store.insert(std::slice::from_ref(&s)).expect("insert")[0],
+        Outcome::Stored {
+            seq: 1,
+            superseded: None
+        }
+    ));
+    assert_eq!(
+        store.insert(std::slice::from_ref(&s)).expect("insert"),
+        vec![Outcome::Duplicate]
+    );
+    assert_eq!(
+        store.counts(),
+        Counts {
+            statements: 1,
+            next_seq: 2
+        }
+    );
     assert!(store.contains(&s.id).expect("contains"));
     assert_eq!(store.get(&s.id).expect("get"), Some(s.statement.clone()));
 }
@@ -52,13 +75,31 @@ fn latest_wins_per_author_subject_and_kind() {
     let a = Keypair::from_secret_bytes([1; 32]);
     let old = make(&a, "192.0.2.1", spam(), NOW, 3600);
     let new = make(&a, "192.0.2.1", spam(), NOW + 10, 3600);
-    let endorsement = make(&a, "192.0.2.1", Claim::Endorse { category: EndorseCategory::Operator }, NOW, 3600);
+    let endorsement = make(
+        &a,
+        "192.0.2.1",
+        Claim::Endorse {
+            category: EndorseCategory::Operator,
+        },
+        NOW,
+        3600,
+    );
     store.insert(std::slice::from_ref(&new)).expect("insert");
     // An older statement arriving later does not resurrect.
-    assert_eq!(store.insert(std::slice::from_ref(&old)).expect("insert"), vec![Outcome::Stale]);
+    assert_eq!(
+        store.insert(std::slice::from_ref(&old)).expect("insert"),
+        vec![Outcome::Stale]
+    );
     // A different kind is a different slot.
-    assert!(matches!(store.insert(std::slice::from_ref(&endorsement)).expect("insert")[0], Outcome::Stored { .. }));
-    let about = store.about(&"192.0.2.1".parse().expect("subject")).expect("about");
+    assert!(matches!(
+        store
+            .insert(std::slice::from_ref(&endorsement))
+            .expect("insert")[0],
+        Outcome::Stored { .. }
+    ));
+    let about = store
+        .about(&"192.0.2.1".parse().expect("subject"))
+        .expect("about");
     let ids: Vec<StatementId> = about.iter().map(|s| s.id).collect();
     assert_eq!(about.len(), 2);
     assert!(ids.contains(&new.id) && ids.contains(&endorsement.id) && !ids.contains(&old.id));
@@ -73,10 +114,26 @@ fn newer_statement_supersedes_and_removes_the_older_everywhere() {
     let new = make(&a, "192.0.2.1", spam(), NOW + 10, 3600);
     store.insert(std::slice::from_ref(&old)).expect("insert");
     let outcome = store.insert(std::slice::from_ref(&new)).expect("insert");
-    assert_eq!(outcome, vec![Outcome::Stored { seq: 2, superseded: Some(old.id) }]);
+    assert_eq!(
+        outcome,
+        vec![Outcome::Stored {
+            seq: 2,
+            superseded: Some(old.id)
+        }]
+    );
     assert_eq!(store.get(&old.id).expect("get"), None);
-    assert_eq!(store.since(0, 10).expect("since").len(), 1, "the sequence index drops superseded statements");
-    assert_eq!(store.in_netblock(&"192.0.2.99".parse().expect("subject")).expect("netblock").len(), 1);
+    assert_eq!(
+        store.since(0, 10).expect("since").len(),
+        1,
+        "the sequence index drops superseded statements"
+    );
+    assert_eq!(
+        store
+            .in_netblock(&"192.0.2.99".parse().expect("subject"))
+            .expect("netblock")
+            .len(),
+        1
+    );
     assert_eq!(store.counts().statements, 1);
 }
 
@@ -85,12 +142,31 @@ fn retraction_supersedes_and_leaves_no_live_statement() {
     let (_dir, store) = open();
     let a = Keypair::from_secret_bytes([1; 32]);
     let report = make(&a, "example.org", spam(), NOW, 3600);
-    let retract = make(&a, "example.org", Claim::Retract { kind: Kind::Report }, NOW + 1, 3600);
-    store.insert(&[report.clone(), retract.clone()]).expect("insert both in one batch");
-    assert!(store.about(&"example.org".parse().expect("subject")).expect("about").is_empty());
+    let retract = make(
+        &a,
+        "example.org",
+        Claim::Retract { kind: Kind::Report },
+        NOW + 1,
+        3600,
+    );
+    store
+        .insert(&[report.clone(), retract.clone()])
+        .expect("insert both in one batch");
+    assert!(
+        store
+            .about(&"example.org".parse().expect("subject"))
+            .expect("about")
+            .is_empty()
+    );
     // The tombstone holds the slot, so the report cannot come back by gossip.
-    assert_eq!(store.insert(&[report]).expect("insert"), vec![Outcome::Stale]);
-    assert_eq!(store.by_author(&a.public(), None).expect("by author")[0].id, retract.id);
+    assert_eq!(
+        store.insert(&[report]).expect("insert"),
+        vec![Outcome::Stale]
+    );
+    assert_eq!(
+        store.by_author(&a.public(), None).expect("by author")[0].id,
+        retract.id
+    );
 }
 
 #[test]
@@ -104,7 +180,13 @@ fn ties_break_by_id_so_every_node_picks_the_same_winner() {
         for item in &order {
             store.insert(std::slice::from_ref(item)).expect("insert");
         }
-        assert_eq!(store.about(&"192.0.2.1".parse().expect("subject")).expect("about")[0].id, winner);
+        assert_eq!(
+            store
+                .about(&"192.0.2.1".parse().expect("subject"))
+                .expect("about")[0]
+                .id,
+            winner
+        );
     }
 }
 
@@ -112,22 +194,59 @@ fn ties_break_by_id_so_every_node_picks_the_same_winner() {
 fn netblock_scan_finds_neighbours_but_not_other_blocks() {
     let (_dir, store) = open();
     let a = Keypair::from_secret_bytes([1; 32]);
-    let items: Vec<Verified> = ["192.0.2.1", "192.0.2.200", "192.0.2.0/24", "192.0.3.1", "2001:db8:1::5", "2001:db8:1:ffff::9", "2001:db8:2::1"]
-        .iter()
-        .map(|s| make(&a, s, spam(), NOW, 3600))
-        .collect();
+    let items: Vec<Verified> = [
+        "192.0.2.1",
+        "192.0.2.200",
+        "192.0.2.0/24",
+        "192.0.3.1",
+        "2001:db8:1::5",
+        "2001:db8:1:ffff::9",
+        "2001:db8:2::1",
+    ]
+    .iter()
+    .map(|s| make(&a, s, spam(), NOW, 3600))
+    .collect();
     store.insert(&items).expect("insert");
-    assert_eq!(store.in_netblock(&"192.0.2.77".parse().expect("ip")).expect("scan").len(), 3);
-    assert_eq!(store.in_netblock(&"2001:db8:1::1".parse().expect("ip")).expect("scan").len(), 2);
-    assert_eq!(store.in_netblock(&"example.org".parse().expect("domain")).expect("scan").len(), 0);
+    assert_eq!(
+        store
+            .in_netblock(&"192.0.2.77".parse().expect("ip"))
+            .expect("scan")
+            .len(),
+        3
+    );
+    assert_eq!(
+        store
+            .in_netblock(&"2001:db8:1::1".parse().expect("ip"))
+            .expect("scan")
+            .len(),
+        2
+    );
+    assert_eq!(
+        store
+            .in_netblock(&"example.org".parse().expect("domain"))
+            .expect("scan")
+            .len(),
+        0
+    );
 }
 
 #[test]
 fn domain_keys_do_not_prefix_each_other() {
     let (_dir, store) = open();
     let a = Keypair::from_secret_bytes([1; 32]);
-    store.insert(&[make(&a, "example.org", spam(), NOW, 3600), make(&a, "example.org.evil.test", spam(), NOW, 3600)]).expect("insert");
-    assert_eq!(store.about(&"example.org".parse().expect("domain")).expect("about").len(), 1);
+    store
+        .insert(&[
+            make(&a, "example.org", spam(), NOW, 3600),
+            make(&a, "example.org.evil.test", spam(), NOW, 3600),
+        ])
+        .expect("insert");
+    assert_eq!(
+        store
+            .about(&"example.org".parse().expect("domain"))
+            .expect("about")
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -143,33 +262,59 @@ fn sweep_deletes_expired_statements_and_their_indexes() {
         expires_at: NOW + 60,
         claim: Claim::Trust { weight: 50 },
     }));
-    store.insert(&[short.clone(), long.clone(), edge.clone()]).expect("insert");
+    store
+        .insert(&[short.clone(), long.clone(), edge.clone()])
+        .expect("insert");
     assert_eq!(store.trust_statements().expect("trust").len(), 1);
     let expired = store.sweep_expired(NOW + 60).expect("sweep");
     assert_eq!(expired.len(), 2);
     assert_eq!(store.get(&short.id).expect("get"), None);
-    assert!(store.about(&"192.0.2.1".parse().expect("ip")).expect("about").is_empty());
+    assert!(
+        store
+            .about(&"192.0.2.1".parse().expect("ip"))
+            .expect("about")
+            .is_empty()
+    );
     assert!(store.trust_statements().expect("trust").is_empty());
     assert_eq!(store.counts().statements, 1);
-    assert!(store.sweep_expired(NOW + 60).expect("sweep again").is_empty());
+    assert!(
+        store
+            .sweep_expired(NOW + 60)
+            .expect("sweep again")
+            .is_empty()
+    );
     // The slot is free again: a fresh statement from the same author is stored.
     let again = make(&a, "192.0.2.1", spam(), NOW + 100, 60);
-    assert!(matches!(store.insert(&[again]).expect("insert")[0], Outcome::Stored { .. }));
+    assert!(matches!(
+        store.insert(&[again]).expect("insert")[0],
+        Outcome::Stored { .. }
+    ));
 }
 
 #[test]
 fn data_and_counters_survive_reopen() {
     let dir = tempfile::tempdir().expect("tempdir");
     let a = Keypair::from_secret_bytes([1; 32]);
-    let items: Vec<Verified> = (1..=20).map(|i| make(&a, &format!("192.0.2.{i}"), spam(), NOW, 3600)).collect();
+    let items: Vec<Verified> = (1..=20)
+        .map(|i| make(&a, &format!("192.0.2.{i}"), spam(), NOW, 3600))
+        .collect();
     {
         let store = Store::open(dir.path()).expect("open");
         store.insert(&items).expect("insert");
     }
     let store = Store::open(dir.path()).expect("reopen");
-    assert_eq!(store.counts(), Counts { statements: 20, next_seq: 21 });
+    assert_eq!(
+        store.counts(),
+        Counts {
+            statements: 20,
+            next_seq: 21
+        }
+    );
     let since = store.since(15, 100).expect("since");
-    assert_eq!(since.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(), vec![15, 16, 17, 18, 19, 20]);
+    assert_eq!(
+        since.iter().map(|(seq, _)| *seq).collect::<Vec<_>>(),
+        vec![15, 16, 17, 18, 19, 20]
+    );
     assert_eq!(since[0].1.id, items[14].id);
 }
 

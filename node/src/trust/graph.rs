@@ -23,7 +23,9 @@ impl TrustGraph {
         };
         let weight = match statement.body.claim {
             Claim::Trust { weight } => weight.min(100),
-            Claim::Retract { kind: vouch_protocol::Kind::Trust } => 0,
+            Claim::Retract {
+                kind: vouch_protocol::Kind::Trust,
+            } => 0,
             _ => return false,
         };
         self.set(statement.author, to, weight)
@@ -50,12 +52,20 @@ impl TrustGraph {
 
     /// The edges leaving `from`, with their weights.
     pub fn edges_from(&self, from: &NodeKey) -> impl Iterator<Item = (&NodeKey, u8)> {
-        self.out.get(from).into_iter().flatten().map(|(to, w)| (to, *w))
+        self.out
+            .get(from)
+            .into_iter()
+            .flatten()
+            .map(|(to, w)| (to, *w))
     }
 
     /// The weight of the edge `from → to`, 0 when there is none.
     pub fn weight(&self, from: &NodeKey, to: &NodeKey) -> u8 {
-        self.out.get(from).and_then(|edges| edges.get(to)).copied().unwrap_or(0)
+        self.out
+            .get(from)
+            .and_then(|edges| edges.get(to))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Number of edges.

@@ -38,7 +38,11 @@ impl Default for Thresholds {
         // One report of my own (trust 1) blocks; one from a peer I trust
         // alongside a few others makes a sender suspect; a lone netblock
         // signal (weight 0.3) makes it suspect but never blocks.
-        Thresholds { block: -0.5, suspect: -0.15, allow: 0.3 }
+        Thresholds {
+            block: -0.5,
+            suspect: -0.15,
+            allow: 0.3,
+        }
     }
 }
 
@@ -99,7 +103,9 @@ impl Config {
             return Err("trust.restart_probability must be within 0.01..=0.99".into());
         }
         if self.max_iterations == 0 || self.recompute_interval_ms == 0 {
-            return Err("trust.max_iterations and trust.recompute_interval_ms must be at least 1".into());
+            return Err(
+                "trust.max_iterations and trust.recompute_interval_ms must be at least 1".into(),
+            );
         }
         if !(self.report_half_life_hours > 0.0 && self.endorse_half_life_days > 0.0) {
             return Err("trust half-lives must be positive".into());
@@ -154,7 +160,11 @@ impl TrustEngine {
     /// Feeds a statement that won its slot in the store (trust statements
     /// change the graph; everything else is ignored).
     pub fn apply(&self, statement: &SignedStatement) {
-        let changed = self.graph.lock().unwrap_or_else(PoisonError::into_inner).apply(statement);
+        let changed = self
+            .graph
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .apply(statement);
         if changed {
             self.dirty.store(true, Ordering::Release);
         }
@@ -162,8 +172,14 @@ impl TrustEngine {
 
     /// Drops the edge of an expired trust statement (if it still holds its slot).
     pub fn remove_expired(&self, statement: &SignedStatement) {
-        if let (Subject::Node(to), vouch_protocol::Claim::Trust { .. }) = (&statement.body.subject, &statement.body.claim) {
-            let changed = self.graph.lock().unwrap_or_else(PoisonError::into_inner).set(statement.author, *to, 0);
+        if let (Subject::Node(to), vouch_protocol::Claim::Trust { .. }) =
+            (&statement.body.subject, &statement.body.claim)
+        {
+            let changed = self
+                .graph
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .set(statement.author, *to, 0);
             if changed {
                 self.dirty.store(true, Ordering::Release);
             }
@@ -177,7 +193,11 @@ impl TrustEngine {
             return None;
         }
         let started = Instant::now();
-        let graph = self.graph.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let graph = self
+            .graph
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         let map = personalised_rank(&graph, self.root, self.config.rank_params());
         *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(map);
         Some(started.elapsed())
@@ -185,12 +205,18 @@ impl TrustEngine {
 
     /// The last computed trust map.
     pub fn snapshot(&self) -> Arc<TrustMap> {
-        self.current.read().unwrap_or_else(PoisonError::into_inner).clone()
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Number of trust edges in the graph.
     pub fn edge_count(&self) -> usize {
-        self.graph.lock().unwrap_or_else(PoisonError::into_inner).edge_count()
+        self.graph
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .edge_count()
     }
 
     /// Scores a subject from the statements the store holds about it.
@@ -201,7 +227,14 @@ impl TrustEngine {
         netblock: &[(StatementId, SignedStatement)],
         now: u64,
     ) -> Reputation {
-        reputation(subject, exact, netblock, &self.snapshot(), now, &self.config)
+        reputation(
+            subject,
+            exact,
+            netblock,
+            &self.snapshot(),
+            now,
+            &self.config,
+        )
     }
 }
 

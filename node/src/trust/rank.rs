@@ -129,7 +129,16 @@ pub fn personalised_rank(graph: &TrustGraph, root: NodeKey, params: RankParams) 
         .iter()
         .zip(&visits)
         .filter(|(_, v)| **v > 0.0)
-        .map(|(node, v)| (*node, if *node == root { 1.0 } else { (v / home).min(1.0) }))
+        .map(|(node, v)| {
+            (
+                *node,
+                if *node == root {
+                    1.0
+                } else {
+                    (v / home).min(1.0)
+                },
+            )
+        })
         .collect();
     TrustMap { trust, iterations }
 }

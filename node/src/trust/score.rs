@@ -114,24 +114,22 @@ pub fn reputation(
     now: u64,
     config: &Config,
 ) -> Reputation {
-    let weigh = |(id, statement): &'_ (StatementId, SignedStatement), signal| -> Option<Weighed<'_>> {
-        let author_trust = trust.get(&statement.author);
-        if author_trust < config.min_author_trust || statement.body.expires_at <= now {
-            return None;
-        }
-        let (sign, half_life) = match statement.body.claim {
-            Claim::Endorse { .. } => (1.0, config.endorse_half_life_days * 86_400.0),
-            Claim::Report { .. } => (-1.0, config.report_half_life_hours * 3_600.0),
-            _ => return None,
-        };
-        let age_secs = now.saturating_sub(statement.body.created_at);
-        let decay = decay(age_secs, half_life);
-        Some(Weighed { id, statement, signal, trust: author_trust, age_secs, decay, weight: sign * author_trust * decay })
-    };
+    let weigh = |item, signal| weigh(item, signal, trust, now, config);
 
-    let exact: Vec<Weighed> = exact.iter().filter_map(|s| weigh(s, Signal::Exact)).collect();
-    let endorsed: f64 = exact.iter().filter(|w| w.weight > 0.0).map(|w| w.weight).sum();
-    let reported: f64 = -exact.iter().filter(|w| w.weight < 0.0).map(|w| w.weight).sum::<f64>();
+    let exact: Vec<Weighed> = exact
+        .iter()
+        .filter_map(|s| weigh(s, Signal::Exact))
+        .collect();
+    let endorsed: f64 = exact
+        .iter()
+        .filter(|w| w.weight > 0.0)
+        .map(|w| w.weight)
+        .sum();
+    let reported: f64 = -exact
+        .iter()
+        .filter(|w| w.weight < 0.0)
+        .map(|w| w.weight)
+        .sum::<f64>();
 
     // Netblock: reports about neighbours (and the block itself). Weaker, and
     // only once several distinct neighbours are reported; an endorsement of
@@ -145,9 +143,15 @@ pub fn reputation(
     for w in &neighbours {
         *per_neighbour.entry(&w.statement.body.subject).or_default() -= w.weight;
     }
-    let reported_ips = per_neighbour.keys().filter(|s| matches!(s, Subject::Ip(_))).count();
-    let block_reported = per_neighbour.iter().any(|(s, _)| matches!(s, Subject::Net { .. }));
-    let counts = (reported_ips >= config.netblock_min_reported_ips || block_reported) && endorsed <= 0.0;
+    let reported_ips = per_neighbour
+        .keys()
+        .filter(|s| matches!(s, Subject::Ip(_)))
+        .count();
+    let block_reported = per_neighbour
+        .iter()
+        .any(|(s, _)| matches!(s, Subject::Net { .. }));
+    let counts =
+        (reported_ips >= config.netblock_min_reported_ips || block_reported) && endorsed <= 0.0;
     let netblock_mass = if counts && !per_neighbour.is_empty() {
         let mean = per_neighbour.values().sum::<f64>() / per_neighbour.len() as f64;
         config.netblock_weight * mean.min(1.0)
@@ -174,7 +178,12 @@ pub fn reputation(
     if counts {
         shown.extend(neighbours.iter());
     }
-    shown.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()).then(a.id.cmp(b.id)));
+    shown.sort_by(|a, b| {
+        b.weight
+            .abs()
+            .total_cmp(&a.weight.abs())
+            .then(a.id.cmp(b.id))
+    });
     shown.truncate(config.max_explanation);
     let explanation = shown.into_iter().map(contribution).collect();
 
@@ -192,10 +201,44 @@ pub fn reputation(
     }
 }
 
+/// Weighs one statement by its author's trust and its age; `None` for
+/// authors outside my web of trust, expired statements and kinds that do
+/// not score.
+fn weigh<'a>(
+    (id, statement): &'a (StatementId, SignedStatement),
+    signal: Signal,
+    trust: &TrustMap,
+    now: u64,
+    config: &Config,
+) -> Option<Weighed<'a>> {
+    let author_trust = trust.get(&statement.author);
+    if author_trust < config.min_author_trust || statement.body.expires_at <= now {
+        return None;
+    }
+    let (sign, half_life) = match statement.body.claim {
+        Claim::Endorse { .. } => (1.0, config.endorse_half_life_days * 86_400.0),
+        Claim::Report { .. } => (-1.0, config.report_half_life_hours * 3_600.0),
+        _ => return None,
+    };
+    let age_secs = now.saturating_sub(statement.body.created_at);
+    let decay = decay(age_secs, half_life);
+    Some(Weighed {
+        id,
+        statement,
+        signal,
+        trust: author_trust,
+        age_secs,
+        decay,
+        weight: sign * author_trust * decay,
+    })
+}
+
 fn contribution(w: &Weighed) -> Contribution {
     let (kind, category) = match &w.statement.body.claim {
         Claim::Endorse { category } => ("endorse", format!("{category:?}")),
-        Claim::Report { category, count, .. } => ("report", format!("{category:?} x{count}")),
+        Claim::Report {
+            category, count, ..
+        } => ("report", format!("{category:?} x{count}")),
         other => (other.kind().as_str(), String::new()),
     };
     Contribution {

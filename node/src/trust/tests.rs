@@ -1,9 +1,8 @@
 //! Scoring tests on small hand-built graphs with known answers.
 
-
 use vouch_protocol::{
-    Claim, EndorseCategory, Evidence, Keypair, Kind, ReportCategory, SignedStatement,
-    Statement, StatementId, Subject, VERSION, encode_signed,
+    Claim, EndorseCategory, Evidence, Keypair, Kind, ReportCategory, SignedStatement, Statement,
+    StatementId, Subject, VERSION, encode_signed,
 };
 
 use super::*;
@@ -15,9 +14,20 @@ fn key(n: u8) -> Keypair {
     Keypair::from_secret_bytes([n; 32])
 }
 
-fn statement(author: &Keypair, subject: Subject, claim: Claim, age_secs: u64) -> (StatementId, SignedStatement) {
+fn statement(
+    author: &Keypair,
+    subject: Subject,
+    claim: Claim,
+    age_secs: u64,
+) -> (StatementId, SignedStatement) {
     let created_at = NOW - age_secs;
-    let signed = author.sign(Statement { version: VERSION, subject, created_at, expires_at: created_at + 30 * 24 * HOUR, claim });
+    let signed = author.sign(Statement {
+        version: VERSION,
+        subject,
+        created_at,
+        expires_at: created_at + 30 * 24 * HOUR,
+        claim,
+    });
     let id = StatementId::of_bytes(&encode_signed(&signed).expect("encodes"));
     (id, signed)
 }
@@ -27,12 +37,23 @@ fn trust(from: &Keypair, to: &Keypair, weight: u8) -> SignedStatement {
 }
 
 fn report(author: &Keypair, subject: &str, age_secs: u64) -> (StatementId, SignedStatement) {
-    let claim = Claim::Report { category: ReportCategory::Spam, count: 1, evidence: Evidence::default() };
+    let claim = Claim::Report {
+        category: ReportCategory::Spam,
+        count: 1,
+        evidence: Evidence::default(),
+    };
     statement(author, subject.parse().expect("subject"), claim, age_secs)
 }
 
 fn endorse(author: &Keypair, subject: &str) -> (StatementId, SignedStatement) {
-    statement(author, subject.parse().expect("subject"), Claim::Endorse { category: EndorseCategory::LegitimateSender }, 0)
+    statement(
+        author,
+        subject.parse().expect("subject"),
+        Claim::Endorse {
+            category: EndorseCategory::LegitimateSender,
+        },
+        0,
+    )
 }
 
 fn engine(root: &Keypair, edges: &[SignedStatement]) -> TrustEngine {
@@ -44,7 +65,12 @@ fn engine(root: &Keypair, edges: &[SignedStatement]) -> TrustEngine {
     engine
 }
 
-fn score(engine: &TrustEngine, subject: &str, exact: &[(StatementId, SignedStatement)], netblock: &[(StatementId, SignedStatement)]) -> Reputation {
+fn score(
+    engine: &TrustEngine,
+    subject: &str,
+    exact: &[(StatementId, SignedStatement)],
+    netblock: &[(StatementId, SignedStatement)],
+) -> Reputation {
     engine.reputation(&subject.parse().expect("subject"), exact, netblock, NOW)
 }
 
@@ -66,7 +92,11 @@ fn own_report_blocks_at_full_weight() {
     let me = key(1);
     let engine = engine(&me, &[]);
     let r = score(&engine, "192.0.2.1", &[report(&me, "192.0.2.1", 0)], &[]);
-    assert!((r.reported - 1.0).abs() < 1e-9, "own statements count at full weight: {}", r.reported);
+    assert!(
+        (r.reported - 1.0).abs() < 1e-9,
+        "own statements count at full weight: {}",
+        r.reported
+    );
     assert_eq!(r.verdict, Verdict::Block);
     assert_eq!(r.explanation.len(), 1);
     assert_eq!(r.explanation[0].author, me.public().to_string());
@@ -75,10 +105,16 @@ fn own_report_blocks_at_full_weight() {
 #[test]
 fn chain_of_trust_carries_weight_with_attenuation() {
     let (me, b, c, d) = (key(1), key(2), key(3), key(4));
-    let engine = engine(&me, &[trust(&me, &b, 100), trust(&b, &c, 100), trust(&c, &d, 100)]);
+    let engine = engine(
+        &me,
+        &[trust(&me, &b, 100), trust(&b, &c, 100), trust(&c, &d, 100)],
+    );
     let t = engine.snapshot();
     let (tb, tc, td) = (t.get(&b.public()), t.get(&c.public()), t.get(&d.public()));
-    assert!(tb > tc && tc > td && td > 0.0, "trust must attenuate along the chain: {tb} {tc} {td}");
+    assert!(
+        tb > tc && tc > td && td > 0.0,
+        "trust must attenuate along the chain: {tb} {tc} {td}"
+    );
     // Each report counts by its author's trust.
     let near = score(&engine, "192.0.2.1", &[report(&b, "192.0.2.1", 0)], &[]);
     let far = score(&engine, "192.0.2.1", &[report(&d, "192.0.2.1", 0)], &[]);
@@ -100,7 +136,11 @@ fn vouching_for_many_splits_trust() {
 fn sybil_clique_behind_one_attack_edge_gets_bounded_trust() {
     let (me, friend, gullible) = (key(1), key(2), key(3));
     let sybils: Vec<Keypair> = (100..200).map(key).collect();
-    let mut edges = vec![trust(&me, &friend, 100), trust(&friend, &gullible, 100), trust(&gullible, &sybils[0], 10)];
+    let mut edges = vec![
+        trust(&me, &friend, 100),
+        trust(&friend, &gullible, 100),
+        trust(&gullible, &sybils[0], 10),
+    ];
     for a in &sybils {
         for b in sybils.iter().take(5) {
             if a.public() != b.public() {
@@ -112,10 +152,20 @@ fn sybil_clique_behind_one_attack_edge_gets_bounded_trust() {
     let t = engine.snapshot();
     let sybil_mass: f64 = sybils.iter().map(|s| t.get(&s.public())).sum();
     // Everything the clique gets flows through the one weak edge.
-    assert!(sybil_mass < t.get(&gullible.public()), "sybil mass {sybil_mass} vs gullible {}", t.get(&gullible.public()));
+    assert!(
+        sybil_mass < t.get(&gullible.public()),
+        "sybil mass {sybil_mass} vs gullible {}",
+        t.get(&gullible.public())
+    );
     // A hundred sybils reporting an honest server cannot block it.
-    let reports: Vec<_> = sybils.iter().map(|s| report(s, "198.51.100.10", 0)).collect();
-    assert_ne!(score(&engine, "198.51.100.10", &reports, &[]).verdict, Verdict::Block);
+    let reports: Vec<_> = sybils
+        .iter()
+        .map(|s| report(s, "198.51.100.10", 0))
+        .collect();
+    assert_ne!(
+        score(&engine, "198.51.100.10", &reports, &[]).verdict,
+        Verdict::Block
+    );
 }
 
 #[test]
@@ -123,41 +173,78 @@ fn decay_lowers_an_old_reports_weight() {
     let me = key(1);
     let engine = engine(&me, &[]);
     let fresh = score(&engine, "192.0.2.1", &[report(&me, "192.0.2.1", 0)], &[]);
-    let day_old = score(&engine, "192.0.2.1", &[report(&me, "192.0.2.1", 24 * HOUR)], &[]);
-    let old = score(&engine, "192.0.2.1", &[report(&me, "192.0.2.1", 96 * HOUR)], &[]);
-    assert!((day_old.reported - fresh.reported / 2.0).abs() < 1e-6, "one half-life halves the weight");
+    let day_old = score(
+        &engine,
+        "192.0.2.1",
+        &[report(&me, "192.0.2.1", 24 * HOUR)],
+        &[],
+    );
+    let old = score(
+        &engine,
+        "192.0.2.1",
+        &[report(&me, "192.0.2.1", 96 * HOUR)],
+        &[],
+    );
+    assert!(
+        (day_old.reported - fresh.reported / 2.0).abs() < 1e-6,
+        "one half-life halves the weight"
+    );
     assert!(old.reported < 0.1);
     assert_eq!(fresh.verdict, Verdict::Block);
-    assert_ne!(old.verdict, Verdict::Block, "a report four days old no longer blocks alone");
+    assert_ne!(
+        old.verdict,
+        Verdict::Block,
+        "a report four days old no longer blocks alone"
+    );
 }
 
 #[test]
 fn netblock_signal_needs_several_distinct_reported_ips() {
     let me = key(1);
     let engine = engine(&me, &[]);
-    let two: Vec<_> = ["192.0.2.5", "192.0.2.6"].iter().map(|ip| report(&me, ip, 0)).collect();
+    let two: Vec<_> = ["192.0.2.5", "192.0.2.6"]
+        .iter()
+        .map(|ip| report(&me, ip, 0))
+        .collect();
     let r = score(&engine, "192.0.2.1", &[], &two);
     assert_eq!(r.netblock, 0.0);
     assert_eq!(r.verdict, Verdict::Neutral);
     // Many reports about one neighbour are still one neighbour.
     let same: Vec<_> = (0..5).map(|_| report(&me, "192.0.2.5", 0)).collect();
     assert_eq!(score(&engine, "192.0.2.1", &[], &same).netblock, 0.0);
-    let three: Vec<_> = ["192.0.2.5", "192.0.2.6", "192.0.2.7"].iter().map(|ip| report(&me, ip, 0)).collect();
+    let three: Vec<_> = ["192.0.2.5", "192.0.2.6", "192.0.2.7"]
+        .iter()
+        .map(|ip| report(&me, ip, 0))
+        .collect();
     let r = score(&engine, "192.0.2.1", &[], &three);
     assert!(r.netblock > 0.0);
     assert_eq!(r.netblock_reported_ips, 3);
-    assert_eq!(r.verdict, Verdict::Suspect, "the netblock signal alone is weaker than a block");
+    assert_eq!(
+        r.verdict,
+        Verdict::Suspect,
+        "the netblock signal alone is weaker than a block"
+    );
 }
 
 #[test]
 fn endorsed_ip_in_a_reported_netblock_is_not_blocked() {
     let (me, friend) = (key(1), key(2));
     let engine = engine(&me, &[trust(&me, &friend, 100)]);
-    let neighbours: Vec<_> = (5..30).map(|i| report(&me, &format!("192.0.2.{i}"), 0)).collect();
+    let neighbours: Vec<_> = (5..30)
+        .map(|i| report(&me, &format!("192.0.2.{i}"), 0))
+        .collect();
     let unendorsed = score(&engine, "192.0.2.1", &[], &neighbours);
     assert!(unendorsed.netblock > 0.0);
-    let endorsed = score(&engine, "192.0.2.1", &[endorse(&friend, "192.0.2.1")], &neighbours);
-    assert_eq!(endorsed.netblock, 0.0, "an exact endorsement overrides the netblock signal");
+    let endorsed = score(
+        &engine,
+        "192.0.2.1",
+        &[endorse(&friend, "192.0.2.1")],
+        &neighbours,
+    );
+    assert_eq!(
+        endorsed.netblock, 0.0,
+        "an exact endorsement overrides the netblock signal"
+    );
     assert_ne!(endorsed.verdict, Verdict::Block);
     assert_ne!(endorsed.verdict, Verdict::Suspect);
 }
@@ -168,7 +255,13 @@ fn retracting_trust_removes_the_authors_effect() {
     let engine = engine(&me, &[trust(&me, &friend, 100)]);
     let reports = [report(&friend, "192.0.2.1", 0)];
     assert!(score(&engine, "192.0.2.1", &reports, &[]).reported > 0.5);
-    let retract = statement(&me, Subject::Node(friend.public()), Claim::Retract { kind: Kind::Trust }, 0).1;
+    let retract = statement(
+        &me,
+        Subject::Node(friend.public()),
+        Claim::Retract { kind: Kind::Trust },
+        0,
+    )
+    .1;
     engine.apply(&retract);
     assert!(engine.recompute_if_dirty().is_some());
     assert_eq!(score(&engine, "192.0.2.1", &reports, &[]).reported, 0.0);
@@ -178,9 +271,15 @@ fn retracting_trust_removes_the_authors_effect() {
 fn weight_zero_withdraws_and_recompute_is_lazy() {
     let (me, friend) = (key(1), key(2));
     let engine = engine(&me, &[trust(&me, &friend, 100)]);
-    assert!(engine.recompute_if_dirty().is_none(), "nothing changed, nothing recomputed");
+    assert!(
+        engine.recompute_if_dirty().is_none(),
+        "nothing changed, nothing recomputed"
+    );
     engine.apply(&trust(&me, &friend, 0));
-    assert!(engine.snapshot().get(&friend.public()) > 0.0, "lookups see the last computed map until recompute");
+    assert!(
+        engine.snapshot().get(&friend.public()) > 0.0,
+        "lookups see the last computed map until recompute"
+    );
     engine.recompute_if_dirty();
     assert_eq!(engine.snapshot().get(&friend.public()), 0.0);
 }
@@ -205,7 +304,14 @@ fn expired_statements_do_not_count() {
 #[test]
 fn config_defaults_pass_their_own_check() {
     assert_eq!(Config::default().check(), Ok(()));
-    let bad = Config { thresholds: Thresholds { block: 0.0, suspect: -1.0, allow: 1.0 }, ..Config::default() };
+    let bad = Config {
+        thresholds: Thresholds {
+            block: 0.0,
+            suspect: -1.0,
+            allow: 1.0,
+        },
+        ..Config::default()
+    };
     assert!(bad.check().is_err());
 }
 
