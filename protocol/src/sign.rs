@@ -41,7 +41,9 @@ impl Keypair {
     /// Builds a keypair from 32 secret bytes (the caller supplies randomness,
     /// keeping this crate free of I/O).
     pub fn from_secret_bytes(secret: [u8; 32]) -> Self {
-        Keypair { signing: SigningKey::from_bytes(&secret) }
+        Keypair {
+            signing: SigningKey::from_bytes(&secret),
+        }
     }
 
     /// The secret bytes, for writing the key file.
@@ -57,7 +59,11 @@ impl Keypair {
     /// Signs a statement body.
     pub fn sign(&self, body: Statement) -> SignedStatement {
         let signature = self.signing.sign(&signing_message(&body)).to_bytes();
-        SignedStatement { body, author: self.public(), signature }
+        SignedStatement {
+            body,
+            author: self.public(),
+            signature,
+        }
     }
 }
 
@@ -107,7 +113,10 @@ impl BatchVerifier {
     /// A verifier caching at most `max_cached_keys` author keys (the cache is
     /// cleared when full; authors are few and re-parsing is cheap).
     pub fn new(max_cached_keys: usize) -> Self {
-        BatchVerifier { keys: HashMap::new(), max_cached_keys: max_cached_keys.max(1) }
+        BatchVerifier {
+            keys: HashMap::new(),
+            max_cached_keys: max_cached_keys.max(1),
+        }
     }
 
     fn key(&mut self, author: &NodeKey) -> CachedKey {
@@ -142,7 +151,10 @@ impl BatchVerifier {
 
     /// Verifies many statements; result `i` is exactly what [`verify_strict`]
     /// says of `statements[i]`, whatever else is in the slice.
-    pub fn verify_many(&mut self, statements: &[SignedStatement]) -> Vec<Result<(), SignatureError>> {
+    pub fn verify_many(
+        &mut self,
+        statements: &[SignedStatement],
+    ) -> Vec<Result<(), SignatureError>> {
         let mut results = vec![Err(SignatureError::BadSignature); statements.len()];
         let mut batch: Vec<(usize, VerifyingKey, Signature, Vec<u8>)> = Vec::new();
         for (i, statement) in statements.iter().enumerate() {

@@ -106,7 +106,10 @@ fn net_subject(addr: IpAddr, prefix: u8) -> Subject {
     // Both callers pass a prefix no longer than the address, so `new` cannot fail;
     // fall back to the host itself rather than panic if that ever changes.
     match IpNet::new(addr, prefix) {
-        Ok(net) => Subject::Net { addr: net.trunc().addr(), prefix },
+        Ok(net) => Subject::Net {
+            addr: net.trunc().addr(),
+            prefix,
+        },
         Err(_) => Subject::Ip(addr),
     }
 }
@@ -130,7 +133,10 @@ fn normalise_domain(input: &str) -> Result<String, SubjectError> {
         if label.is_empty() || label.len() > MAX_LABEL_LEN {
             return Err(bad("each label must be 1 to 63 characters"));
         }
-        if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        if !label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
             return Err(bad("labels may hold only letters, digits and hyphens"));
         }
         if label.starts_with('-') || label.ends_with('-') {
@@ -140,7 +146,11 @@ fn normalise_domain(input: &str) -> Result<String, SubjectError> {
     if labels < 2 {
         return Err(bad("a mail domain needs at least two labels"));
     }
-    if ascii.rsplit('.').next().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit())) {
+    if ascii
+        .rsplit('.')
+        .next()
+        .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+    {
         return Err(bad("the top-level label may not be numeric"));
     }
     Ok(ascii)

@@ -137,7 +137,11 @@ pub enum ValidationError {
 
 /// Checks everything about a statement except its signature, at time `now`
 /// (seconds since the Unix epoch).
-pub fn validate(statement: &SignedStatement, now: u64, limits: &Limits) -> Result<(), ValidationError> {
+pub fn validate(
+    statement: &SignedStatement,
+    now: u64,
+    limits: &Limits,
+) -> Result<(), ValidationError> {
     let body = &statement.body;
     if body.version != VERSION {
         return Err(ValidationError::UnknownVersion(body.version));
@@ -158,13 +162,20 @@ pub fn validate(statement: &SignedStatement, now: u64, limits: &Limits) -> Resul
     let ttl_secs = body.expires_at - body.created_at;
     let max_secs = limits.max_ttl(kind);
     if ttl_secs > max_secs {
-        return Err(ValidationError::LivesTooLong { kind, ttl_secs, max_secs });
+        return Err(ValidationError::LivesTooLong {
+            kind,
+            ttl_secs,
+            max_secs,
+        });
     }
     body.subject.check_canonical()?;
     let about_node = matches!(body.subject, Subject::Node(_));
     let wants_node = body.claim.slot_kind() == Kind::Trust;
     if about_node != wants_node {
-        return Err(ValidationError::WrongSubject { kind, subject: body.subject.to_string() });
+        return Err(ValidationError::WrongSubject {
+            kind,
+            subject: body.subject.to_string(),
+        });
     }
     match &body.claim {
         Claim::Trust { weight } => {
@@ -176,9 +187,14 @@ pub fn validate(statement: &SignedStatement, now: u64, limits: &Limits) -> Resul
             }
         }
         Claim::Endorse { .. } => {}
-        Claim::Report { count, evidence, .. } => {
+        Claim::Report {
+            count, evidence, ..
+        } => {
             if *count == 0 || *count > limits.max_report_count {
-                return Err(ValidationError::CountOutOfRange { count: *count, max: limits.max_report_count });
+                return Err(ValidationError::CountOutOfRange {
+                    count: *count,
+                    max: limits.max_report_count,
+                });
             }
             if evidence.message_hashes.len() > limits.max_message_hashes {
                 return Err(ValidationError::TooManyHashes {
