@@ -151,3 +151,41 @@ impl Config {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_written_default_file_parses_back_to_the_defaults() {
+        let parsed = Config::parse(&Config::default_toml()).expect("default file parses");
+        assert_eq!(parsed.api.listen, Config::default().api.listen);
+        assert_eq!(
+            parsed.trust.thresholds.block,
+            Config::default().trust.thresholds.block
+        );
+    }
+
+    #[test]
+    fn an_empty_file_is_all_defaults_and_listens_on_loopback() {
+        let config = Config::parse("").expect("empty parses");
+        assert!(config.api.listen.ip().is_loopback());
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_named() {
+        let unknown =
+            Config::parse("[api]\nlisten_on = \"127.0.0.1:1\"\n").expect_err("unknown key");
+        assert!(unknown.to_string().contains("listen_on"), "{unknown}");
+        let bad_addr = Config::parse("[api]\nlisten = \"nowhere\"\n").expect_err("bad address");
+        assert!(bad_addr.to_string().contains("listen"), "{bad_addr}");
+        let thresholds =
+            Config::parse("[trust.thresholds]\nblock = 1.0\n").expect_err("bad thresholds");
+        assert!(
+            thresholds.to_string().contains("block < suspect < allow"),
+            "{thresholds}"
+        );
+        let batch = Config::parse("[api]\nmax_batch = 0\n").expect_err("zero batch");
+        assert!(batch.to_string().contains("api.max_batch"), "{batch}");
+    }
+}

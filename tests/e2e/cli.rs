@@ -105,3 +105,16 @@ fn tour_survives_restart_and_kill_9() {
     assert!(alice.ok(&["trust", "list"]).contains("vouches for nobody"));
     assert!(running.stop());
 }
+
+#[test]
+fn a_bad_config_stops_the_node_with_a_clear_error() {
+    let node = NodeDir::new();
+    std::fs::write(node.path().join("config.toml"), "[api]\nlisten = 7701\n").expect("write");
+    let out = node.cli(&["run"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("config.toml") && stderr.contains("listen"),
+        "{stderr}"
+    );
+}
