@@ -136,11 +136,7 @@ impl Ingest {
         self.run(encoded, now)
     }
 
-    fn run(
-        &self,
-        items: Vec<Decoded>,
-        now: u64,
-    ) -> Result<Vec<Ingested>, store::Error> {
+    fn run(&self, items: Vec<Decoded>, now: u64) -> Result<Vec<Ingested>, store::Error> {
         let mut results: Vec<Option<Ingested>> = Vec::with_capacity(items.len());
         let mut candidates: Vec<(usize, Verified)> = Vec::new();
         for (i, item) in items.into_iter().enumerate() {

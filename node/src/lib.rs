@@ -8,6 +8,7 @@ pub mod clock;
 pub mod config;
 pub mod data_dir;
 pub mod ingest;
+pub mod lookup;
 pub mod metrics;
 mod node;
 pub mod store;

@@ -14,6 +14,7 @@ use crate::clock::unix_now;
 use crate::config::{Config, ConfigError};
 use crate::data_dir::{DataDir, DataDirError};
 use crate::ingest::Ingest;
+use crate::lookup::Reputations;
 use crate::metrics::Metrics;
 use crate::store::{self, Store};
 use crate::trust::TrustEngine;
@@ -84,6 +85,7 @@ impl Node {
         let metrics = Metrics::default();
         let ingest = Arc::new(Ingest::new(store.clone(), trust.clone(), metrics.clone()));
         let state = AppState {
+            reputations: Reputations::new(store.clone(), trust.clone(), metrics.clone()),
             store,
             trust,
             ingest,

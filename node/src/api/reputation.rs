@@ -10,7 +10,7 @@ use super::json::ApiJson;
 use super::state::AppState;
 use super::view::StatementView;
 use crate::clock::unix_now;
-use crate::trust::{Reputation, Verdict};
+use crate::trust::Reputation;
 
 /// Parses a sender subject (IP, netblock or domain) from user input.
 pub fn parse_sender(text: &str) -> Result<Subject, Error> {
@@ -21,38 +21,12 @@ pub fn parse_sender(text: &str) -> Result<Subject, Error> {
     Ok(subject)
 }
 
-fn verdict_label(verdict: Verdict) -> &'static str {
-    match verdict {
-        Verdict::Allow => "allow",
-        Verdict::Neutral => "neutral",
-        Verdict::Suspect => "suspect",
-        Verdict::Block => "block",
-    }
-}
-
 /// Looks up and scores subjects; blocking (reads the store).
 fn score_all(state: &AppState, subjects: &[Subject]) -> Result<Vec<Reputation>, Error> {
     let now = unix_now();
     subjects
         .iter()
-        .map(|subject| {
-            let exact = state.store.about(subject)?;
-            let netblock = if matches!(subject, Subject::Ip(_)) {
-                state.store.in_netblock(subject)?
-            } else {
-                Vec::new()
-            };
-            let pairs = |v: Vec<crate::store::Stored>| {
-                v.into_iter()
-                    .map(|s| (s.id, s.statement))
-                    .collect::<Vec<_>>()
-            };
-            let reputation = state
-                .trust
-                .reputation(subject, &pairs(exact), &pairs(netblock), now);
-            state.metrics.lookup(verdict_label(reputation.verdict));
-            Ok(reputation)
-        })
+        .map(|subject| Ok(state.reputations.lookup(subject, now)?))
         .collect()
 }
 

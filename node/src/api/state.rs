@@ -5,6 +5,7 @@ use std::sync::Arc;
 use vouch_protocol::Keypair;
 
 use crate::ingest::Ingest;
+use crate::lookup::Reputations;
 use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::trust::TrustEngine;
@@ -16,6 +17,8 @@ pub struct AppState {
     pub store: Arc<Store>,
     /// The trust engine.
     pub trust: Arc<TrustEngine>,
+    /// Reputation lookups.
+    pub reputations: Reputations,
     /// The ingest path, for the operator's own statements.
     pub ingest: Arc<Ingest>,
     /// The node's key, which signs the operator's statements.

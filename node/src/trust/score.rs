@@ -23,6 +23,18 @@ pub enum Verdict {
     Block,
 }
 
+impl Verdict {
+    /// Lower-case name, as in the API and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Allow => "allow",
+            Verdict::Neutral => "neutral",
+            Verdict::Suspect => "suspect",
+            Verdict::Block => "block",
+        }
+    }
+}
+
 /// Which part of the evidence a contribution belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
