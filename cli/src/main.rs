@@ -60,6 +60,8 @@ enum ApiCommand {
     Report(operator::ReportArgs),
     /// Withdraw this node's statement about a subject.
     Retract(operator::RetractArgs),
+    /// Say a sender's problem was fixed (earlier reports then fade faster).
+    Remediate(operator::RemediateArgs),
     /// Ask how much to trust a sender, and why.
     Query(operator::QueryArgs),
 }
@@ -88,6 +90,7 @@ fn main() -> ExitCode {
                 ApiCommand::Endorse(args) => operator::endorse(&client, args),
                 ApiCommand::Report(args) => operator::report(&client, args),
                 ApiCommand::Retract(args) => operator::retract(&client, args),
+                ApiCommand::Remediate(args) => operator::remediate(&client, args),
                 ApiCommand::Query(args) => operator::query(&client, args),
             },
         ),

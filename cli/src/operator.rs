@@ -103,6 +103,21 @@ pub enum RetractKind {
     Endorse,
     /// A report.
     Report,
+    /// A remediation notice.
+    Remediate,
+}
+
+/// `vouch remediate`
+#[derive(Debug, Args)]
+pub struct RemediateArgs {
+    /// IP, netblock (CIDR) or domain whose problem was fixed.
+    subject: String,
+    /// What was done, e.g. "compromised account closed".
+    #[arg(long)]
+    note: String,
+    /// When it was fixed, Unix seconds (default: now).
+    #[arg(long)]
+    at: Option<u64>,
 }
 
 /// `vouch retract`
@@ -227,6 +242,7 @@ pub fn retract(client: &Client, args: RetractArgs) -> anyhow::Result<()> {
         RetractKind::Trust => ("trust", check_node(&args.subject)?),
         RetractKind::Endorse => ("endorse", check_sender(&args.subject)?),
         RetractKind::Report => ("report", check_sender(&args.subject)?),
+        RetractKind::Remediate => ("remediate", check_sender(&args.subject)?),
     };
     output::written(&client.post("/v1/retract", &json!({ "subject": subject, "kind": kind }))?)
 }
@@ -240,4 +256,10 @@ pub fn query(client: &Client, args: QueryArgs) -> anyhow::Result<()> {
     }
     output::reputation(&reputation, args.explain);
     Ok(())
+}
+
+/// `vouch remediate`
+pub fn remediate(client: &Client, args: RemediateArgs) -> anyhow::Result<()> {
+    let body = json!({ "subject": check_sender(&args.subject)?, "note": args.note, "remediated_at": args.at });
+    output::written(&client.post("/v1/remediate", &body)?)
 }

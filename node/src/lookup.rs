@@ -2,13 +2,14 @@
 //! store holds about a subject and score it with the current trust map.
 //! Every front-end (the HTTP API, and the mail-server front-ends) asks here.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use vouch_protocol::Subject;
 
 use crate::metrics::Metrics;
 use crate::store::{self, Store, Stored};
-use crate::trust::{Reputation, TrustEngine};
+use crate::trust::{Entry, Evidence, Reputation, TrustEngine};
 
 /// A cheap, cloneable handle for reputation lookups.
 #[derive(Clone)]
@@ -32,13 +33,51 @@ impl Reputations {
     /// walks the trust graph.
     pub fn lookup(&self, subject: &Subject, now: u64) -> Result<Reputation, store::Error> {
         let exact = pairs(self.store.about(subject)?);
-        let netblock = match subject {
-            Subject::Ip(_) => pairs(self.store.in_netblock(subject)?),
-            _ => Vec::new(),
+        let (netblock, relayed) = match subject {
+            Subject::Ip(_) => (
+                pairs(self.store.in_netblock(subject)?),
+                self.relayed_through_forwarders(subject, now)?,
+            ),
+            _ => (Vec::new(), Vec::new()),
         };
-        let reputation = self.trust.reputation(subject, &exact, &netblock, now);
+        let evidence = Evidence {
+            exact: &exact,
+            netblock: &netblock,
+            relayed: &relayed,
+        };
+        let reputation = self.trust.reputation(subject, &evidence, now);
         self.metrics.lookup(reputation.verdict.as_str());
         Ok(reputation)
+    }
+}
+
+impl Reputations {
+    /// Reports naming `origin` as the source of relayed mail, kept only
+    /// when the host that relayed it is an endorsed forwarder (each distinct
+    /// forwarder is looked up once).
+    fn relayed_through_forwarders(
+        &self,
+        origin: &Subject,
+        now: u64,
+    ) -> Result<Vec<Entry>, store::Error> {
+        let mut forwarders: HashMap<Subject, bool> = HashMap::new();
+        let mut kept = Vec::new();
+        for report in self.store.relayed_from(origin)? {
+            let host = report.statement.body.subject.clone();
+            let endorsed = match forwarders.get(&host) {
+                Some(known) => *known,
+                None => {
+                    let about = pairs(self.store.about(&host)?);
+                    let endorsed = self.trust.is_endorsed_forwarder(&about, now);
+                    forwarders.insert(host, endorsed);
+                    endorsed
+                }
+            };
+            if endorsed {
+                kept.push((report.id, report.statement));
+            }
+        }
+        Ok(kept)
     }
 }
 

@@ -67,6 +67,8 @@ pub enum Kind {
     Report,
     /// Withdrawal of an earlier statement.
     Retract,
+    /// "The cause of this sender's bad mail was fixed at this time."
+    Remediate,
 }
 
 impl Kind {
@@ -77,6 +79,7 @@ impl Kind {
             Kind::Endorse => 2,
             Kind::Report => 3,
             Kind::Retract => 4,
+            Kind::Remediate => 5,
         }
     }
 
@@ -87,6 +90,7 @@ impl Kind {
             2 => Kind::Endorse,
             3 => Kind::Report,
             4 => Kind::Retract,
+            5 => Kind::Remediate,
             _ => return None,
         })
     }
@@ -98,6 +102,7 @@ impl Kind {
             Kind::Endorse => "endorse",
             Kind::Report => "report",
             Kind::Retract => "retract",
+            Kind::Remediate => "remediate",
         }
     }
 }
@@ -136,6 +141,16 @@ pub enum Claim {
         /// Which of the author's statements to withdraw.
         kind: Kind,
     },
+    /// The appeal path blocklists lack: the sender's operator (or someone
+    /// who trusts it) says the cause was fixed. It travels with the listing,
+    /// shows in every explanation and, when its author is trusted, lets
+    /// reports made before `remediated_at` decay faster.
+    Remediate {
+        /// When the cause was fixed, Unix seconds (not after `created_at`).
+        remediated_at: u64,
+        /// What was done, for humans ("compromised account closed").
+        note: String,
+    },
 }
 
 impl Claim {
@@ -146,6 +161,7 @@ impl Claim {
             Claim::Endorse { .. } => Kind::Endorse,
             Claim::Report { .. } => Kind::Report,
             Claim::Retract { .. } => Kind::Retract,
+            Claim::Remediate { .. } => Kind::Remediate,
         }
     }
 

@@ -26,6 +26,10 @@ pub struct Limits {
     pub max_relay_chain: usize,
     /// Largest message count one report may claim.
     pub max_report_count: u32,
+    /// Longest lifetime of a remediation notice.
+    pub max_ttl_remediate_secs: u64,
+    /// Longest remediation note, in bytes.
+    pub max_note_bytes: usize,
 }
 
 impl Default for Limits {
@@ -38,6 +42,8 @@ impl Default for Limits {
             max_message_hashes: 16,
             max_relay_chain: 16,
             max_report_count: 1_000_000,
+            max_ttl_remediate_secs: 30 * DAY,
+            max_note_bytes: 280,
         }
     }
 }
@@ -50,10 +56,12 @@ impl Limits {
             Kind::Trust => self.max_ttl_trust_secs,
             Kind::Endorse => self.max_ttl_endorse_secs,
             Kind::Report => self.max_ttl_report_secs,
+            Kind::Remediate => self.max_ttl_remediate_secs,
             Kind::Retract => self
                 .max_ttl_trust_secs
                 .max(self.max_ttl_endorse_secs)
-                .max(self.max_ttl_report_secs),
+                .max(self.max_ttl_report_secs)
+                .max(self.max_ttl_remediate_secs),
         }
     }
 }
@@ -131,8 +139,17 @@ pub enum ValidationError {
         max: usize,
     },
     /// A retraction of a retraction.
-    #[error("a retraction can only withdraw a trust, endorse or report")]
+    #[error("a retraction can only withdraw a trust, endorse, report or remediate")]
     RetractOfRetract,
+    /// A remediation dated after the statement announcing it.
+    #[error("remediated_at is after created_at")]
+    RemediatedInTheFuture,
+    /// A remediation note that is too long or holds control characters.
+    #[error("remediation note must be at most {max} bytes of printable text")]
+    BadNote {
+        /// The limit.
+        max: usize,
+    },
 }
 
 /// Checks everything about a statement except its signature, at time `now`
@@ -212,6 +229,19 @@ pub fn validate(
         Claim::Retract { kind } => {
             if *kind == Kind::Retract {
                 return Err(ValidationError::RetractOfRetract);
+            }
+        }
+        Claim::Remediate {
+            remediated_at,
+            note,
+        } => {
+            if *remediated_at > body.created_at {
+                return Err(ValidationError::RemediatedInTheFuture);
+            }
+            if note.len() > limits.max_note_bytes || note.chars().any(char::is_control) {
+                return Err(ValidationError::BadNote {
+                    max: limits.max_note_bytes,
+                });
             }
         }
     }

@@ -40,7 +40,11 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
             post(write::endorse).route_layer(auth.clone()),
         )
         .route("/v1/report", post(write::report).route_layer(auth.clone()))
-        .route("/v1/retract", post(write::retract).route_layer(auth))
+        .route(
+            "/v1/retract",
+            post(write::retract).route_layer(auth.clone()),
+        )
+        .route("/v1/remediate", post(write::remediate).route_layer(auth))
         .route("/v1/openapi.json", get(openapi::serve))
         .route("/metrics", get(status::metrics))
         .fallback(|| async { Error::NotFound })

@@ -66,6 +66,7 @@ pub fn document() -> Value {
             "/v1/endorse": write_op("Endorse a sender as legitimate", "EndorseRequest"),
             "/v1/report": write_op("Report a sender", "ReportRequest"),
             "/v1/retract": write_op("Withdraw this node's statement on a subject", "RetractRequest"),
+            "/v1/remediate": write_op("Say a sender's problem was fixed (speeds up decay of earlier reports)", "RemediateRequest"),
             "/metrics": { "get": { "summary": "Prometheus metrics", "responses": { "200": { "description": "OpenMetrics text" } } } },
             "/v1/openapi.json": { "get": { "summary": "This document", "responses": { "200": { "description": "OpenAPI 3 document" } } } }
         },
@@ -97,7 +98,10 @@ pub fn document() -> Value {
                     "relay_chain": { "type": "array", "items": { "type": "string" } },
                     "ttl_hours": { "type": "integer" } } },
                 "RetractRequest": { "type": "object", "required": ["subject", "kind"], "properties": {
-                    "subject": { "type": "string" }, "kind": { "type": "string", "enum": ["trust", "endorse", "report"] } } }
+                    "subject": { "type": "string" }, "kind": { "type": "string", "enum": ["trust", "endorse", "report", "remediate"] } } },
+                "RemediateRequest": { "type": "object", "required": ["subject", "note"], "properties": {
+                    "subject": { "type": "string" }, "note": { "type": "string", "maxLength": 280 },
+                    "remediated_at": { "type": "integer" }, "ttl_days": { "type": "integer" } } }
             }
         }
     })

@@ -320,7 +320,8 @@ async fn trust_list_status_and_metrics() {
     let (_, status) = node.get("/v1/status").await;
     assert_eq!(status["node_id"], node.node_id.as_str());
     assert_eq!(status["statements"], 1);
-    node.get("/v1/reputation/192.0.2.1").await;
+    let (code, body) = node.get("/v1/reputation/192.0.2.1").await;
+    assert_eq!(code, 200, "{body}");
     let metrics = node
         .http
         .get(format!("{}/metrics", node.base))
@@ -389,6 +390,7 @@ async fn openapi_document_lists_exactly_the_routes() {
         ("/v1/endorse", "post"),
         ("/v1/report", "post"),
         ("/v1/retract", "post"),
+        ("/v1/remediate", "post"),
         ("/metrics", "get"),
         ("/v1/openapi.json", "get"),
     ]
@@ -396,5 +398,52 @@ async fn openapi_document_lists_exactly_the_routes() {
     .map(|(p, m)| (p.to_string(), m.to_string()))
     .collect();
     assert_eq!(documented, routed);
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remediation_travels_with_the_listing() {
+    let node = TestNode::start().await;
+    node.post("/v1/report", json!({ "subject": "192.0.2.44" }))
+        .await;
+    let (status, body) = node
+        .post(
+            "/v1/remediate",
+            json!({ "subject": "192.0.2.44", "note": "open relay closed" }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, r) = node.get("/v1/reputation/192.0.2.44").await;
+    assert!(r["remediated_at"].as_u64().is_some(), "{r}");
+    let notes: Vec<&Value> = r["explanation"]
+        .as_array()
+        .expect("explanation")
+        .iter()
+        .filter(|c| c["kind"] == "remediate")
+        .collect();
+    assert_eq!(notes.len(), 1, "{r}");
+    assert!(
+        notes[0]["category"]
+            .as_str()
+            .expect("note")
+            .contains("open relay closed")
+    );
+    let (status, body) = node
+        .post(
+            "/v1/remediate",
+            json!({ "subject": "192.0.2.44", "note": "x", "remediated_at": 4_000_000_000u64 }),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("statement_rejected"))
+    );
+    let (status, _) = node
+        .post(
+            "/v1/remediate",
+            json!({ "subject": "192.0.2.44", "note": "y".repeat(300) }),
+        )
+        .await;
+    assert_eq!(status, 400);
     node.stop().await;
 }

@@ -33,6 +33,12 @@ pub struct StatementView {
     /// Message hashes (reports), hex.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub message_hashes: Vec<String>,
+    /// When the cause was fixed (remediation notices), Unix seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remediated_at: Option<u64>,
+    /// What was done (remediation notices).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// The retracted kind (retractions).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retracts: Option<&'static str>,
@@ -55,6 +61,8 @@ impl StatementView {
             relay_chain: Vec::new(),
             message_hashes: Vec::new(),
             retracts: None,
+            remediated_at: None,
+            note: None,
         };
         match &body.claim {
             Claim::Trust { weight } => view.weight = Some(*weight),
@@ -74,6 +82,13 @@ impl StatementView {
                 view.message_hashes = evidence.message_hashes.iter().map(hex::encode).collect();
             }
             Claim::Retract { kind } => view.retracts = Some(kind.as_str()),
+            Claim::Remediate {
+                remediated_at,
+                note,
+            } => {
+                view.remediated_at = Some(*remediated_at);
+                view.note = Some(note.clone());
+            }
         }
         view
     }

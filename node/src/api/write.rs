@@ -95,6 +95,20 @@ pub struct ReportRequest {
     pub ttl_hours: Option<u64>,
 }
 
+/// Body of `POST /v1/remediate`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemediateRequest {
+    /// IP, netblock or domain whose problem was fixed.
+    pub subject: String,
+    /// What was done ("compromised account closed").
+    pub note: String,
+    /// When it was fixed, Unix seconds (default: now).
+    pub remediated_at: Option<u64>,
+    /// Lifetime in days (default 30).
+    pub ttl_days: Option<u64>,
+}
+
 /// Kinds a retraction can withdraw.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -105,6 +119,8 @@ pub enum RetractKind {
     Endorse,
     /// A report.
     Report,
+    /// A remediation notice.
+    Remediate,
 }
 
 /// Body of `POST /v1/retract`.
@@ -288,9 +304,24 @@ pub async fn retract(
         RetractKind::Trust => Kind::Trust,
         RetractKind::Endorse => Kind::Endorse,
         RetractKind::Report => Kind::Report,
+        RetractKind::Remediate => Kind::Remediate,
     };
     let subject: Subject = request.subject.parse()?;
     // A retraction must outlive whatever it withdraws.
     let ttl_secs = Limits::default().max_ttl(kind);
     publish(state, subject, Claim::Retract { kind }, ttl_secs).await
+}
+
+/// `POST /v1/remediate`
+#[tracing::instrument(skip(state))]
+pub async fn remediate(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<RemediateRequest>,
+) -> Result<Json<WriteResponse>, Error> {
+    let subject = parse_sender(&request.subject)?;
+    let claim = Claim::Remediate {
+        remediated_at: request.remediated_at.unwrap_or_else(unix_now),
+        note: request.note,
+    };
+    publish(state, subject, claim, ttl(request.ttl_days, 30, DAY)).await
 }

@@ -14,6 +14,8 @@ pub const SLOTS: &str = "slots";
 pub const SUBJECTS: &str = "subjects";
 /// netblocks: covering /24 or /48 | subject | author | kind → id.
 pub const NETBLOCKS: &str = "netblocks";
+/// relayed: relay-chain origin | subject | author | kind → id, for reports of relayed mail.
+pub const RELAYED: &str = "relayed";
 /// sequence: local ingest sequence number → id.
 pub const SEQUENCE: &str = "sequence";
 /// expiry: expires_at | id → empty.
@@ -21,8 +23,8 @@ pub const EXPIRY: &str = "expiry";
 /// meta: counters kept in step with the data.
 pub const META: &str = "meta";
 /// Every column family.
-pub const ALL: [&str; 7] = [
-    STATEMENTS, SLOTS, SUBJECTS, NETBLOCKS, SEQUENCE, EXPIRY, META,
+pub const ALL: [&str; 8] = [
+    STATEMENTS, SLOTS, SUBJECTS, NETBLOCKS, RELAYED, SEQUENCE, EXPIRY, META,
 ];
 
 /// meta key: next ingest sequence number.
@@ -129,7 +131,7 @@ pub fn expiry(expires_at: u64, id: &StatementId) -> Vec<u8> {
 
 /// What a slot points at: the winning statement and what is needed to
 /// remove it when it is superseded or expires.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SlotValue {
     /// The winning statement.
     pub id: StatementId,
@@ -139,30 +141,37 @@ pub struct SlotValue {
     pub seq: u64,
     /// Its expiry.
     pub expires_at: u64,
+    /// The subject key of its relay-chain origin (reports of relayed mail),
+    /// so the relayed index entry can be removed with it.
+    pub relay_origin: Option<Vec<u8>>,
 }
 
 impl SlotValue {
-    /// Encodes as 56 bytes.
+    /// Encodes as 56 bytes, followed by the relay origin key if any.
     pub fn encode(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(56);
+        let mut v = Vec::with_capacity(80);
         v.extend_from_slice(&self.id.0);
         v.extend_from_slice(&self.created_at.to_be_bytes());
         v.extend_from_slice(&self.seq.to_be_bytes());
         v.extend_from_slice(&self.expires_at.to_be_bytes());
+        if let Some(origin) = &self.relay_origin {
+            v.extend_from_slice(origin);
+        }
         v
     }
 
-    /// Decodes; `None` for anything that is not 56 bytes.
+    /// Decodes; `None` for anything shorter than 56 bytes.
     pub fn decode(bytes: &[u8]) -> Option<SlotValue> {
         let (id, rest) = bytes.split_first_chunk::<32>()?;
         let (created_at, rest) = rest.split_first_chunk::<8>()?;
         let (seq, rest) = rest.split_first_chunk::<8>()?;
-        let expires_at: [u8; 8] = rest.try_into().ok()?;
+        let (expires_at, rest) = rest.split_first_chunk::<8>()?;
         Some(SlotValue {
             id: StatementId(*id),
             created_at: u64::from_be_bytes(*created_at),
             seq: u64::from_be_bytes(*seq),
-            expires_at: u64::from_be_bytes(expires_at),
+            expires_at: u64::from_be_bytes(*expires_at),
+            relay_origin: (!rest.is_empty()).then(|| rest.to_vec()),
         })
     }
 

@@ -158,7 +158,7 @@ impl Store {
             let subject_key = keys::subject(&body.subject);
             let slot_key = keys::slot(&item.statement.author, body.claim.slot_kind(), &subject_key);
             let current = match pending.get(&slot_key) {
-                Some(value) => Some(*value),
+                Some(value) => Some(value.clone()),
                 None => self
                     .db
                     .get_cf(cf_slots, &slot_key)?
@@ -182,13 +182,14 @@ impl Store {
                 created_at: body.created_at,
                 seq: next.next_seq,
                 expires_at: body.expires_at,
+                relay_origin: relay_origin(&item.statement),
             };
             self.add(&mut batch, item, &subject_key, &slot_key, &value)?;
-            pending.insert(slot_key, value);
             outcomes.push(Outcome::Stored {
                 seq: value.seq,
                 superseded: current.map(|c| c.id),
             });
+            pending.insert(slot_key, value);
             next.next_seq += 1;
             next.statements += 1;
         }
@@ -206,7 +207,7 @@ impl Store {
     fn is_live(statement: &SignedStatement) -> bool {
         match statement.body.claim {
             Claim::Trust { weight } => weight > 0,
-            Claim::Endorse { .. } | Claim::Report { .. } => true,
+            Claim::Endorse { .. } | Claim::Report { .. } | Claim::Remediate { .. } => true,
             Claim::Retract { .. } => false,
         }
     }
@@ -235,6 +236,13 @@ impl Store {
                 keys::indexed(&[], subject_key, &statement.author, kind),
                 item.id.0,
             );
+            if let Some(origin) = &value.relay_origin {
+                batch.put_cf(
+                    self.cf(keys::RELAYED)?,
+                    keys::indexed(origin, subject_key, &statement.author, kind),
+                    item.id.0,
+                );
+            }
             if let Some(block) = keys::netblock(&statement.body.subject) {
                 batch.put_cf(
                     self.cf(keys::NETBLOCKS)?,
@@ -266,6 +274,12 @@ impl Store {
             self.cf(keys::SUBJECTS)?,
             keys::indexed(&[], subject_key, &statement.author, kind),
         );
+        if let Some(origin) = &old.relay_origin {
+            batch.delete_cf(
+                self.cf(keys::RELAYED)?,
+                keys::indexed(origin, subject_key, &statement.author, kind),
+            );
+        }
         if let Some(block) = keys::netblock(&statement.body.subject) {
             batch.delete_cf(
                 self.cf(keys::NETBLOCKS)?,
@@ -319,6 +333,11 @@ impl Store {
             Some(block) => self.scan_ids(keys::NETBLOCKS, &block),
             None => Ok(Vec::new()),
         }
+    }
+
+    /// Live reports whose relay chain names `subject` as the original source.
+    pub fn relayed_from(&self, subject: &Subject) -> Result<Vec<Stored>, Error> {
+        self.scan_ids(keys::RELAYED, &keys::subject(subject))
     }
 
     /// The current statements of one author (including retractions), optionally of one slot kind.
@@ -480,6 +499,17 @@ impl Store {
 
 /// One key/value pair read by an iterator.
 type Entry = Result<(Box<[u8]>, Box<[u8]>), rocksdb::Error>;
+
+/// The subject key of the first relay hop of a report, if it has one.
+fn relay_origin(statement: &SignedStatement) -> Option<Vec<u8>> {
+    match &statement.body.claim {
+        Claim::Report { evidence, .. } => evidence
+            .relay_chain
+            .first()
+            .map(|ip| keys::subject(&Subject::Ip(*ip))),
+        _ => None,
+    }
+}
 
 fn id_of(bytes: &[u8]) -> Option<StatementId> {
     bytes.try_into().ok().map(StatementId)

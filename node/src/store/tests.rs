@@ -323,3 +323,52 @@ fn a_second_process_cannot_open_the_same_store() {
     let (dir, _store) = open();
     assert!(matches!(Store::open(dir.path()), Err(Error::Rocks(_))));
 }
+
+#[test]
+fn relayed_reports_are_indexed_by_origin_and_leave_with_their_statement() {
+    let (_dir, store) = open();
+    let a = Keypair::from_secret_bytes([1; 32]);
+    let relayed = |origin: &str, at| {
+        let evidence = Evidence {
+            message_hashes: Vec::new(),
+            relay_chain: vec![origin.parse().expect("ip")],
+        };
+        make(
+            &a,
+            "198.51.100.5",
+            Claim::Report {
+                category: ReportCategory::Spam,
+                count: 1,
+                evidence,
+            },
+            at,
+            3600,
+        )
+    };
+    let first = relayed("203.0.113.1", NOW);
+    store.insert(std::slice::from_ref(&first)).expect("insert");
+    let origin: Subject = "203.0.113.1".parse().expect("ip");
+    assert_eq!(
+        store.relayed_from(&origin).expect("relayed")[0].id,
+        first.id
+    );
+    // The newer report from the same author names another origin.
+    store
+        .insert(&[relayed("203.0.113.2", NOW + 1)])
+        .expect("insert");
+    assert!(store.relayed_from(&origin).expect("relayed").is_empty());
+    assert_eq!(
+        store
+            .relayed_from(&"203.0.113.2".parse().expect("ip"))
+            .expect("relayed")
+            .len(),
+        1
+    );
+    store.sweep_expired(NOW + 7200).expect("sweep");
+    assert!(
+        store
+            .relayed_from(&"203.0.113.2".parse().expect("ip"))
+            .expect("relayed")
+            .is_empty()
+    );
+}

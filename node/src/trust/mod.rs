@@ -15,11 +15,14 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use vouch_protocol::{NodeKey, SignedStatement, StatementId, Subject};
+use vouch_protocol::{NodeKey, SignedStatement, Subject};
 
 pub use graph::TrustGraph;
 pub use rank::{RankParams, TrustMap, personalised_rank};
-pub use score::{Contribution, Reputation, Signal, Verdict, decay, reputation};
+pub use score::{
+    Contribution, Entry, Evidence, Reputation, Signal, Verdict, decay, forwarder_mass,
+    is_endorsed_forwarder, reputation,
+};
 
 /// Scoring thresholds on the score (endorsement minus report mass).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
@@ -71,6 +74,16 @@ pub struct Config {
     pub netblock_min_reported_ips: usize,
     /// Weight of the netblock signal relative to an exact report (≤ 1).
     pub netblock_weight: f64,
+    /// Trusted "forwarder" endorsement mass a host needs before reports of
+    /// mail it relayed count against the source instead of against it.
+    pub forwarder_min_endorsement: f64,
+    /// Share of a relayed report that still counts against an endorsed forwarder.
+    pub forwarder_discount: f64,
+    /// Trust a remediation notice's author needs for it to speed up decay.
+    pub remediation_min_trust: f64,
+    /// Half-life, in hours, of reports made before a trusted remediation,
+    /// counted from the remediation on.
+    pub remediated_half_life_hours: f64,
     /// Contributions listed in an explanation.
     pub max_explanation: usize,
     /// Verdict thresholds.
@@ -89,6 +102,10 @@ impl Default for Config {
             endorse_half_life_days: 90.0,
             netblock_min_reported_ips: 3,
             netblock_weight: 0.3,
+            forwarder_min_endorsement: 0.002,
+            forwarder_discount: 0.1,
+            remediation_min_trust: 0.002,
+            remediated_half_life_hours: 2.0,
             max_explanation: 5,
             thresholds: Thresholds::default(),
         }
@@ -113,13 +130,21 @@ impl Config {
         if !(0.0..=1.0).contains(&self.netblock_weight) {
             return Err("trust.netblock_weight must be within 0..=1".into());
         }
+        if !(0.0..=1.0).contains(&self.forwarder_discount) {
+            return Err("trust.forwarder_discount must be within 0..=1".into());
+        }
+        if !(self.remediated_half_life_hours > 0.0) {
+            return Err("trust.remediated_half_life_hours must be positive".into());
+        }
         if !(t.block < t.suspect && t.suspect < t.allow) {
             return Err("trust.thresholds must satisfy block < suspect < allow".into());
         }
         Ok(())
     }
 
-    fn rank_params(&self) -> RankParams {
+    /// The walk parameters, for callers that compute trust maps themselves
+    /// (the simulator).
+    pub fn rank_params(&self) -> RankParams {
         RankParams {
             restart_probability: self.restart_probability,
             max_iterations: self.max_iterations,
@@ -219,22 +244,15 @@ impl TrustEngine {
             .edge_count()
     }
 
-    /// Scores a subject from the statements the store holds about it.
-    pub fn reputation(
-        &self,
-        subject: &Subject,
-        exact: &[(StatementId, SignedStatement)],
-        netblock: &[(StatementId, SignedStatement)],
-        now: u64,
-    ) -> Reputation {
-        reputation(
-            subject,
-            exact,
-            netblock,
-            &self.snapshot(),
-            now,
-            &self.config,
-        )
+    /// Scores a subject from the evidence the store holds about it.
+    pub fn reputation(&self, subject: &Subject, evidence: &Evidence, now: u64) -> Reputation {
+        reputation(subject, evidence, &self.snapshot(), now, &self.config)
+    }
+
+    /// Whether trusted operators endorse a host (given the statements about
+    /// it) as a forwarder.
+    pub fn is_endorsed_forwarder(&self, about: &[Entry], now: u64) -> bool {
+        is_endorsed_forwarder(about, &self.snapshot(), now, &self.config)
     }
 }
 

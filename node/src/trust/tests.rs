@@ -1,8 +1,8 @@
 //! Scoring tests on small hand-built graphs with known answers.
 
 use vouch_protocol::{
-    Claim, EndorseCategory, Evidence, Keypair, Kind, ReportCategory, SignedStatement, Statement,
-    StatementId, Subject, VERSION, encode_signed,
+    Claim, EndorseCategory, Evidence as ReportEvidence, Keypair, Kind, ReportCategory,
+    SignedStatement, Statement, StatementId, Subject, VERSION, encode_signed,
 };
 
 use super::*;
@@ -40,7 +40,7 @@ fn report(author: &Keypair, subject: &str, age_secs: u64) -> (StatementId, Signe
     let claim = Claim::Report {
         category: ReportCategory::Spam,
         count: 1,
-        evidence: Evidence::default(),
+        evidence: ReportEvidence::default(),
     };
     statement(author, subject.parse().expect("subject"), claim, age_secs)
 }
@@ -65,13 +65,13 @@ fn engine(root: &Keypair, edges: &[SignedStatement]) -> TrustEngine {
     engine
 }
 
-fn score(
-    engine: &TrustEngine,
-    subject: &str,
-    exact: &[(StatementId, SignedStatement)],
-    netblock: &[(StatementId, SignedStatement)],
-) -> Reputation {
-    engine.reputation(&subject.parse().expect("subject"), exact, netblock, NOW)
+fn score(engine: &TrustEngine, subject: &str, exact: &[Entry], netblock: &[Entry]) -> Reputation {
+    let evidence = Evidence {
+        exact,
+        netblock,
+        relayed: &[],
+    };
+    engine.reputation(&subject.parse().expect("subject"), &evidence, NOW)
 }
 
 #[test]
@@ -320,4 +320,108 @@ fn decay_is_exponential() {
     assert!((decay(0, 10.0) - 1.0).abs() < 1e-12);
     assert!((decay(10, 10.0) - 0.5).abs() < 1e-12);
     assert!((decay(20, 10.0) - 0.25).abs() < 1e-12);
+}
+
+fn relayed_report(author: &Keypair, forwarder: &str, origin: &str) -> Entry {
+    let evidence = ReportEvidence {
+        message_hashes: Vec::new(),
+        relay_chain: vec![origin.parse().expect("ip")],
+    };
+    let claim = Claim::Report {
+        category: ReportCategory::Spam,
+        count: 1,
+        evidence,
+    };
+    statement(author, forwarder.parse().expect("subject"), claim, 0)
+}
+
+#[test]
+fn endorsed_forwarder_is_not_blamed_and_the_source_is() {
+    let (me, a, b) = (key(1), key(2), key(3));
+    let engine = engine(&me, &[trust(&me, &a, 100), trust(&me, &b, 100)]);
+    let forwarder = "198.51.100.5";
+    let reports = [
+        relayed_report(&me, forwarder, "203.0.113.66"),
+        relayed_report(&a, forwarder, "203.0.113.66"),
+    ];
+    // Without a forwarder endorsement the forwarder takes the blame.
+    assert_eq!(
+        score(&engine, forwarder, &reports, &[]).verdict,
+        Verdict::Block
+    );
+    let endorsement = statement(
+        &b,
+        forwarder.parse().expect("ip"),
+        Claim::Endorse {
+            category: EndorseCategory::Forwarder,
+        },
+        0,
+    );
+    let mut about = reports.to_vec();
+    about.push(endorsement);
+    let r = score(&engine, forwarder, &about, &[]);
+    assert!(r.forwarder);
+    assert_ne!(r.verdict, Verdict::Block, "{r:?}");
+    assert_ne!(r.verdict, Verdict::Suspect, "{r:?}");
+    // The reports are attributed to the source the forwarder recorded.
+    assert!(engine.is_endorsed_forwarder(&about, NOW));
+    let evidence = Evidence {
+        exact: &[],
+        netblock: &[],
+        relayed: &reports,
+    };
+    let source = engine.reputation(&"203.0.113.66".parse().expect("ip"), &evidence, NOW);
+    assert_eq!(source.verdict, Verdict::Block);
+    assert_eq!(source.explanation[0].signal, Signal::Relayed);
+    assert!(
+        source.explanation[0]
+            .category
+            .contains("via forwarder 198.51.100.5")
+    );
+}
+
+#[test]
+fn trusted_remediation_speeds_up_decay_and_shows_in_the_explanation() {
+    let (me, operator, stranger) = (key(1), key(2), key(3));
+    let engine = engine(&me, &[trust(&me, &operator, 100)]);
+    let reports: Vec<Entry> = (0..3)
+        .map(|_| report(&me, "192.0.2.1", 12 * HOUR))
+        .collect();
+    let reports = &reports[..1];
+    let remediate = |author: &Keypair| {
+        let claim = Claim::Remediate {
+            remediated_at: NOW - 6 * HOUR,
+            note: "compromised account closed".into(),
+        };
+        statement(author, "192.0.2.1".parse().expect("ip"), claim, 6 * HOUR)
+    };
+    let plain = score(&engine, "192.0.2.1", reports, &[]);
+    let mut with_fix = reports.to_vec();
+    with_fix.push(remediate(&operator));
+    let fixed = score(&engine, "192.0.2.1", &with_fix, &[]);
+    assert!(
+        fixed.reported < plain.reported / 4.0,
+        "{} vs {}",
+        fixed.reported,
+        plain.reported
+    );
+    assert_eq!(fixed.remediated_at, Some(NOW - 6 * HOUR));
+    assert!(
+        fixed
+            .explanation
+            .iter()
+            .any(|c| c.kind == "remediate" && c.category.contains("account closed"))
+    );
+    // An untrusted author's remediation shows but changes nothing.
+    let mut untrusted = reports.to_vec();
+    untrusted.push(remediate(&stranger));
+    let r = score(&engine, "192.0.2.1", &untrusted, &[]);
+    assert_eq!(r.reported, plain.reported);
+    assert!(r.explanation.iter().any(|c| c.kind == "remediate"));
+    // Reports made after the remediation decay normally.
+    let fresh = [report(&me, "192.0.2.1", 0), remediate(&operator)];
+    assert_eq!(
+        score(&engine, "192.0.2.1", &fresh, &[]).verdict,
+        Verdict::Block
+    );
 }
