@@ -38,13 +38,14 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        // One report of my own (trust 1) blocks; one from a peer I trust
-        // alongside a few others makes a sender suspect; a lone netblock
-        // signal (weight 0.3) makes it suspect but never blocks.
+        // One report of my own (trust 1) blocks; a peer's alone (trust at
+        // most 0.15) makes a sender suspect, two of them block; so does a
+        // broad consensus of operators further out in my web. A lone
+        // netblock signal (weight 0.3 × the neighbours' mean) never blocks.
         Thresholds {
-            block: -0.5,
-            suspect: -0.15,
-            allow: 0.3,
+            block: -0.3,
+            suspect: -0.1,
+            allow: 0.2,
         }
     }
 }
@@ -56,12 +57,15 @@ pub struct Config {
     /// Probability that the trust walk restarts at the local node at each
     /// step; higher keeps trust closer to home (more attenuation per hop).
     pub restart_probability: f64,
-    /// Upper bound on power iterations per recomputation.
-    pub max_iterations: u32,
-    /// Convergence tolerance (L1 change between iterations).
-    pub tolerance: f64,
+    /// Longest trust walk, in steps: authors further than this from the
+    /// local node get no trust, and a sybil region cannot accumulate what
+    /// enters it through a few attack edges.
+    pub walk_steps: u32,
     /// Milliseconds between checks for a changed trust graph.
     pub recompute_interval_ms: u64,
+    /// Most trust any other author gets (the local node counts 1): no
+    /// single peer can block a sender on its own.
+    pub max_peer_trust: f64,
     /// Authors trusted less than this are ignored outright.
     pub min_author_trust: f64,
     /// Half-life of a report's weight, in hours (most blocklist entries are
@@ -94,14 +98,14 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             restart_probability: 0.15,
-            max_iterations: 100,
-            tolerance: 1e-9,
+            walk_steps: 8,
             recompute_interval_ms: 500,
+            max_peer_trust: 0.15,
             min_author_trust: 1e-4,
             report_half_life_hours: 24.0,
             endorse_half_life_days: 90.0,
             netblock_min_reported_ips: 3,
-            netblock_weight: 0.3,
+            netblock_weight: 0.2,
             forwarder_min_endorsement: 0.002,
             forwarder_discount: 0.1,
             remediation_min_trust: 0.002,
@@ -119,12 +123,13 @@ impl Config {
         if !(0.01..=0.99).contains(&self.restart_probability) {
             return Err("trust.restart_probability must be within 0.01..=0.99".into());
         }
-        if self.max_iterations == 0 || self.recompute_interval_ms == 0 {
+        if self.walk_steps == 0 || self.recompute_interval_ms == 0 {
             return Err(
-                "trust.max_iterations and trust.recompute_interval_ms must be at least 1".into(),
+                "trust.walk_steps and trust.recompute_interval_ms must be at least 1".into(),
             );
         }
-        if !(self.report_half_life_hours > 0.0 && self.endorse_half_life_days > 0.0) {
+        let positive = |x: f64| x > 0.0;
+        if !positive(self.report_half_life_hours) || !positive(self.endorse_half_life_days) {
             return Err("trust half-lives must be positive".into());
         }
         if !(0.0..=1.0).contains(&self.netblock_weight) {
@@ -133,7 +138,7 @@ impl Config {
         if !(0.0..=1.0).contains(&self.forwarder_discount) {
             return Err("trust.forwarder_discount must be within 0..=1".into());
         }
-        if !(self.remediated_half_life_hours > 0.0) {
+        if !positive(self.remediated_half_life_hours) {
             return Err("trust.remediated_half_life_hours must be positive".into());
         }
         if !(t.block < t.suspect && t.suspect < t.allow) {
@@ -147,8 +152,8 @@ impl Config {
     pub fn rank_params(&self) -> RankParams {
         RankParams {
             restart_probability: self.restart_probability,
-            max_iterations: self.max_iterations,
-            tolerance: self.tolerance,
+            walk_steps: self.walk_steps,
+            max_peer_trust: self.max_peer_trust,
         }
     }
 }

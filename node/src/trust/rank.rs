@@ -1,14 +1,14 @@
 //! Personalised trust: a random walk with restart over the trust graph.
 //!
-//! The walk starts at the local node. At every step it restarts at the local
-//! node with probability `restart_probability`; otherwise it follows an edge
+//! The walk starts at the local node. At every step it stops (and a new one
+//! starts at the local node) with probability `restart_probability`; otherwise it follows an edge
 //! of the current node with probability weight/max(100, sum of its weights),
 //! so an operator who vouches for many peers splits its trust between them,
 //! and one who vouches weakly keeps the rest at home. Trust that has nowhere
 //! to go (dangling nodes, unspent weight) returns to the local node.
 //!
 //! An author's trust is its visit frequency relative to the local node's,
-//! capped at 1. Nodes nobody in my web reaches get exactly 0, and a region
+//! capped at `max_peer_trust` (the local node itself counts 1). Nodes nobody in my web reaches get exactly 0, and a region
 //! reachable only through a few attack edges gets at most what flows through
 //! those edges, whatever its size.
 
@@ -23,10 +23,11 @@ use super::graph::TrustGraph;
 pub struct RankParams {
     /// Probability of jumping back to the local node at each step.
     pub restart_probability: f64,
-    /// Upper bound on power iterations.
-    pub max_iterations: u32,
-    /// Stop when the L1 change between iterations falls below this.
-    pub tolerance: f64,
+    /// Longest walk, in steps: trust reaches at most this far.
+    pub walk_steps: u32,
+    /// Most trust any other author gets, so that no single peer (however
+    /// central) can block a sender alone; only the local node counts at 1.
+    pub max_peer_trust: f64,
 }
 
 /// How much the local node trusts each author, in [0, 1]; itself at 1.
@@ -94,34 +95,37 @@ pub fn personalised_rank(graph: &TrustGraph, root: NodeKey, params: RankParams) 
         })
         .collect();
 
+    // Walks of at most `walk_steps` steps (early termination, as in
+    // SybilRank): at each step a walk stops where it is with the restart
+    // probability, otherwise follows an edge; trust with nowhere to go
+    // returns home and walks on. Walks still moving after the last step are
+    // dropped, so trust that enters a region through a few edges cannot
+    // circulate there and pile up.
     let alpha = params.restart_probability.clamp(0.01, 0.99);
     let n = nodes.len();
+    let mut current = vec![0.0; n];
+    current[0] = 1.0;
     let mut visits = vec![0.0; n];
-    visits[0] = 1.0;
     let mut next = vec![0.0; n];
     let mut iterations = 0;
-    for _ in 0..params.max_iterations {
+    for _ in 0..params.walk_steps {
         iterations += 1;
         next.iter_mut().for_each(|x| *x = 0.0);
-        let mut home = alpha;
         for (from, edges) in transitions.iter().enumerate() {
-            let mass = (1.0 - alpha) * visits[from];
-            if mass == 0.0 {
+            let here = current[from];
+            if here == 0.0 {
                 continue;
             }
+            visits[from] += alpha * here;
+            let moving = (1.0 - alpha) * here;
             let mut spent = 0.0;
             for &(to, p) in edges {
-                next[to] += mass * p;
+                next[to] += moving * p;
                 spent += p;
             }
-            home += mass * (1.0 - spent).max(0.0);
+            next[0] += moving * (1.0 - spent).max(0.0);
         }
-        next[0] += home;
-        let change: f64 = visits.iter().zip(&next).map(|(a, b)| (a - b).abs()).sum();
-        std::mem::swap(&mut visits, &mut next);
-        if change < params.tolerance {
-            break;
-        }
+        std::mem::swap(&mut current, &mut next);
     }
 
     let home = visits[0].max(f64::MIN_POSITIVE);
@@ -135,7 +139,7 @@ pub fn personalised_rank(graph: &TrustGraph, root: NodeKey, params: RankParams) 
                 if *node == root {
                     1.0
                 } else {
-                    (v / home).min(1.0)
+                    (v / home).min(params.max_peer_trust)
                 },
             )
         })

@@ -1,0 +1,10 @@
+//! The Vouch simulator: thousands of simulated operators and attackers,
+//! scored by the node's real trust and scoring code (`vouch_node::trust`),
+//! side by side with a shared-blocklist baseline on the same statements.
+//! Deterministic: the same seed gives the same tables.
+
+pub mod eval;
+pub mod network;
+pub mod output;
+pub mod scenarios;
+pub mod world;
