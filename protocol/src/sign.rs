@@ -192,15 +192,18 @@ impl BatchVerifier {
     }
 }
 
-/// True when `R` is a canonical encoding of a torsion-free point and `s` is a
-/// canonical scalar: the cases where the batch equation and `verify_strict`
-/// cannot disagree (given a batchable key).
+/// True when `R` is a canonical encoding of a torsion-free point other than
+/// the identity and `s` is a canonical scalar: the cases where the batch
+/// equation and `verify_strict` cannot disagree (given a batchable key).
+/// The identity is torsion-free but of small order, which `verify_strict`
+/// rejects while the batch equation accepts it (with `s = h·a`).
 fn batchable_signature(signature: &Signature) -> bool {
     let r = CompressedEdwardsY(*signature.r_bytes());
     let canonical_s = bool::from(Scalar::from_canonical_bytes(*signature.s_bytes()).is_some());
     canonical_s
-        && r.decompress()
-            .is_some_and(|point| point.compress() == r && is_torsion_free(&point))
+        && r.decompress().is_some_and(|point| {
+            point.compress() == r && !point.is_identity() && is_torsion_free(&point)
+        })
 }
 
 /// `[l]P == 0`, computed as `[l-1]P + P` with the variable-time double-base

@@ -27,9 +27,10 @@ use sha2::{Digest, Sha512};
 
 use crate::codec::signing_message;
 use crate::{
-    BatchVerifier, Claim, DecodeError, EndorseCategory, Evidence, Kind, Keypair, Limits,
-    MAX_STATEMENT_BYTES, NodeKey, ReportCategory, SignedStatement, Statement, StatementId, Subject,
-    SubjectError, VERSION, ValidationError, decode_signed, encode_signed, validate, verify_strict,
+    BatchVerifier, Claim, DecodeError, EndorseCategory, Evidence, Keypair, Kind, Limits,
+    MAX_STATEMENT_BYTES, NodeKey, ReportCategory, SignatureError, SignedStatement, Statement,
+    StatementId, Subject, SubjectError, VERSION, ValidationError, decode_signed, encode_signed,
+    validate, verify_strict,
 };
 
 // ---------------------------------------------------------------------------
@@ -148,12 +149,30 @@ fn arb_claim_and_subject() -> impl Strategy<Value = (Claim, Subject)> {
                 s
             )),
         (
-            prop_oneof![Just(Kind::Endorse), Just(Kind::Report)],
+            prop_oneof![
+                Just(Kind::Endorse),
+                Just(Kind::Report),
+                Just(Kind::Remediate)
+            ],
             arb_sender_subject()
         )
             .prop_map(|(kind, s)| (Claim::Retract { kind }, s)),
         arb_node_subject().prop_map(|s| (Claim::Retract { kind: Kind::Trust }, s)),
+        // `remediated_at` is generated as a lag behind `created_at`; `arb_case`
+        // turns it into a time once `created_at` is known.
+        (0u64..10_000_000, arb_note(), arb_sender_subject()).prop_map(|(lag, note, s)| (
+            Claim::Remediate {
+                remediated_at: lag,
+                note
+            },
+            s
+        )),
     ]
+}
+
+/// A remediation note within the default limit: printable text, at most 280 bytes.
+fn arb_note() -> impl Strategy<Value = String> {
+    "\\PC{0,70}".prop_filter("note fits in 280 bytes", |note| note.len() <= 280)
 }
 
 /// A valid statement, the author's secret, and a `now` at which it is valid.
@@ -172,24 +191,36 @@ fn arb_case() -> impl Strategy<Value = Case> {
         any::<u64>(),
         any::<u64>(),
     )
-        .prop_map(|(secret, (claim, subject), created_at, ttl_seed, now_seed)| {
-            let limits = Limits::default();
-            let ttl = 1 + ttl_seed % limits.max_ttl(claim.kind());
-            let skew = limits.max_future_skew_secs;
-            // Anywhere from `skew` before creation to the last valid second.
-            let now = created_at - skew + now_seed % (ttl + skew);
-            Case {
-                secret,
-                body: Statement {
-                    version: VERSION,
-                    subject,
-                    created_at,
-                    expires_at: created_at + ttl,
-                    claim,
-                },
-                now,
-            }
-        })
+        .prop_map(
+            |(secret, (claim, subject), created_at, ttl_seed, now_seed)| {
+                let limits = Limits::default();
+                let ttl = 1 + ttl_seed % limits.max_ttl(claim.kind());
+                let skew = limits.max_future_skew_secs;
+                // Anywhere from `skew` before creation to the last valid second.
+                let now = created_at - skew + now_seed % (ttl + skew);
+                let claim = match claim {
+                    Claim::Remediate {
+                        remediated_at: lag,
+                        note,
+                    } => Claim::Remediate {
+                        remediated_at: created_at - lag,
+                        note,
+                    },
+                    other => other,
+                };
+                Case {
+                    secret,
+                    body: Statement {
+                        version: VERSION,
+                        subject,
+                        created_at,
+                        expires_at: created_at + ttl,
+                        claim,
+                    },
+                    now,
+                }
+            },
+        )
 }
 
 /// Signs a case; `None` in the (negligible) event that a trust subject is the author.
@@ -267,13 +298,22 @@ proptest! {
 // 3. Tamper detection
 // ---------------------------------------------------------------------------
 
+/// Changes one field of a signed statement in place.
+type Mutation = fn(&mut SignedStatement);
+
 /// Every single-field change to a signed statement that a forger might try.
 fn field_mutations(signed: &SignedStatement) -> Vec<(&'static str, SignedStatement)> {
-    let mutations: [(&'static str, fn(&mut SignedStatement)); 11] = [
-        ("version", |m| m.body.version = m.body.version.wrapping_add(1)),
+    let mutations: [(&'static str, Mutation); 11] = [
+        ("version", |m| {
+            m.body.version = m.body.version.wrapping_add(1)
+        }),
         ("created_at", |m| m.body.created_at ^= 1),
-        ("expires_at", |m| m.body.expires_at = m.body.expires_at.wrapping_add(1)),
-        ("subject", |m| m.body.subject = other_subject(&m.body.subject)),
+        ("expires_at", |m| {
+            m.body.expires_at = m.body.expires_at.wrapping_add(1)
+        }),
+        ("subject", |m| {
+            m.body.subject = other_subject(&m.body.subject)
+        }),
         ("claim field", |m| mutate_claim_field(&mut m.body.claim)),
         ("claim kind", |m| {
             m.body.claim = match m.body.claim {
@@ -312,9 +352,7 @@ fn field_mutations(signed: &SignedStatement) -> Vec<(&'static str, SignedStateme
 fn other_subject(subject: &Subject) -> Subject {
     match subject {
         Subject::Ip(IpAddr::V4(a)) => Subject::Ip(IpAddr::from((u32::from(*a) ^ 1).to_be_bytes())),
-        Subject::Ip(IpAddr::V6(a)) => {
-            Subject::Ip(IpAddr::from((u128::from(*a) ^ 1).to_be_bytes()))
-        }
+        Subject::Ip(IpAddr::V6(a)) => Subject::Ip(IpAddr::from((u128::from(*a) ^ 1).to_be_bytes())),
         Subject::Net { addr, prefix } => Subject::Net {
             addr: *addr,
             prefix: prefix ^ 1,
@@ -345,6 +383,7 @@ fn mutate_claim_field(claim: &mut Claim) {
                 Kind::Report
             }
         }
+        Claim::Remediate { remediated_at, .. } => *remediated_at ^= 1,
     }
 }
 
@@ -355,19 +394,18 @@ fn flip_bit(bytes: &[u8], bit: usize) -> Vec<u8> {
 }
 
 /// A flipped encoding must not yield a statement that still verifies.
-fn check_flipped(original: &SignedStatement, flipped: &[u8]) -> Result<(), String> {
+/// Returns the decoded (and rejected) statement, if the bytes decoded.
+fn check_flipped(
+    original: &SignedStatement,
+    flipped: &[u8],
+) -> Result<Option<SignedStatement>, String> {
     match decode_signed(flipped) {
-        Err(_) => Ok(()),
+        Err(_) => Ok(None),
         Ok(decoded) if decoded == *original => Err("decoded to the original".into()),
-        Ok(decoded) => {
-            if verify_strict(&decoded).is_ok() {
-                return Err(format!("tampered statement verifies: {decoded:?}"));
-            }
-            if BatchVerifier::default().verify_many(std::slice::from_ref(&decoded))[0].is_ok() {
-                return Err(format!("tampered statement batch-verifies: {decoded:?}"));
-            }
-            Ok(())
+        Ok(decoded) if verify_strict(&decoded).is_ok() => {
+            Err(format!("tampered statement verifies: {decoded:?}"))
         }
+        Ok(decoded) => Ok(Some(decoded)),
     }
 }
 
@@ -381,8 +419,17 @@ proptest! {
         let signed = signed.ok_or_else(|| fail("assumed"))?;
         let bytes = encode_signed(&signed).map_err(fail)?;
         let flipped = flip_bit(&bytes, bit.index(bytes.len() * 8));
-        check_flipped(&signed, &flipped).map_err(fail)?;
+        if let Some(decoded) = check_flipped(&signed, &flipped).map_err(fail)? {
+            let batch = BatchVerifier::default().verify_many(&[signed.clone(), decoded]);
+            prop_assert_eq!(batch[0], Ok(()));
+            prop_assert!(batch[1].is_err(), "tampered statement batch-verifies");
+        }
     }
+}
+
+proptest! {
+    // Each case checks eleven mutations, so fewer cases suffice.
+    #![proptest_config(ProptestConfig::with_cases(32))]
 
     #[test]
     fn any_field_change_after_signing_breaks_the_signature(case in arb_case()) {
@@ -409,11 +456,26 @@ proptest! {
 fn every_bit_flip_of_the_trust_vector_is_detected() {
     let signed = vector_trust();
     let bytes = encode_signed(&signed).expect("vector encodes");
-    for bit in 0..bytes.len() * 8 {
-        if let Err(why) = check_flipped(&signed, &flip_bit(&bytes, bit)) {
-            panic!("bit {bit}: {why}");
+    // Every bit of the body; one bit of every author and signature byte
+    // (those always decode, so each costs a verification; the proptest above
+    // covers the rest at random).
+    let body_len = bytes.len() - 32 - 64;
+    let body_bits = 0..body_len * 8;
+    let key_and_signature_bits = (body_len..bytes.len()).map(|byte| byte * 8 + byte % 8);
+    let (mut decoded, mut refused) = (0, 0);
+    for bit in body_bits.chain(key_and_signature_bits) {
+        match check_flipped(&signed, &flip_bit(&bytes, bit)) {
+            Ok(Some(_)) => decoded += 1,
+            Ok(None) => refused += 1,
+            Err(why) => panic!("bit {bit}: {why}"),
         }
     }
+    // Both outcomes occur: the decoder refuses some flips outright, and the
+    // signature catches the rest.
+    assert!(
+        decoded > 0 && refused > 0,
+        "{decoded} decoded, {refused} refused"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -508,8 +570,14 @@ fn non_minimal_varints_are_rejected() {
 
     let cases: Vec<(&str, Vec<u8>)> = vec![
         // bincode 2 varint: < 251 is one byte; 251 = u16 follows, 252 = u32, 253 = u64.
-        ("subject variant as u16", splice(&bytes, 1, 1, &[0xfb, 0x00, 0x00])),
-        ("subject variant as u32", splice(&bytes, 1, 1, &[0xfc, 0, 0, 0, 0])),
+        (
+            "subject variant as u16",
+            splice(&bytes, 1, 1, &[0xfb, 0x00, 0x00]),
+        ),
+        (
+            "subject variant as u32",
+            splice(&bytes, 1, 1, &[0xfc, 0, 0, 0, 0]),
+        ),
         (
             "created_at as u64",
             splice(&bytes, 7, 5, &[0xfd, 0x00, 0xf1, 0x53, 0x65, 0, 0, 0, 0]),
@@ -518,12 +586,27 @@ fn non_minimal_varints_are_rejected() {
             "expires_at as u64",
             splice(&bytes, 12, 5, &[0xfd, 0x80, 0x42, 0x55, 0x65, 0, 0, 0, 0]),
         ),
-        ("claim variant as u16", splice(&bytes, 17, 1, &[0xfb, 0x02, 0x00])),
+        (
+            "claim variant as u16",
+            splice(&bytes, 17, 1, &[0xfb, 0x02, 0x00]),
+        ),
         ("count as u16", splice(&bytes, 19, 1, &[0xfb, 0x03, 0x00])),
-        ("count as u32", splice(&bytes, 19, 1, &[0xfc, 0x03, 0, 0, 0])),
-        ("hash count as u16", splice(&bytes, 20, 1, &[0xfb, 0x01, 0x00])),
-        ("hash count as u64", splice(&bytes, 20, 1, &[0xfd, 1, 0, 0, 0, 0, 0, 0, 0])),
-        ("relay count as u16", splice(&bytes, 53, 1, &[0xfb, 0x01, 0x00])),
+        (
+            "count as u32",
+            splice(&bytes, 19, 1, &[0xfc, 0x03, 0, 0, 0]),
+        ),
+        (
+            "hash count as u16",
+            splice(&bytes, 20, 1, &[0xfb, 0x01, 0x00]),
+        ),
+        (
+            "hash count as u64",
+            splice(&bytes, 20, 1, &[0xfd, 1, 0, 0, 0, 0, 0, 0, 0]),
+        ),
+        (
+            "relay count as u16",
+            splice(&bytes, 53, 1, &[0xfb, 0x01, 0x00]),
+        ),
     ];
     let original_id = StatementId::of_bytes(&bytes);
     for (name, crafted) in cases {
@@ -574,12 +657,12 @@ fn invalid_enum_tags_and_utf8_are_malformed() {
 // makes this test fail. Do not regenerate them to make it pass; a wire-format
 // change needs a new `VERSION` and a migration plan.
 
-const REPORT_HEX: &str = "";
-const REPORT_ID: &str = "";
-const REPORT_SIGNATURE: &str = "";
-const TRUST_HEX: &str = "";
-const TRUST_ID: &str = "";
-const TRUST_SIGNATURE: &str = "";
+const REPORT_HEX: &str = "010000c0000201fc00f15365fc8042556502000301abababababababababababababababababababababababababababababababab0100c6336407ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22c64483f2e0d09f727f57a3ebbba14b711c92d93a5c7c2d3fd0b8724994fea81f2d1f007f49e72b2bc1c1e131b869af93fa6fc1a0757e523ccf164af52d5c0130d";
+const REPORT_ID: &str = "a7e625ab925330285618cdb8d700b2423d8592ac43426ac3735e1edbcc35fa01";
+const REPORT_SIGNATURE: &str = "64483f2e0d09f727f57a3ebbba14b711c92d93a5c7c2d3fd0b8724994fea81f2d1f007f49e72b2bc1c1e131b869af93fa6fc1a0757e523ccf164af52d5c0130d";
+const TRUST_HEX: &str = "0103fd1724385aa0c75b64fb78cd602fa1d991fdebf76b13c58ed702eac835e9f618fc00f15365fc804255650050ea4a6c63e29c520abef5507b132ec5f9954776aebebe7b92421eea691446d22cbdaaa8e481b7fd58c5efa1578952618db37fdf0f8ca5e59750ee77fc12cac127a573fdb2b398b0f3af38f379f3c74a3c2427bc9a2dfd59ace1ffdb8d1d810f06";
+const TRUST_ID: &str = "583b26e0dc4e3c127781231ee2fad09a09760d2605c4ed2191ac9e2e3cb5f654";
+const TRUST_SIGNATURE: &str = "bdaaa8e481b7fd58c5efa1578952618db37fdf0f8ca5e59750ee77fc12cac127a573fdb2b398b0f3af38f379f3c74a3c2427bc9a2dfd59ace1ffdb8d1d810f06";
 
 fn vector_report() -> SignedStatement {
     Keypair::from_secret_bytes([7; 32]).sign(Statement {
@@ -609,20 +692,22 @@ fn vector_trust() -> SignedStatement {
 }
 
 #[test]
-fn print_vectors() {
-    for s in [vector_report(), vector_trust()] {
-        let b = encode_signed(&s).expect("x");
-        println!("HEX {}", hex::encode(&b));
-        println!("ID {}", StatementId::of_bytes(&b));
-        println!("SIG {}", hex::encode(s.signature));
-    }
-}
-
-#[test]
 fn committed_test_vectors() {
     for (name, signed, hex_bytes, id, signature) in [
-        ("report", vector_report(), REPORT_HEX, REPORT_ID, REPORT_SIGNATURE),
-        ("trust", vector_trust(), TRUST_HEX, TRUST_ID, TRUST_SIGNATURE),
+        (
+            "report",
+            vector_report(),
+            REPORT_HEX,
+            REPORT_ID,
+            REPORT_SIGNATURE,
+        ),
+        (
+            "trust",
+            vector_trust(),
+            TRUST_HEX,
+            TRUST_ID,
+            TRUST_SIGNATURE,
+        ),
     ] {
         let encoded = encode_signed(&signed).expect("vector encodes");
         assert_eq!(hex::encode(&encoded), hex_bytes, "{name} encoding");
@@ -634,8 +719,14 @@ fn committed_test_vectors() {
         let decoded = decode_signed(&committed).expect("committed bytes decode");
         assert_eq!(decoded, signed, "{name} decodes to the vector");
         assert_eq!(verify_strict(&decoded), Ok(()), "{name} verifies");
-        assert_eq!(validate(&decoded, 1_700_000_100, &Limits::default()), Ok(()));
-        assert_eq!(id.parse::<StatementId>(), Ok(StatementId::of_bytes(&committed)));
+        assert_eq!(
+            validate(&decoded, 1_700_000_100, &Limits::default()),
+            Ok(())
+        );
+        assert_eq!(
+            id.parse::<StatementId>(),
+            Ok(StatementId::of_bytes(&committed))
+        );
     }
 }
 
@@ -670,6 +761,13 @@ fn report(count: u32, hashes: usize, hops: usize) -> Claim {
             message_hashes: vec![[3; 32]; hashes],
             relay_chain: vec![ip("198.51.100.1"); hops],
         },
+    }
+}
+
+fn remediate(remediated_at: u64, note: &str) -> Claim {
+    Claim::Remediate {
+        remediated_at,
+        note: note.to_owned(),
     }
 }
 
@@ -768,7 +866,12 @@ fn rule_ends_before_it_starts() {
 #[test]
 fn rule_lives_too_long_per_kind() {
     let cases = [
-        (Kind::Trust, Subject::Node(node_of(9)), Claim::Trust { weight: 1 }, 366 * DAY),
+        (
+            Kind::Trust,
+            Subject::Node(node_of(9)),
+            Claim::Trust { weight: 1 },
+            366 * DAY,
+        ),
         (
             Kind::Endorse,
             sender(),
@@ -779,6 +882,12 @@ fn rule_lives_too_long_per_kind() {
         ),
         (Kind::Report, sender(), report(1, 0, 0), 30 * DAY),
         (
+            Kind::Remediate,
+            sender(),
+            remediate(T0 - DAY, "fixed"),
+            30 * DAY,
+        ),
+        (
             Kind::Retract,
             sender(),
             Claim::Retract { kind: Kind::Report },
@@ -788,7 +897,11 @@ fn rule_lives_too_long_per_kind() {
     for (kind, subject, claim, max_secs) in cases {
         assert_eq!(Limits::default().max_ttl(kind), max_secs);
         let at_limit = statement(subject.clone(), claim.clone(), T0, T0 + max_secs);
-        assert_eq!(validate(&at_limit, T0, &Limits::default()), Ok(()), "{kind}");
+        assert_eq!(
+            validate(&at_limit, T0, &Limits::default()),
+            Ok(()),
+            "{kind}"
+        );
         let over = statement(subject, claim, T0, T0 + max_secs + 1);
         assert_eq!(
             validate(&over, T0, &Limits::default()),
@@ -875,7 +988,11 @@ fn rule_subject_must_be_canonical() {
         Subject::Ip(ip("2001:db8::1")),
     ];
     for subject in canonical {
-        assert_eq!(check(subject.clone(), endorse.clone()), Ok(()), "{subject:?}");
+        assert_eq!(
+            check(subject.clone(), endorse.clone()),
+            Ok(()),
+            "{subject:?}"
+        );
     }
 }
 
@@ -891,8 +1008,24 @@ fn rule_wrong_subject() {
         (Kind::Trust, sender(), Claim::Trust { weight: 5 }),
         (Kind::Report, node.clone(), report(1, 0, 0)),
         (Kind::Endorse, node.clone(), endorse.clone()),
-        (Kind::Retract, sender(), Claim::Retract { kind: Kind::Trust }),
-        (Kind::Retract, node.clone(), Claim::Retract { kind: Kind::Report }),
+        (
+            Kind::Retract,
+            sender(),
+            Claim::Retract { kind: Kind::Trust },
+        ),
+        (
+            Kind::Retract,
+            node.clone(),
+            Claim::Retract { kind: Kind::Report },
+        ),
+        (Kind::Remediate, node.clone(), remediate(T0, "fixed")),
+        (
+            Kind::Retract,
+            node.clone(),
+            Claim::Retract {
+                kind: Kind::Remediate,
+            },
+        ),
     ];
     for (kind, subject, claim) in wrong {
         assert_eq!(
@@ -906,7 +1039,15 @@ fn rule_wrong_subject() {
     assert_eq!(check(node.clone(), Claim::Trust { weight: 5 }), Ok(()));
     assert_eq!(check(node, Claim::Retract { kind: Kind::Trust }), Ok(()));
     assert_eq!(check(domain.clone(), endorse), Ok(()));
-    assert_eq!(check(domain, Claim::Retract { kind: Kind::Endorse }), Ok(()));
+    assert_eq!(
+        check(
+            domain,
+            Claim::Retract {
+                kind: Kind::Endorse
+            }
+        ),
+        Ok(())
+    );
 }
 
 #[test]
@@ -972,12 +1113,71 @@ fn rule_relay_chain_too_long() {
 #[test]
 fn rule_retract_of_retract() {
     assert_eq!(
-        check(sender(), Claim::Retract { kind: Kind::Retract }),
+        check(
+            sender(),
+            Claim::Retract {
+                kind: Kind::Retract
+            }
+        ),
         Err(ValidationError::RetractOfRetract)
     );
-    for kind in [Kind::Endorse, Kind::Report] {
+    for kind in [Kind::Endorse, Kind::Report, Kind::Remediate] {
         assert_eq!(check(sender(), Claim::Retract { kind }), Ok(()));
     }
+}
+
+#[test]
+fn rule_remediated_in_the_future() {
+    assert_eq!(
+        check(sender(), remediate(T0 + 1, "fixed")),
+        Err(ValidationError::RemediatedInTheFuture)
+    );
+    // Remediated at the moment of the announcement, or any time before, is fine.
+    assert_eq!(check(sender(), remediate(T0, "fixed")), Ok(()));
+    assert_eq!(check(sender(), remediate(0, "fixed")), Ok(()));
+}
+
+#[test]
+fn rule_bad_note() {
+    let bad = Err(ValidationError::BadNote { max: 280 });
+    assert_eq!(check(sender(), remediate(T0, &"x".repeat(281))), bad);
+    assert_eq!(check(sender(), remediate(T0, &"ü".repeat(141))), bad);
+    for control in [
+        "line\nbreak",
+        "tab\there",
+        "nul\0",
+        "esc\u{1b}[31m",
+        "del\u{7f}",
+    ] {
+        assert_eq!(check(sender(), remediate(T0, control)), bad, "{control:?}");
+    }
+    for fine in [
+        String::new(),
+        "x".repeat(280),
+        "ü".repeat(140),
+        "compromised account closed; Bücher GmbH 🚫".to_owned(),
+    ] {
+        assert_eq!(check(sender(), remediate(T0, &fine)), Ok(()), "{fine:?}");
+    }
+}
+
+#[test]
+fn kind_tags_round_trip() {
+    let kinds = [
+        Kind::Trust,
+        Kind::Endorse,
+        Kind::Report,
+        Kind::Retract,
+        Kind::Remediate,
+    ];
+    for kind in kinds {
+        assert_eq!(Kind::from_tag(kind.tag()), Some(kind));
+        assert_eq!(kind.to_string(), kind.as_str());
+    }
+    let tags: std::collections::BTreeSet<u8> = kinds.iter().map(|k| k.tag()).collect();
+    assert_eq!(tags.len(), kinds.len());
+    assert_eq!(Kind::from_tag(0), None);
+    assert_eq!(Kind::from_tag(6), None);
 }
 
 // ---------------------------------------------------------------------------
@@ -1015,11 +1215,13 @@ fn subject_parses_addresses_and_netblocks() {
     );
     assert_eq!(parse("192.0.2.1/32"), Ok(Subject::Ip(ip("192.0.2.1"))));
     assert_eq!(parse("2001:db8::1/128"), Ok(Subject::Ip(ip("2001:db8::1"))));
-    for bad in ["192.0.2.1/33", "2001:db8::/129", "192.0.2/24", "example.org/24"] {
-        assert!(
-            matches!(parse(bad), Err(SubjectError::BadNet(_))),
-            "{bad}"
-        );
+    for bad in [
+        "192.0.2.1/33",
+        "2001:db8::/129",
+        "192.0.2/24",
+        "example.org/24",
+    ] {
+        assert!(matches!(parse(bad), Err(SubjectError::BadNet(_))), "{bad}");
     }
 }
 
@@ -1047,7 +1249,7 @@ fn subject_rejects_bad_domains() {
     assert_eq!(parse("   "), Err(SubjectError::Empty));
     assert_eq!(parse("."), Err(SubjectError::Empty));
     let label64 = format!("{}.example", "a".repeat(64));
-    let too_long = ["a".repeat(60); 5].join(".") + ".example";
+    let too_long = vec!["a".repeat(60); 5].join(".") + ".example";
     for bad in [
         "bad..domain",
         "-x.example",
@@ -1132,7 +1334,12 @@ const L_BYTES: [u8; 32] = [
 /// Deterministic pseudo-random scalar.
 fn seeded_scalar(label: &str, i: u64) -> Scalar {
     let mut wide = [0u8; 64];
-    wide.copy_from_slice(&Sha512::new().chain_update(label).chain_update(i.to_le_bytes()).finalize());
+    wide.copy_from_slice(
+        &Sha512::new()
+            .chain_update(label)
+            .chain_update(i.to_le_bytes())
+            .finalize(),
+    );
     Scalar::from_bytes_mod_order_wide(&wide)
 }
 
@@ -1200,7 +1407,10 @@ fn raw_batch_accepts(statements: &[SignedStatement]) -> bool {
         .map(|s| VerifyingKey::from_bytes(&s.author.0).ok())
         .collect();
     let Some(keys) = keys else { return false };
-    let messages: Vec<Vec<u8>> = statements.iter().map(|s| signing_message(&s.body)).collect();
+    let messages: Vec<Vec<u8>> = statements
+        .iter()
+        .map(|s| signing_message(&s.body))
+        .collect();
     let messages: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
     let signatures: Vec<Signature> = statements
         .iter()
@@ -1236,7 +1446,12 @@ impl RawSigner {
 
     /// `R = r·B + r_torsion`, `s = r + h·a`. With a torsion-free key the
     /// verification error `s·B − h·A − R` is exactly `−r_torsion`.
-    fn sign_with_nonce(&self, body: Statement, r: Scalar, r_torsion: EdwardsPoint) -> SignedStatement {
+    fn sign_with_nonce(
+        &self,
+        body: Statement,
+        r: Scalar,
+        r_torsion: EdwardsPoint,
+    ) -> SignedStatement {
         let r_bytes = (base(&r) + r_torsion).compress().to_bytes();
         self.sign_raw(body, r_bytes, r)
     }
@@ -1341,10 +1556,10 @@ fn non_canonical_large_order_encodings() -> Vec<[u8; 32]> {
             let mut bytes = [0xff; 32];
             bytes[0] = 0xed + k;
             bytes[31] = sign;
-            if let Some(point) = CompressedEdwardsY(bytes).decompress() {
-                if !point.is_small_order() {
-                    out.push(bytes);
-                }
+            if let Some(point) = CompressedEdwardsY(bytes).decompress()
+                && !point.is_small_order()
+            {
+                out.push(bytes);
             }
         }
     }
@@ -1365,7 +1580,11 @@ fn add_le(a: [u8; 32], b: [u8; 32]) -> [u8; 32] {
 }
 
 /// Checks `verify_many` and `verify_one` against `verify_strict`, item by item.
-fn check_agreement(verifier: &mut BatchVerifier, items: &[SignedStatement]) -> Result<(), String> {
+/// Returns the `verify_many` results.
+fn check_agreement(
+    verifier: &mut BatchVerifier,
+    items: &[SignedStatement],
+) -> Result<Vec<Result<(), SignatureError>>, String> {
     let many = verifier.verify_many(items);
     if many.len() != items.len() {
         return Err(format!("{} results for {} items", many.len(), items.len()));
@@ -1380,10 +1599,12 @@ fn check_agreement(verifier: &mut BatchVerifier, items: &[SignedStatement]) -> R
         }
         let one = verifier.verify_one(item);
         if one != strict {
-            return Err(format!("item {i}: verify_one {one:?}, verify_strict {strict:?}"));
+            return Err(format!(
+                "item {i}: verify_one {one:?}, verify_strict {strict:?}"
+            ));
         }
     }
-    Ok(())
+    Ok(many)
 }
 
 fn assert_agreement(items: &[SignedStatement]) {
@@ -1409,7 +1630,10 @@ fn honest(count: u64) -> Vec<SignedStatement> {
 /// batch with all of them (both orders), and that verify_strict rejects it.
 fn assert_rejected_everywhere(name: &str, adversarial: &[SignedStatement]) {
     for (i, item) in adversarial.iter().enumerate() {
-        assert!(verify_strict(item).is_err(), "{name} {i}: verify_strict accepts");
+        assert!(
+            verify_strict(item).is_err(),
+            "{name} {i}: verify_strict accepts"
+        );
     }
     let honest = honest(6);
     assert_agreement(adversarial);
@@ -1422,7 +1646,11 @@ fn assert_rejected_everywhere(name: &str, adversarial: &[SignedStatement]) {
     assert_agreement(&mixed);
     let results = BatchVerifier::default().verify_many(&mixed);
     let honest_ok = results.iter().filter(|r| r.is_ok()).count();
-    assert_eq!(honest_ok, honest.len(), "{name}: exactly the honest ones pass");
+    assert_eq!(
+        honest_ok,
+        honest.len(),
+        "{name}: exactly the honest ones pass"
+    );
 }
 
 #[test]
@@ -1433,7 +1661,10 @@ fn setup_raw_signer_produces_valid_signatures() {
         assert_eq!(verify_strict(item), Ok(()));
     }
     assert!(raw_batch_accepts(&items));
-    assert_eq!(BatchVerifier::default().verify_many(&items), vec![Ok(()); 8]);
+    assert_eq!(
+        BatchVerifier::default().verify_many(&items),
+        vec![Ok(()); 8]
+    );
 }
 
 #[test]
@@ -1525,7 +1756,10 @@ fn small_order_r_is_rejected() {
 fn non_canonical_r_is_rejected() {
     let signer = RawSigner::torsion_free(2);
     let mut statements = Vec::new();
-    for (i, r_bytes) in non_canonical_small_order_encodings().into_iter().enumerate() {
+    for (i, r_bytes) in non_canonical_small_order_encodings()
+        .into_iter()
+        .enumerate()
+    {
         // s = h·a: the error is exactly −R, zero for the identity encodings.
         let statement = signer.sign_raw(sender_body(i as u64), r_bytes, Scalar::ZERO);
         let point = CompressedEdwardsY(r_bytes).decompress().expect("decodes");
@@ -1538,14 +1772,24 @@ fn non_canonical_r_is_rejected() {
         statements.push(statement);
     }
     // y = p (order 4) twice with opposite signs cancel like T and −T.
-    let [plus, minus] = [non_canonical_small_order_encodings()[3], non_canonical_small_order_encodings()[4]];
+    let [plus, minus] = [
+        non_canonical_small_order_encodings()[3],
+        non_canonical_small_order_encodings()[4],
+    ];
     statements.extend(cancelling_pair(
         |n| signer.sign_raw(sender_body(300 + n), plus, Scalar::ZERO),
         |n| signer.sign_raw(sender_body(300 + n), minus, Scalar::ZERO),
     ));
     // Non-canonical encodings of large-order points with arbitrary s.
-    for (i, r_bytes) in non_canonical_large_order_encodings().into_iter().enumerate() {
-        statements.push(signer.sign_raw(sender_body(500 + i as u64), r_bytes, seeded_scalar("nc", i as u64)));
+    for (i, r_bytes) in non_canonical_large_order_encodings()
+        .into_iter()
+        .enumerate()
+    {
+        statements.push(signer.sign_raw(
+            sender_body(500 + i as u64),
+            r_bytes,
+            seeded_scalar("nc", i as u64),
+        ));
     }
     // The x = 0 sign-bit trick on an honest R is impossible (x ≠ 0), but a
     // flipped sign bit on a real signature's R must fail too.
@@ -1588,18 +1832,36 @@ fn mixed_torsion_r_is_rejected() {
     let signer = RawSigner::torsion_free(3);
     let mut statements = Vec::new();
     for (i, torsion) in EIGHT_TORSION.iter().enumerate().skip(1) {
-        let statement =
-            signer.sign_with_nonce(sender_body(i as u64), seeded_scalar("r", i as u64), *torsion);
+        let statement = signer.sign_with_nonce(
+            sender_body(i as u64),
+            seeded_scalar("r", i as u64),
+            *torsion,
+        );
         assert!(!plain_verify_accepts(&statement));
         statements.push(statement);
     }
     for (t1, t2) in [(4usize, 4usize), (2, 6), (1, 7), (3, 5)] {
         let base_n = 1000 * t1 as u64 + t2 as u64 * 10_000;
         let pair = cancelling_pair(
-            |n| signer.sign_with_nonce(sender_body(base_n + n), seeded_scalar("r1", base_n + n), EIGHT_TORSION[t1]),
-            |n| signer.sign_with_nonce(sender_body(base_n + n), seeded_scalar("r2", base_n + n), EIGHT_TORSION[t2]),
+            |n| {
+                signer.sign_with_nonce(
+                    sender_body(base_n + n),
+                    seeded_scalar("r1", base_n + n),
+                    EIGHT_TORSION[t1],
+                )
+            },
+            |n| {
+                signer.sign_with_nonce(
+                    sender_body(base_n + n),
+                    seeded_scalar("r2", base_n + n),
+                    EIGHT_TORSION[t2],
+                )
+            },
         );
-        assert!(raw_batch_accepts(&pair), "setup: the pair fools the raw batch");
+        assert!(
+            raw_batch_accepts(&pair),
+            "setup: the pair fools the raw batch"
+        );
         assert_eq!(
             BatchVerifier::default().verify_many(&pair),
             vec![verify_strict(&pair[0]), verify_strict(&pair[1])]
@@ -1619,8 +1881,13 @@ fn mixed_torsion_keys_follow_verify_strict() {
     for (seed, t) in [(10u64, 4usize), (11, 2), (12, 1), (13, 7)] {
         let signer = RawSigner::new(seed, EIGHT_TORSION[t]);
         assert_eq!(order_of(&signer.torsion), [1, 8, 4, 8, 2, 8, 4, 8][t]);
-        let key = CompressedEdwardsY(signer.public).decompress().expect("decodes");
-        assert!(!key.is_small_order() && !key.is_torsion_free(), "setup: mixed key");
+        let key = CompressedEdwardsY(signer.public)
+            .decompress()
+            .expect("decodes");
+        assert!(
+            !key.is_small_order() && !key.is_torsion_free(),
+            "setup: mixed key"
+        );
 
         // Strictly valid: the cofactorless equation holds exactly.
         let exact = signer.sign_exact(sender_body(seed), seed);
@@ -1633,7 +1900,11 @@ fn mixed_torsion_keys_follow_verify_strict() {
             (0..)
                 .map(|j| {
                     let m = n * 64 + j;
-                    signer.sign_with_nonce(sender_body(seed * 100_000 + m), seeded_scalar("mk", m), EdwardsPoint::default())
+                    signer.sign_with_nonce(
+                        sender_body(seed * 100_000 + m),
+                        seeded_scalar("mk", m),
+                        EdwardsPoint::default(),
+                    )
                 })
                 .find(|s| verify_strict(s).is_err())
                 .expect("some signature has a torsion error")
@@ -1643,7 +1914,12 @@ fn mixed_torsion_keys_follow_verify_strict() {
     }
     assert_rejected_everywhere("mixed key, torsion error", &invalid);
 
-    let mut all: Vec<SignedStatement> = valid.iter().chain(&invalid).chain(&honest(4)).cloned().collect();
+    let mut all: Vec<SignedStatement> = valid
+        .iter()
+        .chain(&invalid)
+        .chain(&honest(4))
+        .cloned()
+        .collect();
     assert_agreement(&all);
     all.reverse();
     assert_agreement(&all);
@@ -1670,7 +1946,11 @@ static POOL: LazyLock<Pool> = LazyLock::new(|| {
     for (i, torsion) in EIGHT_TORSION.iter().enumerate() {
         let n = 7000 + i as u64;
         adversarial.push(signer.sign_with_nonce(sender_body(n), Scalar::ZERO, *torsion));
-        adversarial.push(signer.sign_with_nonce(sender_body(n), seeded_scalar("pool", n), *torsion));
+        adversarial.push(signer.sign_with_nonce(
+            sender_body(n),
+            seeded_scalar("pool", n),
+            *torsion,
+        ));
     }
     for (i, r_bytes) in non_canonical_small_order_encodings()
         .into_iter()
@@ -1689,7 +1969,11 @@ static POOL: LazyLock<Pool> = LazyLock::new(|| {
         for j in 0..3u64 {
             let n = 9000 + 10 * i as u64 + j;
             adversarial.push(mixed.sign_exact(sender_body(n), n));
-            adversarial.push(mixed.sign_with_nonce(sender_body(n), seeded_scalar("pool-mixed", n), EdwardsPoint::default()));
+            adversarial.push(mixed.sign_with_nonce(
+                sender_body(n),
+                seeded_scalar("pool-mixed", n),
+                EdwardsPoint::default(),
+            ));
         }
     }
     let mut tampered = honest(2);
@@ -1703,15 +1987,15 @@ static POOL: LazyLock<Pool> = LazyLock::new(|| {
 });
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(48))]
+    #![proptest_config(ProptestConfig::with_cases(32))]
 
     /// Any mix, any order, any batch size: each result equals verify_strict,
     /// and every honest statement is accepted.
     #[test]
     fn verify_many_equals_verify_strict_for_any_mix(
-        picks in vec((any::<bool>(), any::<Index>()), 1..24),
+        picks in vec((any::<bool>(), any::<Index>()), 1..20),
         cache_size in prop_oneof![Just(1usize), Just(3), Just(100_000)],
-        rounds in 1usize..3,
+        rounds in 1usize..=2,
     ) {
         let pool = &*POOL;
         let items: Vec<SignedStatement> = picks
@@ -1725,12 +2009,11 @@ proptest! {
         // clearing when `cache_size` is small).
         let mut verifier = BatchVerifier::new(cache_size);
         for _ in 0..rounds {
-            check_agreement(&mut verifier, &items).map_err(fail)?;
-        }
-        let results = verifier.verify_many(&items);
-        for ((is_honest, _), result) in picks.iter().zip(&results) {
-            if *is_honest {
-                prop_assert_eq!(*result, Ok(()));
+            let results = check_agreement(&mut verifier, &items).map_err(fail)?;
+            for ((is_honest, _), result) in picks.iter().zip(&results) {
+                if *is_honest {
+                    prop_assert_eq!(*result, Ok(()));
+                }
             }
         }
     }
