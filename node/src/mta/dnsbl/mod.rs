@@ -28,6 +28,7 @@ use tracing::Instrument;
 pub use codes::{CODES, allow_code, block_code};
 pub use names::{NameError, Target, Zone, ZoneNames};
 
+use super::reason::printable;
 use super::{BindError, Lookup, ask, reason, stopped};
 use crate::config::DnsblConfig;
 use crate::metrics::Metrics;
@@ -174,11 +175,15 @@ impl Zones {
                             Zone::Block => block_code(&reputation, self.config.list_suspect),
                             Zone::Allow => allow_code(&reputation),
                         }?;
-                        let text = format!(
-                            "Vouch: {} {}: {}",
-                            reputation.subject,
-                            reputation.verdict.as_str(),
-                            reason(&reputation)
+                        // One TXT string holds at most 255 bytes.
+                        let text = printable(
+                            &format!(
+                                "Vouch: {} {}: {}",
+                                reputation.subject,
+                                reputation.verdict.as_str(),
+                                reason(&reputation)
+                            ),
+                            255,
                         );
                         Some((code, text))
                     }),
