@@ -22,7 +22,9 @@ pub fn id(data_dir: &DataDir) -> anyhow::Result<()> {
 pub fn run(data_dir: &DataDir) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            // hickory-server logs every DNS query at info; keep its warnings only.
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,hickory_server=warn")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -36,8 +38,8 @@ pub fn run(data_dir: &DataDir) -> anyhow::Result<()> {
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(async move {
-        let listener = node.bind().await?;
-        node.serve(listener, shutdown_signal()).await
+        let listeners = node.bind().await?;
+        node.serve(listeners, shutdown_signal()).await
     })?;
     tracing::info!("stopped");
     Ok(())

@@ -105,12 +105,14 @@ fn main() {
     runtime.block_on(async move {
         let mut config = Config::default();
         config.api.listen = "127.0.0.1:0".parse().expect("addr");
+        config.policy.enabled = false;
+        config.dnsbl.enabled = false;
         let token = data_dir.token().expect("token");
         let node = Node::open_with(&data_dir, config, me, token).expect("open node");
-        let listener = node.bind().await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let listeners = node.bind().await.expect("bind");
+        let base = format!("http://{}", listeners.api.local_addr().expect("addr"));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(node.serve(listener, async move {
+        let server = tokio::spawn(node.serve(listeners, async move {
             let _ = stopped.await;
         }));
 

@@ -18,6 +18,10 @@ pub struct Config {
     pub trust: trust::Config,
     /// Storage housekeeping.
     pub store: StoreConfig,
+    /// The Postfix policy delegation server.
+    pub policy: PolicyConfig,
+    /// The DNSBL / DNSWL zone server.
+    pub dnsbl: DnsblConfig,
 }
 
 /// HTTP API settings.
@@ -57,6 +61,231 @@ impl Default for StoreConfig {
             sweep_interval_secs: 300,
         }
     }
+}
+
+/// What the policy server answers for one verdict (Postfix access(5) actions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyAction {
+    /// `action=<reject_code> <reject_status> Vouch: <reason>`: refuse the mail.
+    Reject,
+    /// `action=DEFER_IF_PERMIT <defer_status> Vouch: <reason>`: a temporary
+    /// refusal, only if nothing later in the restrictions rejects anyway.
+    DeferIfPermit,
+    /// `action=PREPEND <header>: verdict=...; score=...`: accept and tag.
+    Prepend,
+    /// `action=DUNNO`: no opinion; Postfix goes on with the next restriction.
+    Dunno,
+}
+
+/// The Postfix SMTPD policy delegation server (`check_policy_service`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PolicyConfig {
+    /// Serve the policy protocol at all.
+    pub enabled: bool,
+    /// Address to listen on; loopback, because Postfix runs beside the node.
+    pub listen: SocketAddr,
+    /// Milliseconds a request may wait for its reputation before the server
+    /// answers DUNNO: Vouch never rejects mail because it is slow.
+    pub timeout_ms: u64,
+    /// Seconds an idle connection is kept open (Postfix closes its own after
+    /// `smtpd_policy_service_max_idle`, 100 s by default).
+    pub idle_timeout_secs: u64,
+    /// Connections served at once; further clients wait to be accepted.
+    pub max_connections: usize,
+    /// Longest attribute line in bytes; a longer one closes the connection.
+    pub max_line_bytes: usize,
+    /// Largest request (all its lines) in bytes; a larger one closes the connection.
+    pub max_request_bytes: usize,
+    /// Also judge the envelope sender's domain; the worst verdict wins.
+    pub check_sender_domain: bool,
+    /// Also judge the HELO/EHLO name (when it is a domain); the worst verdict wins.
+    pub check_helo_name: bool,
+    /// Answer for a blocked sender: reject, defer_if_permit, prepend or dunno.
+    pub on_block: PolicyAction,
+    /// Answer for a suspect sender: defer_if_permit, prepend or dunno.
+    pub on_suspect: PolicyAction,
+    /// Answer for a neutral sender: prepend or dunno.
+    pub on_neutral: PolicyAction,
+    /// Answer for an allowed sender: prepend or dunno.
+    pub on_allow: PolicyAction,
+    /// SMTP reply code of a rejection (5xx).
+    pub reject_code: u16,
+    /// Enhanced status code of a rejection (RFC 3463, 5.x.y).
+    pub reject_status: String,
+    /// Enhanced status code of a deferral (4.x.y).
+    pub defer_status: String,
+    /// Name of the header that `prepend` adds.
+    pub header: String,
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        PolicyConfig {
+            enabled: true,
+            listen: SocketAddr::from(([127, 0, 0, 1], 10040)),
+            timeout_ms: 500,
+            idle_timeout_secs: 300,
+            max_connections: 256,
+            max_line_bytes: 2048,
+            max_request_bytes: 16 * 1024,
+            check_sender_domain: false,
+            check_helo_name: false,
+            on_block: PolicyAction::Reject,
+            on_suspect: PolicyAction::Prepend,
+            on_neutral: PolicyAction::Prepend,
+            on_allow: PolicyAction::Prepend,
+            reject_code: 554,
+            reject_status: "5.7.1".into(),
+            defer_status: "4.7.1".into(),
+            header: "X-Vouch".into(),
+        }
+    }
+}
+
+impl PolicyConfig {
+    fn check(&self) -> Result<(), String> {
+        use PolicyAction::*;
+        if self.timeout_ms == 0 || self.idle_timeout_secs == 0 || self.max_connections == 0 {
+            return Err(
+                "policy.timeout_ms, policy.idle_timeout_secs and policy.max_connections must be at least 1"
+                    .into(),
+            );
+        }
+        if self.max_line_bytes < 256 || self.max_request_bytes < self.max_line_bytes {
+            return Err(
+                "policy.max_line_bytes must be at least 256 and at most policy.max_request_bytes"
+                    .into(),
+            );
+        }
+        if matches!(self.on_suspect, Reject) {
+            return Err("policy.on_suspect must be defer_if_permit, prepend or dunno".into());
+        }
+        if matches!(self.on_neutral, Reject | DeferIfPermit)
+            || matches!(self.on_allow, Reject | DeferIfPermit)
+        {
+            return Err("policy.on_neutral and policy.on_allow must be prepend or dunno".into());
+        }
+        if !(500..=599).contains(&self.reject_code) {
+            return Err("policy.reject_code must be a 5xx SMTP code".into());
+        }
+        if !is_status(&self.reject_status, '5') {
+            return Err("policy.reject_status must be an enhanced status code 5.x.y".into());
+        }
+        if !is_status(&self.defer_status, '4') {
+            return Err("policy.defer_status must be an enhanced status code 4.x.y".into());
+        }
+        let header_ok = !self.header.is_empty()
+            && self.header.len() <= 64
+            && self
+                .header
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if !header_ok {
+            return Err("policy.header must be 1 to 64 letters, digits or hyphens".into());
+        }
+        Ok(())
+    }
+}
+
+/// True for an RFC 3463 enhanced status code of the given class (`5.7.1`).
+fn is_status(text: &str, class: char) -> bool {
+    let mut parts = text.split('.');
+    let first = parts.next();
+    let rest: Vec<&str> = parts.collect();
+    first == Some(class.encode_utf8(&mut [0; 4]))
+        && rest.len() == 2
+        && rest
+            .iter()
+            .all(|p| (1..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The DNS block list and allow list zones (DNSBL / DNSWL, RFC 5782).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DnsblConfig {
+    /// Serve the zones at all.
+    pub enabled: bool,
+    /// Address to listen on, UDP and TCP; loopback, reached through a local
+    /// resolver's stub zone.
+    pub listen: SocketAddr,
+    /// The block list: a name is listed when its verdict is `block` (and
+    /// `suspect`, with `list_suspect`).
+    pub block_zone: String,
+    /// The allow list: a name is listed when its verdict is `allow`.
+    pub allow_zone: String,
+    /// Also list suspect senders in the block list, under their own codes
+    /// (127.0.0.10 and up), so weighted consumers can score them lower.
+    pub list_suspect: bool,
+    /// TTL of a listing, in seconds. Verdicts change as reports arrive and
+    /// decay, so keep it short.
+    pub ttl_secs: u32,
+    /// TTL of "not listed" (NXDOMAIN, via the SOA minimum), in seconds.
+    pub negative_ttl_secs: u32,
+    /// Milliseconds a query may wait for its reputation before the server
+    /// answers SERVFAIL (which consumers treat as "not listed").
+    pub timeout_ms: u64,
+    /// Seconds an idle DNS-over-TCP connection is kept open.
+    pub tcp_idle_timeout_secs: u64,
+}
+
+impl Default for DnsblConfig {
+    fn default() -> Self {
+        DnsblConfig {
+            enabled: true,
+            listen: SocketAddr::from(([127, 0, 0, 1], 5300)),
+            block_zone: "bl.vouch.local".into(),
+            allow_zone: "wl.vouch.local".into(),
+            list_suspect: false,
+            ttl_secs: 300,
+            negative_ttl_secs: 60,
+            timeout_ms: 500,
+            tcp_idle_timeout_secs: 10,
+        }
+    }
+}
+
+impl DnsblConfig {
+    fn check(&self) -> Result<(), String> {
+        if self.timeout_ms == 0 || self.tcp_idle_timeout_secs == 0 {
+            return Err(
+                "dnsbl.timeout_ms and dnsbl.tcp_idle_timeout_secs must be at least 1".into(),
+            );
+        }
+        if self.ttl_secs > 86_400 || self.negative_ttl_secs > 86_400 {
+            return Err("dnsbl.ttl_secs and dnsbl.negative_ttl_secs must be at most 86400".into());
+        }
+        for (key, zone) in [
+            ("block_zone", &self.block_zone),
+            ("allow_zone", &self.allow_zone),
+        ] {
+            if !is_zone_name(zone) {
+                return Err(format!(
+                    "dnsbl.{key} {zone:?} must be a lower-case domain name (letters, digits, hyphens; no trailing dot)"
+                ));
+            }
+        }
+        let (bl, wl) = (self.block_zone.as_str(), self.allow_zone.as_str());
+        if bl == wl || bl.ends_with(&format!(".{wl}")) || wl.ends_with(&format!(".{bl}")) {
+            return Err("dnsbl.block_zone and dnsbl.allow_zone must not overlap".into());
+        }
+        Ok(())
+    }
+}
+
+fn is_zone_name(zone: &str) -> bool {
+    !zone.is_empty()
+        && zone.len() <= 200
+        && zone.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
 }
 
 /// Why a configuration file could not be used.
@@ -137,6 +366,8 @@ impl Config {
         if self.store.sweep_interval_secs == 0 {
             return Err("store.sweep_interval_secs must be at least 1".into());
         }
+        self.policy.check()?;
+        self.dnsbl.check()?;
         self.trust.check()
     }
 
@@ -147,7 +378,9 @@ impl Config {
             "# Vouch node configuration. Every setting is optional; these are the defaults.\n\
              # trust.thresholds: a subject's score is trusted endorsement mass minus trusted,\n\
              # decayed report mass; at or below `block` it is blocked, at or below `suspect`\n\
-             # suspect, at or above `allow` allowed, otherwise neutral.\n\n{body}"
+             # suspect, at or above `allow` allowed, otherwise neutral.\n\
+             # [policy] is the Postfix policy server (check_policy_service inet:127.0.0.1:10040),\n\
+             # [dnsbl] the DNS block/allow list zones; see docs/mta.md.\n\n{body}"
         )
     }
 }
@@ -187,5 +420,41 @@ mod tests {
         );
         let batch = Config::parse("[api]\nmax_batch = 0\n").expect_err("zero batch");
         assert!(batch.to_string().contains("api.max_batch"), "{batch}");
+    }
+
+    #[test]
+    fn mta_defaults_listen_on_loopback_and_never_reject_unknown_senders() {
+        let config = Config::parse("").expect("empty parses");
+        assert_eq!(
+            config.policy.listen,
+            "127.0.0.1:10040".parse().expect("addr")
+        );
+        assert_eq!(config.dnsbl.listen, "127.0.0.1:5300".parse().expect("addr"));
+        assert_eq!(config.policy.on_block, PolicyAction::Reject);
+        assert_eq!(config.policy.on_neutral, PolicyAction::Prepend);
+        assert_eq!(config.dnsbl.block_zone, "bl.vouch.local");
+    }
+
+    #[test]
+    fn bad_mta_settings_are_named() {
+        for (text, named) in [
+            ("[policy]\non_neutral = \"reject\"\n", "policy.on_neutral"),
+            ("[policy]\non_suspect = \"reject\"\n", "policy.on_suspect"),
+            ("[policy]\nreject_code = 450\n", "policy.reject_code"),
+            (
+                "[policy]\nreject_status = \"4.7.1\"\n",
+                "policy.reject_status",
+            ),
+            ("[policy]\nheader = \"X Vouch\"\n", "policy.header"),
+            ("[policy]\nmax_line_bytes = 10\n", "policy.max_line_bytes"),
+            ("[dnsbl]\nblock_zone = \"BL..x\"\n", "dnsbl.block_zone"),
+            ("[dnsbl]\nallow_zone = \"bl.vouch.local\"\n", "overlap"),
+            ("[dnsbl]\nallow_zone = \"x.bl.vouch.local\"\n", "overlap"),
+            ("[dnsbl]\nttl_secs = 100000\n", "dnsbl.ttl_secs"),
+        ] {
+            let error = Config::parse(text).expect_err(text);
+            assert!(error.to_string().contains(named), "{text}: {error}");
+        }
+        assert!(Config::parse("[policy]\non_block = \"defer_if_permit\"\n").is_ok());
     }
 }

@@ -1,5 +1,6 @@
 //! The Vouch node as a library: storage, the trust and scoring engine, the
-//! one ingest path, the HTTP API, configuration and metrics. The `vouch`
+//! one ingest path, the HTTP API, the mail-server front-ends (Postfix policy
+//! server, DNS block/allow lists), configuration and metrics. The `vouch`
 //! binary is a thin shell around [`Node`].
 #![deny(missing_docs)]
 
@@ -10,10 +11,11 @@ pub mod data_dir;
 pub mod ingest;
 pub mod lookup;
 pub mod metrics;
+pub mod mta;
 mod node;
 pub mod store;
 pub mod trust;
 
 pub use config::Config;
 pub use data_dir::DataDir;
-pub use node::{Node, NodeError};
+pub use node::{Listeners, Node, NodeError};

@@ -15,6 +15,10 @@ pub struct Metrics {
     ingested: Family<Labels, Counter>,
     rejected: Family<Labels, Counter>,
     lookups: Family<Labels, Counter>,
+    policy_answers: Family<Labels, Counter>,
+    dns_answers: Family<Labels, Counter>,
+    malformed: Family<Labels, Counter>,
+    fallbacks: Family<Labels, Counter>,
     /// Statements in the store.
     pub statements: Gauge,
     /// Authors with non-zero trust from this node's point of view.
@@ -28,6 +32,10 @@ impl Default for Metrics {
         let ingested = Family::<Labels, Counter>::default();
         let rejected = Family::<Labels, Counter>::default();
         let lookups = Family::<Labels, Counter>::default();
+        let policy_answers = Family::<Labels, Counter>::default();
+        let dns_answers = Family::<Labels, Counter>::default();
+        let malformed = Family::<Labels, Counter>::default();
+        let fallbacks = Family::<Labels, Counter>::default();
         let statements = Gauge::default();
         let trusted_authors = Gauge::default();
         let trust_recompute_micros = Gauge::default();
@@ -47,6 +55,26 @@ impl Default for Metrics {
             "Reputation lookups answered, by verdict",
             lookups.clone(),
         );
+        registry.register(
+            "policy_answers",
+            "Postfix policy requests answered, by action",
+            policy_answers.clone(),
+        );
+        registry.register(
+            "dns_answers",
+            "DNS list queries answered, by zone and response code",
+            dns_answers.clone(),
+        );
+        registry.register(
+            "mta_malformed",
+            "Malformed requests to the mail-server front-ends, by server and reason",
+            malformed.clone(),
+        );
+        registry.register(
+            "mta_fallbacks",
+            "Front-end answers given without a reputation (DUNNO/SERVFAIL), by server and reason",
+            fallbacks.clone(),
+        );
         registry.register("statements", "Statements in the store", statements.clone());
         registry.register(
             "trusted_authors",
@@ -63,6 +91,10 @@ impl Default for Metrics {
             ingested,
             rejected,
             lookups,
+            policy_answers,
+            dns_answers,
+            malformed,
+            fallbacks,
             statements,
             trusted_authors,
             trust_recompute_micros,
@@ -87,6 +119,35 @@ impl Metrics {
     pub fn lookup(&self, verdict: &'static str) {
         self.lookups
             .get_or_create(&vec![("verdict", verdict)])
+            .inc();
+    }
+
+    /// Counts one policy answer by action (`reject`, `defer_if_permit`, `prepend`, `dunno`).
+    pub fn policy_answer(&self, action: &'static str) {
+        self.policy_answers
+            .get_or_create(&vec![("action", action)])
+            .inc();
+    }
+
+    /// Counts one DNS answer by zone (`block`, `allow`, `none`) and response code.
+    pub fn dns_answer(&self, zone: &'static str, rcode: &'static str) {
+        self.dns_answers
+            .get_or_create(&vec![("zone", zone), ("rcode", rcode)])
+            .inc();
+    }
+
+    /// Counts one malformed front-end request (`policy` or `dnsbl`) by reason.
+    pub fn malformed(&self, server: &'static str, reason: &'static str) {
+        self.malformed
+            .get_or_create(&vec![("server", server), ("reason", reason)])
+            .inc();
+    }
+
+    /// Counts one answer given without a reputation, by server and reason
+    /// (`timeout`, `store`, `task`).
+    pub fn fallback(&self, server: &'static str, reason: &'static str) {
+        self.fallbacks
+            .get_or_create(&vec![("server", server), ("reason", reason)])
             .inc();
     }
 

@@ -1,5 +1,5 @@
 //! Wires the parts into a running node: store, trust engine, ingest path,
-//! HTTP API, and the housekeeping timers.
+//! HTTP API, the mail-server front-ends, and the housekeeping timers.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -16,6 +16,7 @@ use crate::data_dir::{DataDir, DataDirError};
 use crate::ingest::Ingest;
 use crate::lookup::Reputations;
 use crate::metrics::Metrics;
+use crate::mta;
 use crate::store::{self, Store};
 use crate::trust::TrustEngine;
 
@@ -44,9 +45,21 @@ pub enum NodeError {
         /// The socket error.
         source: std::io::Error,
     },
+    /// A mail-server front-end could not listen.
+    #[error(transparent)]
+    ListenMta(#[from] mta::BindError),
     /// The API server failed.
     #[error("API server: {0}")]
     Serve(std::io::Error),
+}
+
+/// Every socket a node serves, bound before serving so callers (tests on
+/// port 0) learn the addresses.
+pub struct Listeners {
+    /// The HTTP API.
+    pub api: TcpListener,
+    /// The policy server and the DNS zones (each unless disabled).
+    pub mta: mta::Listeners,
 }
 
 /// A node opened from its data directory, ready to run.
@@ -103,29 +116,45 @@ impl Node {
         &self.state
     }
 
-    /// Binds the API listener; split from [`Node::serve`] so callers learn
-    /// the bound address (port 0 in tests) before serving.
-    pub async fn bind(&self) -> Result<TcpListener, NodeError> {
+    /// Binds the API, policy and DNS sockets; split from [`Node::serve`] so
+    /// callers learn the bound addresses (port 0 in tests) before serving.
+    pub async fn bind(&self) -> Result<Listeners, NodeError> {
         let addr = self.config.api.listen;
-        TcpListener::bind(addr)
+        let api = TcpListener::bind(addr)
             .await
-            .map_err(|source| NodeError::Listen { addr, source })
+            .map_err(|source| NodeError::Listen { addr, source })?;
+        let mta = mta::Listeners::bind(&self.config.policy, &self.config.dnsbl).await?;
+        Ok(Listeners { api, mta })
     }
 
-    /// Serves the API and runs housekeeping until `shutdown` completes.
+    /// Serves the API and the mail-server front-ends, and runs housekeeping,
+    /// until `shutdown` completes.
     pub async fn serve(
         self,
-        listener: TcpListener,
+        listeners: Listeners,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), NodeError> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone(), self.config.clone()));
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        let front_ends = tokio::spawn(mta::serve(
+            listeners.mta,
+            Arc::new(self.state.reputations.clone()),
+            self.state.metrics.clone(),
+            self.config.policy.clone(),
+            self.config.dnsbl.clone(),
+            stopping,
+        ));
         let router = api::router(self.state.clone(), self.config.api.max_body_bytes);
-        if let Ok(addr) = listener.local_addr() {
+        if let Ok(addr) = listeners.api.local_addr() {
             tracing::info!(%addr, node_id = %self.state.signer.public(), "API listening");
         }
-        let served = axum::serve(listener, router)
+        let served = axum::serve(listeners.api, router)
             .with_graceful_shutdown(shutdown)
             .await;
+        let _ = stop.send(true);
+        if let Err(error) = front_ends.await {
+            tracing::error!(%error, "mail-server front-ends failed");
+        }
         housekeeping.abort();
         served.map_err(NodeError::Serve)
     }

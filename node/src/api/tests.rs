@@ -26,6 +26,8 @@ impl TestNode {
         data_dir.init().expect("init");
         let mut config = Config::default();
         config.api.listen = "127.0.0.1:0".parse().expect("addr");
+        config.policy.listen = "127.0.0.1:0".parse().expect("addr");
+        config.dnsbl.listen = "127.0.0.1:0".parse().expect("addr");
         config.api.max_batch = 10;
         let token = data_dir.token().expect("token");
         let node = Node::open_with(
@@ -36,10 +38,10 @@ impl TestNode {
         )
         .expect("open");
         let node_id = node.state().signer.public().to_string();
-        let listener = node.bind().await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let listeners = node.bind().await.expect("bind");
+        let base = format!("http://{}", listeners.api.local_addr().expect("addr"));
         let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(node.serve(listener, async move {
+        let server = tokio::spawn(node.serve(listeners, async move {
             let _ = stopped.await;
         }));
         TestNode {

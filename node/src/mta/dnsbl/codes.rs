@@ -1,0 +1,90 @@
+//! The answer codes: which 127.0.0.x a listed name gets, by list, strength
+//! and category. docs/mta.md shows the same table; a test keeps them in step.
+
+use crate::mta::reason::category_name;
+use crate::trust::{Reputation, Signal, Verdict};
+
+/// Every code the zones answer: (zone, last octet, meaning).
+pub const CODES: &[(&str, u8, &str)] = &[
+    ("block", 2, "blocked: spam (also the RFC 5782 test point)"),
+    ("block", 3, "blocked: phishing"),
+    ("block", 4, "blocked: malware"),
+    ("block", 5, "blocked: backscatter"),
+    ("block", 10, "suspect: spam (only with dnsbl.list_suspect)"),
+    (
+        "block",
+        11,
+        "suspect: phishing (only with dnsbl.list_suspect)",
+    ),
+    (
+        "block",
+        12,
+        "suspect: malware (only with dnsbl.list_suspect)",
+    ),
+    (
+        "block",
+        13,
+        "suspect: backscatter (only with dnsbl.list_suspect)",
+    ),
+    (
+        "block",
+        20,
+        "suspect: its /24 or /48 is reported, not the address itself (only with dnsbl.list_suspect)",
+    ),
+    (
+        "allow",
+        2,
+        "allowed: endorsed as a legitimate sender (also the RFC 5782 test point)",
+    ),
+    ("allow", 3, "allowed: endorsed by its operator"),
+    ("allow", 4, "allowed: endorsed as a forwarder"),
+];
+
+/// The block list's code for `reputation`, or `None` when not listed.
+pub fn block_code(reputation: &Reputation, list_suspect: bool) -> Option<u8> {
+    let top_report = reputation
+        .explanation
+        .iter()
+        .find(|c| c.kind == "report" && c.signal == Signal::Exact);
+    let category = top_report.map(|c| match category_name(&c.category) {
+        "Phishing" => 1,
+        "Malware" => 2,
+        "Backscatter" => 3,
+        _ => 0,
+    });
+    match reputation.verdict {
+        Verdict::Block => Some(2 + category.unwrap_or(0)),
+        Verdict::Suspect if list_suspect => Some(category.map_or(20, |c| 10 + c)),
+        _ => None,
+    }
+}
+
+/// The allow list's code for `reputation`, or `None` when not listed.
+pub fn allow_code(reputation: &Reputation) -> Option<u8> {
+    if reputation.verdict != Verdict::Allow {
+        return None;
+    }
+    let top = reputation
+        .explanation
+        .iter()
+        .find(|c| c.kind == "endorse" && c.signal == Signal::Exact);
+    Some(match top.map(|c| category_name(&c.category)) {
+        Some("Operator") => 3,
+        Some("Forwarder") => 4,
+        _ => 2,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_table_matches_the_codes() {
+        let doc = include_str!("../../../../docs/mta.md");
+        for (zone, code, meaning) in CODES {
+            let row = format!("| {zone} | 127.0.0.{code} | {meaning} |");
+            assert!(doc.contains(&row), "docs/mta.md lacks the row {row}");
+        }
+    }
+}

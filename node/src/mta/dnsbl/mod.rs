@@ -1,0 +1,307 @@
+//! The DNS block list and allow list zones (RFC 5782), served with
+//! hickory-server over UDP and TCP, so postscreen, Exim, rspamd and
+//! SpamAssassin consult Vouch with their stock DNS list support.
+//!
+//! A listed name answers A 127.0.0.x (see [`CODES`]) and TXT with the
+//! reason; an unlisted one NXDOMAIN with the SOA (its minimum is the
+//! negative TTL). Names outside the zones are REFUSED, names under them that
+//! are neither a reversed address nor a domain FORMERR. A lookup that fails
+//! or is late answers SERVFAIL, which list consumers treat as "not listed".
+
+mod codes;
+mod names;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hickory_server::net::runtime::Time;
+use hickory_server::proto::op::{Edns, Header, HeaderCounts, Metadata, OpCode, ResponseCode};
+use hickory_server::proto::rr::rdata::{A, SOA, TXT};
+use hickory_server::proto::rr::{DNSClass, Name, RData, Record, RecordType};
+use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
+use hickory_server::zone_handler::MessageResponseBuilder;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::watch;
+use tracing::Instrument;
+
+pub use codes::{CODES, allow_code, block_code};
+pub use names::{NameError, Target, Zone, ZoneNames};
+
+use super::reason::printable;
+use super::{BindError, Lookup, ask, reason, stopped};
+use crate::config::DnsblConfig;
+use crate::metrics::Metrics;
+
+/// Largest UDP answer we offer to EDNS clients (the DNS flag day 2020 value).
+const MAX_UDP_PAYLOAD: u16 = 1232;
+
+/// Binds UDP and TCP on the same address. With port 0, both get the same
+/// free port (a few tries, since the TCP port may be taken).
+pub async fn bind(addr: SocketAddr) -> Result<(UdpSocket, TcpListener), BindError> {
+    let error = |server, source| BindError {
+        server,
+        addr,
+        source,
+    };
+    let mut last = None;
+    for _ in 0..if addr.port() == 0 { 10 } else { 1 } {
+        let udp = UdpSocket::bind(addr)
+            .await
+            .map_err(|e| error("dnsbl udp", e))?;
+        let bound = udp.local_addr().map_err(|e| error("dnsbl udp", e))?;
+        match TcpListener::bind(bound).await {
+            Ok(tcp) => return Ok((udp, tcp)),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(error(
+        "dnsbl tcp",
+        last.unwrap_or_else(|| std::io::Error::other("no port")),
+    ))
+}
+
+/// Serves the zones on `udp` and `tcp` until `stop` turns true.
+pub async fn serve(
+    zones: Zones,
+    udp: UdpSocket,
+    tcp: TcpListener,
+    mut stop: watch::Receiver<bool>,
+) {
+    let idle = Duration::from_secs(zones.config.tcp_idle_timeout_secs);
+    let mut server = hickory_server::Server::new(zones);
+    server.register_socket(udp);
+    server.register_listener(tcp, idle, 64);
+    tokio::select! {
+        _ = stopped(&mut stop) => {
+            if let Err(error) = server.shutdown_gracefully().await {
+                tracing::warn!(%error, "DNS server stopped with an error");
+            }
+        }
+        done = server.block_until_done() => {
+            if let Err(error) = done {
+                tracing::error!(%error, "DNS server failed");
+            }
+        }
+    }
+}
+
+/// The zones' request handler: configuration, names and handles.
+pub struct Zones {
+    config: Arc<DnsblConfig>,
+    names: ZoneNames,
+    lookup: Arc<dyn Lookup>,
+    metrics: Metrics,
+    serial: u32,
+}
+
+impl Zones {
+    /// Zones answering from `lookup`, counting in `metrics`.
+    pub fn new(config: DnsblConfig, lookup: Arc<dyn Lookup>, metrics: Metrics) -> Zones {
+        let names = ZoneNames::new(&config.block_zone, &config.allow_zone);
+        // The data changes continuously and is never transferred: the serial
+        // only needs to be plausible.
+        let serial = u32::try_from(crate::clock::unix_now() % u64::from(u32::MAX)).unwrap_or(1);
+        Zones {
+            config: Arc::new(config),
+            names,
+            lookup,
+            metrics,
+            serial,
+        }
+    }
+
+    fn soa(&self, zone: Zone) -> Record {
+        let apex: Name = (**self.names.apex(zone)).clone();
+        let child = |label: &str| {
+            Name::from_ascii(label)
+                .and_then(|l| l.append_domain(&apex))
+                .unwrap_or_else(|_| apex.clone())
+        };
+        let soa = SOA::new(
+            child("ns"),
+            child("hostmaster"),
+            self.serial,
+            3600,
+            600,
+            86_400,
+            self.config.negative_ttl_secs,
+        );
+        Record::from_rdata(apex, self.config.negative_ttl_secs, RData::SOA(soa))
+    }
+
+    /// Decides the response code and records for one well-formed request.
+    async fn resolve(&self, request: &Request) -> Resolved {
+        let mut resolved = Resolved::new(ResponseCode::NoError);
+        if request.metadata.op_code != OpCode::Query {
+            return Resolved::new(ResponseCode::NotImp);
+        }
+        let [query] = request.queries.queries() else {
+            self.metrics.malformed("dnsbl", "query_count");
+            return Resolved::new(ResponseCode::FormErr);
+        };
+        if query.query_class() != DNSClass::IN {
+            return Resolved::new(ResponseCode::Refused);
+        }
+        let (zone, target) = match self.names.classify(query.name()) {
+            Ok(found) => found,
+            Err(NameError::OutOfZone(_)) => return Resolved::new(ResponseCode::Refused),
+            Err(error @ NameError::Malformed(_)) => {
+                self.metrics.malformed("dnsbl", "bad_name");
+                tracing::debug!(%error, "malformed query name");
+                return Resolved::new(ResponseCode::FormErr);
+            }
+        };
+        resolved.zone = Some(zone);
+        resolved.authoritative = true;
+        let name: Name = (**query.name()).clone();
+        let qtype = query.query_type();
+        let listed = match target {
+            Target::Apex => {
+                if qtype == RecordType::SOA {
+                    resolved.answers.push(self.soa(zone));
+                } else {
+                    resolved.soa.push(self.soa(zone));
+                }
+                return resolved;
+            }
+            Target::TestListed => Some((2, "RFC 5782 test point".to_owned())),
+            Target::TestUnlisted => None,
+            Target::Subject(subject) => {
+                let deadline = Duration::from_millis(self.config.timeout_ms);
+                match ask(&self.lookup, vec![subject], deadline).await {
+                    Ok(mut found) => found.pop().and_then(|reputation| {
+                        let code = match zone {
+                            Zone::Block => block_code(&reputation, self.config.list_suspect),
+                            Zone::Allow => allow_code(&reputation),
+                        }?;
+                        // One TXT string holds at most 255 bytes.
+                        let text = printable(
+                            &format!(
+                                "Vouch: {} {}: {}",
+                                reputation.subject,
+                                reputation.verdict.as_str(),
+                                reason(&reputation)
+                            ),
+                            255,
+                        );
+                        Some((code, text))
+                    }),
+                    Err(fallback) => {
+                        self.metrics.fallback("dnsbl", fallback.label());
+                        tracing::warn!(error = %fallback, "answering SERVFAIL");
+                        resolved.code = ResponseCode::ServFail;
+                        return resolved;
+                    }
+                }
+            }
+        };
+        let Some((code, text)) = listed else {
+            resolved.code = ResponseCode::NXDomain;
+            resolved.soa.push(self.soa(zone));
+            return resolved;
+        };
+        let ttl = self.config.ttl_secs;
+        let a = || Record::from_rdata(name.clone(), ttl, RData::A(A::new(127, 0, 0, code)));
+        let txt =
+            || Record::from_rdata(name.clone(), ttl, RData::TXT(TXT::new(vec![text.clone()])));
+        match qtype {
+            RecordType::A => resolved.answers.push(a()),
+            RecordType::TXT => resolved.answers.push(txt()),
+            RecordType::ANY => resolved.answers.extend([a(), txt()]),
+            _ => resolved.soa.push(self.soa(zone)),
+        }
+        resolved
+    }
+}
+
+/// The outcome of one query, before it is encoded.
+struct Resolved {
+    code: ResponseCode,
+    zone: Option<Zone>,
+    authoritative: bool,
+    answers: Vec<Record>,
+    soa: Vec<Record>,
+}
+
+impl Resolved {
+    fn new(code: ResponseCode) -> Resolved {
+        Resolved {
+            code,
+            zone: None,
+            authoritative: false,
+            answers: Vec::new(),
+            soa: Vec::new(),
+        }
+    }
+}
+
+fn rcode_label(code: ResponseCode) -> &'static str {
+    match code {
+        ResponseCode::NoError => "noerror",
+        ResponseCode::NXDomain => "nxdomain",
+        ResponseCode::FormErr => "formerr",
+        ResponseCode::Refused => "refused",
+        ResponseCode::ServFail => "servfail",
+        ResponseCode::NotImp => "notimp",
+        _ => "other",
+    }
+}
+
+#[async_trait::async_trait]
+impl RequestHandler for Zones {
+    async fn handle_request<R: ResponseHandler, T: Time>(
+        &self,
+        request: &Request,
+        mut response_handle: R,
+    ) -> ResponseInfo {
+        let name = request
+            .queries
+            .queries()
+            .first()
+            .map(|q| q.name().to_string())
+            .unwrap_or_default();
+        let span = tracing::debug_span!("dns_query", %name, src = %request.src(), protocol = %request.protocol());
+        async move {
+            let resolved = self.resolve(request).await;
+            self.metrics.dns_answer(
+                resolved.zone.map_or("none", Zone::label),
+                rcode_label(resolved.code),
+            );
+            let mut metadata = Metadata::response_from_request(&request.metadata);
+            metadata.response_code = resolved.code;
+            metadata.authoritative = resolved.authoritative;
+            let edns = request.edns.as_ref().map(|asked| {
+                let mut edns = Edns::new();
+                edns.set_max_payload(asked.max_payload().clamp(512, MAX_UDP_PAYLOAD));
+                edns.set_version(0);
+                edns
+            });
+            let none: [&Record; 0] = [];
+            let response = MessageResponseBuilder::new(&request.queries, edns.as_ref()).build(
+                metadata,
+                resolved.answers.iter(),
+                none,
+                resolved.soa.iter(),
+                none,
+            );
+            match response_handle.send_response(response).await {
+                Ok(info) => info,
+                Err(error) => {
+                    tracing::debug!(%error, "cannot send the DNS answer");
+                    let mut failed = Metadata::response_from_request(&request.metadata);
+                    failed.response_code = ResponseCode::ServFail;
+                    ResponseInfo::from(Header {
+                        metadata: failed,
+                        counts: HeaderCounts::default(),
+                    })
+                }
+            }
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests;

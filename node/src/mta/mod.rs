@@ -1,0 +1,185 @@
+//! Front-ends for mail servers: the Postfix SMTPD policy delegation server
+//! ([`policy`]) and the DNS block list / allow list zones ([`dnsbl`]), so an
+//! MTA consults Vouch with its stock configuration, beside the lists it
+//! already uses.
+//!
+//! Both ask [`Lookup`] with a deadline. When the store or the engine cannot
+//! answer in time, they answer "no opinion" (DUNNO, or SERVFAIL which DNS list
+//! consumers treat as not listed): Vouch must never cause a false rejection
+//! through its own failure.
+
+pub mod dnsbl;
+pub mod policy;
+mod reason;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::watch;
+use vouch_protocol::Subject;
+
+use crate::config::{DnsblConfig, PolicyConfig};
+use crate::lookup::Reputations;
+use crate::metrics::Metrics;
+use crate::store;
+use crate::trust::Reputation;
+
+pub use reason::reason;
+
+/// Where the front-ends get reputations. A trait so tests can stand in a
+/// slow or failing store and prove the fallbacks.
+pub trait Lookup: Send + Sync + 'static {
+    /// Scores `subject` at unix time `now`. Blocking.
+    fn lookup(&self, subject: &Subject, now: u64) -> Result<Reputation, store::Error>;
+}
+
+impl Lookup for Reputations {
+    fn lookup(&self, subject: &Subject, now: u64) -> Result<Reputation, store::Error> {
+        Reputations::lookup(self, subject, now)
+    }
+}
+
+/// Why a front-end answered without a reputation.
+#[derive(Debug, thiserror::Error)]
+pub enum Fallback {
+    /// The lookup did not finish within the configured deadline.
+    #[error("reputation lookup took longer than {0:?}")]
+    Timeout(Duration),
+    /// The store failed.
+    #[error("reputation lookup failed: {0}")]
+    Store(#[from] store::Error),
+    /// The blocking task panicked or was cancelled.
+    #[error("reputation lookup task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+impl Fallback {
+    /// Metric label.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Fallback::Timeout(_) => "timeout",
+            Fallback::Store(_) => "store",
+            Fallback::Task(_) => "task",
+        }
+    }
+}
+
+/// Looks up `subjects` on the blocking pool, all within `deadline`.
+pub async fn ask(
+    lookup: &Arc<dyn Lookup>,
+    subjects: Vec<Subject>,
+    deadline: Duration,
+) -> Result<Vec<Reputation>, Fallback> {
+    let lookup = lookup.clone();
+    let task = tokio::task::spawn_blocking(move || {
+        let now = crate::clock::unix_now();
+        subjects
+            .iter()
+            .map(|subject| lookup.lookup(subject, now))
+            .collect::<Result<Vec<_>, _>>()
+    });
+    match tokio::time::timeout(deadline, task).await {
+        Ok(joined) => Ok(joined??),
+        Err(_) => Err(Fallback::Timeout(deadline)),
+    }
+}
+
+/// Why a front-end could not listen.
+#[derive(Debug, thiserror::Error)]
+#[error("{server}: cannot listen on {addr}: {source}")]
+pub struct BindError {
+    /// Which server (`policy`, `dnsbl udp`, `dnsbl tcp`).
+    pub server: &'static str,
+    /// The configured address.
+    pub addr: SocketAddr,
+    /// The socket error.
+    pub source: std::io::Error,
+}
+
+/// The front-ends' bound sockets; split from serving so callers (tests on
+/// port 0) learn the addresses first.
+pub struct Listeners {
+    policy: Option<TcpListener>,
+    dns: Option<(UdpSocket, TcpListener)>,
+}
+
+impl Listeners {
+    /// Binds what the configuration enables.
+    pub async fn bind(policy: &PolicyConfig, dnsbl: &DnsblConfig) -> Result<Listeners, BindError> {
+        let policy = if policy.enabled {
+            let addr = policy.listen;
+            Some(TcpListener::bind(addr).await.map_err(|source| BindError {
+                server: "policy",
+                addr,
+                source,
+            })?)
+        } else {
+            None
+        };
+        let dns = if dnsbl.enabled {
+            Some(dnsbl::bind(dnsbl.listen).await?)
+        } else {
+            None
+        };
+        Ok(Listeners { policy, dns })
+    }
+
+    /// Where the policy server listens, when enabled.
+    pub fn policy_addr(&self) -> Option<SocketAddr> {
+        self.policy.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
+    /// Where the DNS zones are served (UDP and TCP on the same port), when enabled.
+    pub fn dns_addr(&self) -> Option<SocketAddr> {
+        self.dns.as_ref().and_then(|(udp, _)| udp.local_addr().ok())
+    }
+}
+
+/// Serves the bound front-ends until `stop` turns true (or its sender is dropped).
+pub async fn serve(
+    listeners: Listeners,
+    lookup: Arc<dyn Lookup>,
+    metrics: Metrics,
+    policy_config: PolicyConfig,
+    dnsbl_config: DnsblConfig,
+    stop: watch::Receiver<bool>,
+) {
+    let policy = listeners.policy.map(|listener| {
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!(%addr, "policy server listening");
+        }
+        let server = policy::Server::new(policy_config, lookup.clone(), metrics.clone());
+        tokio::spawn(server.serve(listener, stop.clone()))
+    });
+    let dns = listeners.dns.map(|(udp, tcp)| {
+        if let Ok(addr) = udp.local_addr() {
+            tracing::info!(%addr, zones = ?[&dnsbl_config.block_zone, &dnsbl_config.allow_zone], "DNS zones listening (UDP and TCP)");
+        }
+        let zones = dnsbl::Zones::new(dnsbl_config, lookup, metrics);
+        tokio::spawn(dnsbl::serve(zones, udp, tcp, stop))
+    });
+    if let Some(policy) = policy
+        && let Err(error) = policy.await
+    {
+        tracing::error!(%error, "policy server task failed");
+    }
+    if let Some(dns) = dns
+        && let Err(error) = dns.await
+    {
+        tracing::error!(%error, "DNS server task failed");
+    }
+}
+
+/// Resolves when `stop` turns true or its sender is dropped.
+pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
+    while !*stop.borrow_and_update() {
+        if stop.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_node;

@@ -1,0 +1,207 @@
+//! One line that says why a sender got its verdict, for SMTP replies and
+//! DNS TXT records: "reported by 3 trusted operators in the last 48h (spam);
+//! see vouch query 203.0.113.9 --explain".
+
+use vouch_protocol::Subject;
+
+use crate::trust::{Contribution, Reputation, Signal, Verdict};
+
+/// Longest reason; fits an SMTP reply line and a single TXT string.
+const MAX_REASON: usize = 200;
+
+/// The reason for `reputation`'s verdict, printable ASCII, at most 200 bytes.
+pub fn reason(reputation: &Reputation) -> String {
+    let truncated = reputation.statements > reputation.explanation.len();
+    let at_least = |n: usize| {
+        let who = if n == 1 { "operator" } else { "operators" };
+        if truncated {
+            format!("at least {n} trusted {who}")
+        } else {
+            format!("{n} trusted {who}")
+        }
+    };
+    let reports: Vec<&Contribution> = exact(reputation, "report").collect();
+    let endorsements: Vec<&Contribution> = exact(reputation, "endorse").collect();
+    let mut parts = Vec::new();
+    match reputation.verdict {
+        Verdict::Block | Verdict::Suspect => {
+            if !reports.is_empty() {
+                parts.push(format!(
+                    "reported by {} in the last {}h ({})",
+                    at_least(authors(&reports)),
+                    window_hours(&reports),
+                    categories(&reports)
+                ));
+            }
+            if reputation.netblock > 0.0 {
+                let prefix = match reputation.subject.parse::<Subject>() {
+                    Ok(subject) => subject
+                        .covering_netblock()
+                        .map(|net| net.to_string())
+                        .unwrap_or_else(|| "netblock".into()),
+                    Err(_) => "netblock".into(),
+                };
+                parts.push(format!(
+                    "{} reported neighbours in {prefix}",
+                    reputation.netblock_reported_ips
+                ));
+            }
+        }
+        Verdict::Allow => {
+            if !endorsements.is_empty() {
+                parts.push(format!("endorsed by {}", at_least(authors(&endorsements))));
+            }
+        }
+        Verdict::Neutral => {
+            if reputation.statements == 0 {
+                parts.push("no trusted reports or endorsements".into());
+            }
+        }
+    }
+    if parts.is_empty() {
+        parts.push(format!("score {:.2}", reputation.score));
+    }
+    let text = format!(
+        "{}; see vouch query {} --explain",
+        parts.join("; "),
+        reputation.subject
+    );
+    printable(&text, MAX_REASON)
+}
+
+/// Hours covered by `contributions`, rounded up: the age of the oldest.
+fn window_hours(contributions: &[&Contribution]) -> u64 {
+    let oldest = contributions.iter().map(|c| c.age_secs).max().unwrap_or(0);
+    oldest.div_ceil(3600).max(1)
+}
+
+fn exact<'a>(
+    reputation: &'a Reputation,
+    kind: &'static str,
+) -> impl Iterator<Item = &'a Contribution> {
+    reputation
+        .explanation
+        .iter()
+        .filter(move |c| c.kind == kind && c.signal == Signal::Exact)
+}
+
+fn authors(contributions: &[&Contribution]) -> usize {
+    let mut seen: Vec<&str> = contributions.iter().map(|c| c.author.as_str()).collect();
+    seen.sort_unstable();
+    seen.dedup();
+    seen.len()
+}
+
+/// "spam, phishing": the report categories, in order of weight, without counts.
+fn categories(contributions: &[&Contribution]) -> String {
+    let mut names: Vec<String> = Vec::new();
+    for c in contributions {
+        let name = category_name(&c.category).to_ascii_lowercase();
+        if !name.is_empty() && !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names.join(", ")
+}
+
+/// "Phishing x4" → "Phishing".
+pub(crate) fn category_name(category: &str) -> &str {
+    category.split_whitespace().next().unwrap_or("")
+}
+
+/// Printable ASCII only (anything else becomes `?`), at most `max` bytes.
+pub(crate) fn printable(text: &str, max: usize) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .take(max)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contribution(
+        author: &str,
+        kind: &'static str,
+        category: &str,
+        age_secs: u64,
+    ) -> Contribution {
+        Contribution {
+            id: "00".into(),
+            author: author.into(),
+            author_trust: 1.0,
+            kind,
+            category: category.into(),
+            subject: "203.0.113.9".into(),
+            signal: Signal::Exact,
+            age_secs,
+            decay: 1.0,
+            weight: if kind == "report" { -1.0 } else { 1.0 },
+        }
+    }
+
+    fn reputation(verdict: Verdict, explanation: Vec<Contribution>) -> Reputation {
+        Reputation {
+            forwarder: false,
+            remediated_at: None,
+            subject: "203.0.113.9".into(),
+            score: -2.0,
+            confidence: 0.9,
+            verdict,
+            endorsed: 0.0,
+            reported: 2.0,
+            netblock: 0.0,
+            netblock_reported_ips: 0,
+            statements: explanation.len(),
+            explanation,
+        }
+    }
+
+    #[test]
+    fn a_block_names_the_reporters_the_window_and_the_categories() {
+        let r = reputation(
+            Verdict::Block,
+            vec![
+                contribution("a", "report", "Spam x3", 3_600 * 47 + 5),
+                contribution("b", "report", "Phishing x1", 60),
+                contribution("c", "report", "Spam x1", 60),
+                contribution("c", "report", "Spam x1", 60),
+            ],
+        );
+        assert_eq!(
+            reason(&r),
+            "reported by 3 trusted operators in the last 48h (spam, phishing); \
+             see vouch query 203.0.113.9 --explain"
+        );
+    }
+
+    #[test]
+    fn a_truncated_explanation_says_at_least_and_netblocks_are_named() {
+        let mut r = reputation(
+            Verdict::Suspect,
+            vec![contribution("a", "report", "Spam x1", 10)],
+        );
+        r.statements = 7;
+        r.netblock = 0.3;
+        r.netblock_reported_ips = 4;
+        let text = reason(&r);
+        assert!(text.starts_with("reported by at least 1 trusted operator in the last 1h (spam); 4 reported neighbours in 203.0.113.0/24"), "{text}");
+    }
+
+    #[test]
+    fn reasons_are_single_printable_lines_of_bounded_length() {
+        let mut r = reputation(Verdict::Neutral, vec![]);
+        r.subject = format!("{}\r\nX-Evil: 1é", "a".repeat(300));
+        let text = reason(&r);
+        assert!(text.len() <= MAX_REASON);
+        assert!(text.bytes().all(|b| (0x20..0x7f).contains(&b)), "{text}");
+        assert!(text.starts_with("no trusted reports or endorsements"));
+    }
+}

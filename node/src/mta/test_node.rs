@@ -1,0 +1,136 @@
+//! A real node (real RocksDB in a tempdir) with its policy and DNS servers on
+//! loopback port 0, for the front-ends' socket tests.
+
+use std::net::SocketAddr;
+
+use tokio::sync::oneshot;
+use vouch_protocol::{
+    Claim, EndorseCategory, Evidence, Keypair, ReportCategory, Statement, Subject, VERSION,
+};
+
+use crate::api::AppState;
+use crate::clock::unix_now;
+use crate::config::Config;
+use crate::data_dir::DataDir;
+use crate::ingest::Ingested;
+use crate::node::Node;
+
+pub struct TestNode {
+    pub policy: SocketAddr,
+    pub dns: SocketAddr,
+    pub state: AppState,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<Result<(), crate::NodeError>>>,
+    _dir: tempfile::TempDir,
+}
+
+/// A peer operator's key, deterministic per `n`.
+pub fn peer(n: u8) -> Keypair {
+    let mut secret = [7u8; 32];
+    secret[0] = n;
+    Keypair::from_secret_bytes(secret)
+}
+
+impl TestNode {
+    pub async fn start(configure: impl FnOnce(&mut Config)) -> TestNode {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data_dir = DataDir::new(dir.path());
+        data_dir.init().expect("init");
+        let mut config = Config::default();
+        config.api.listen = "127.0.0.1:0".parse().expect("addr");
+        config.policy.listen = "127.0.0.1:0".parse().expect("addr");
+        config.dnsbl.listen = "127.0.0.1:0".parse().expect("addr");
+        configure(&mut config);
+        let token = data_dir.token().expect("token");
+        let node = Node::open_with(&data_dir, config, data_dir.keypair().expect("key"), token)
+            .expect("open");
+        let state = node.state().clone();
+        let listeners = node.bind().await.expect("bind");
+        let policy = listeners.mta.policy_addr().expect("policy enabled");
+        let dns = listeners.mta.dns_addr().expect("dnsbl enabled");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(node.serve(listeners, async move {
+            let _ = stopped.await;
+        }));
+        TestNode {
+            policy,
+            dns,
+            state,
+            stop: Some(stop),
+            server: Some(server),
+            _dir: dir,
+        }
+    }
+
+    fn submit(&self, author: &Keypair, subject: Subject, claim: Claim, age_secs: u64) {
+        let now = unix_now();
+        let statement = author.sign(Statement {
+            version: VERSION,
+            subject,
+            created_at: now - age_secs,
+            expires_at: now + 86_400 * 7,
+            claim,
+        });
+        let result = self
+            .state
+            .ingest
+            .submit(vec![statement], now)
+            .expect("ingest");
+        assert!(
+            matches!(result.first(), Some(Ingested::Stored { .. })),
+            "{result:?}"
+        );
+        self.state.trust.recompute_if_dirty();
+    }
+
+    /// This node vouches for `peer`.
+    pub fn trust(&self, peer: &Keypair) {
+        let subject = Subject::Node(peer.public());
+        let signer = self.state.signer.clone();
+        self.submit(&signer, subject, Claim::Trust { weight: 100 }, 0);
+    }
+
+    /// `author` reports `subject`, made `age_secs` ago.
+    pub fn report(&self, author: &Keypair, subject: &str, category: ReportCategory, age_secs: u64) {
+        let claim = Claim::Report {
+            category,
+            count: 1,
+            evidence: Evidence::default(),
+        };
+        self.submit(author, subject.parse().expect("subject"), claim, age_secs);
+    }
+
+    /// The node itself reports `subject` (trust 1: one report blocks).
+    pub fn report_mine(&self, subject: &str) {
+        let signer = self.state.signer.clone();
+        self.report(&signer, subject, ReportCategory::Spam, 0);
+    }
+
+    /// The node itself endorses `subject`.
+    pub fn endorse_mine(&self, subject: &str, category: EndorseCategory) {
+        let signer = self.state.signer.clone();
+        self.submit(
+            &signer,
+            subject.parse().expect("subject"),
+            Claim::Endorse { category },
+            0,
+        );
+    }
+
+    pub fn metrics(&self) -> String {
+        self.state.metrics.render()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            tokio::time::timeout(std::time::Duration::from_secs(10), server)
+                .await
+                .expect("node stops in time")
+                .expect("join")
+                .expect("serve");
+        }
+    }
+}
