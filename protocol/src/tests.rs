@@ -27,7 +27,7 @@ use sha2::{Digest, Sha512};
 
 use crate::codec::signing_message;
 use crate::{
-    BatchVerifier, Claim, DecodeError, EndorseCategory, Evidence, Keypair, Kind, Limits,
+    BatchVerifier, Claim, DecodeError, EndorseCategory, Evidence, Kind, Keypair, Limits,
     MAX_STATEMENT_BYTES, NodeKey, ReportCategory, SignedStatement, Statement, StatementId, Subject,
     SubjectError, VERSION, ValidationError, decode_signed, encode_signed, validate, verify_strict,
 };
@@ -172,26 +172,24 @@ fn arb_case() -> impl Strategy<Value = Case> {
         any::<u64>(),
         any::<u64>(),
     )
-        .prop_map(
-            |(secret, (claim, subject), created_at, ttl_seed, now_seed)| {
-                let limits = Limits::default();
-                let ttl = 1 + ttl_seed % limits.max_ttl(claim.kind());
-                let skew = limits.max_future_skew_secs;
-                // Anywhere from `skew` before creation to the last valid second.
-                let now = created_at - skew + now_seed % (ttl + skew);
-                Case {
-                    secret,
-                    body: Statement {
-                        version: VERSION,
-                        subject,
-                        created_at,
-                        expires_at: created_at + ttl,
-                        claim,
-                    },
-                    now,
-                }
-            },
-        )
+        .prop_map(|(secret, (claim, subject), created_at, ttl_seed, now_seed)| {
+            let limits = Limits::default();
+            let ttl = 1 + ttl_seed % limits.max_ttl(claim.kind());
+            let skew = limits.max_future_skew_secs;
+            // Anywhere from `skew` before creation to the last valid second.
+            let now = created_at - skew + now_seed % (ttl + skew);
+            Case {
+                secret,
+                body: Statement {
+                    version: VERSION,
+                    subject,
+                    created_at,
+                    expires_at: created_at + ttl,
+                    claim,
+                },
+                now,
+            }
+        })
 }
 
 /// Signs a case; `None` in the (negligible) event that a trust subject is the author.
@@ -272,16 +270,10 @@ proptest! {
 /// Every single-field change to a signed statement that a forger might try.
 fn field_mutations(signed: &SignedStatement) -> Vec<(&'static str, SignedStatement)> {
     let mutations: [(&'static str, fn(&mut SignedStatement)); 11] = [
-        ("version", |m| {
-            m.body.version = m.body.version.wrapping_add(1)
-        }),
+        ("version", |m| m.body.version = m.body.version.wrapping_add(1)),
         ("created_at", |m| m.body.created_at ^= 1),
-        ("expires_at", |m| {
-            m.body.expires_at = m.body.expires_at.wrapping_add(1)
-        }),
-        ("subject", |m| {
-            m.body.subject = other_subject(&m.body.subject)
-        }),
+        ("expires_at", |m| m.body.expires_at = m.body.expires_at.wrapping_add(1)),
+        ("subject", |m| m.body.subject = other_subject(&m.body.subject)),
         ("claim field", |m| mutate_claim_field(&mut m.body.claim)),
         ("claim kind", |m| {
             m.body.claim = match m.body.claim {
@@ -320,7 +312,9 @@ fn field_mutations(signed: &SignedStatement) -> Vec<(&'static str, SignedStateme
 fn other_subject(subject: &Subject) -> Subject {
     match subject {
         Subject::Ip(IpAddr::V4(a)) => Subject::Ip(IpAddr::from((u32::from(*a) ^ 1).to_be_bytes())),
-        Subject::Ip(IpAddr::V6(a)) => Subject::Ip(IpAddr::from((u128::from(*a) ^ 1).to_be_bytes())),
+        Subject::Ip(IpAddr::V6(a)) => {
+            Subject::Ip(IpAddr::from((u128::from(*a) ^ 1).to_be_bytes()))
+        }
         Subject::Net { addr, prefix } => Subject::Net {
             addr: *addr,
             prefix: prefix ^ 1,
@@ -514,14 +508,8 @@ fn non_minimal_varints_are_rejected() {
 
     let cases: Vec<(&str, Vec<u8>)> = vec![
         // bincode 2 varint: < 251 is one byte; 251 = u16 follows, 252 = u32, 253 = u64.
-        (
-            "subject variant as u16",
-            splice(&bytes, 1, 1, &[0xfb, 0x00, 0x00]),
-        ),
-        (
-            "subject variant as u32",
-            splice(&bytes, 1, 1, &[0xfc, 0, 0, 0, 0]),
-        ),
+        ("subject variant as u16", splice(&bytes, 1, 1, &[0xfb, 0x00, 0x00])),
+        ("subject variant as u32", splice(&bytes, 1, 1, &[0xfc, 0, 0, 0, 0])),
         (
             "created_at as u64",
             splice(&bytes, 7, 5, &[0xfd, 0x00, 0xf1, 0x53, 0x65, 0, 0, 0, 0]),
@@ -530,27 +518,12 @@ fn non_minimal_varints_are_rejected() {
             "expires_at as u64",
             splice(&bytes, 12, 5, &[0xfd, 0x80, 0x42, 0x55, 0x65, 0, 0, 0, 0]),
         ),
-        (
-            "claim variant as u16",
-            splice(&bytes, 17, 1, &[0xfb, 0x02, 0x00]),
-        ),
+        ("claim variant as u16", splice(&bytes, 17, 1, &[0xfb, 0x02, 0x00])),
         ("count as u16", splice(&bytes, 19, 1, &[0xfb, 0x03, 0x00])),
-        (
-            "count as u32",
-            splice(&bytes, 19, 1, &[0xfc, 0x03, 0, 0, 0]),
-        ),
-        (
-            "hash count as u16",
-            splice(&bytes, 20, 1, &[0xfb, 0x01, 0x00]),
-        ),
-        (
-            "hash count as u64",
-            splice(&bytes, 20, 1, &[0xfd, 1, 0, 0, 0, 0, 0, 0, 0]),
-        ),
-        (
-            "relay count as u16",
-            splice(&bytes, 53, 1, &[0xfb, 0x01, 0x00]),
-        ),
+        ("count as u32", splice(&bytes, 19, 1, &[0xfc, 0x03, 0, 0, 0])),
+        ("hash count as u16", splice(&bytes, 20, 1, &[0xfb, 0x01, 0x00])),
+        ("hash count as u64", splice(&bytes, 20, 1, &[0xfd, 1, 0, 0, 0, 0, 0, 0, 0])),
+        ("relay count as u16", splice(&bytes, 53, 1, &[0xfb, 0x01, 0x00])),
     ];
     let original_id = StatementId::of_bytes(&bytes);
     for (name, crafted) in cases {
@@ -648,20 +621,8 @@ fn print_vectors() {
 #[test]
 fn committed_test_vectors() {
     for (name, signed, hex_bytes, id, signature) in [
-        (
-            "report",
-            vector_report(),
-            REPORT_HEX,
-            REPORT_ID,
-            REPORT_SIGNATURE,
-        ),
-        (
-            "trust",
-            vector_trust(),
-            TRUST_HEX,
-            TRUST_ID,
-            TRUST_SIGNATURE,
-        ),
+        ("report", vector_report(), REPORT_HEX, REPORT_ID, REPORT_SIGNATURE),
+        ("trust", vector_trust(), TRUST_HEX, TRUST_ID, TRUST_SIGNATURE),
     ] {
         let encoded = encode_signed(&signed).expect("vector encodes");
         assert_eq!(hex::encode(&encoded), hex_bytes, "{name} encoding");
@@ -673,14 +634,8 @@ fn committed_test_vectors() {
         let decoded = decode_signed(&committed).expect("committed bytes decode");
         assert_eq!(decoded, signed, "{name} decodes to the vector");
         assert_eq!(verify_strict(&decoded), Ok(()), "{name} verifies");
-        assert_eq!(
-            validate(&decoded, 1_700_000_100, &Limits::default()),
-            Ok(())
-        );
-        assert_eq!(
-            id.parse::<StatementId>(),
-            Ok(StatementId::of_bytes(&committed))
-        );
+        assert_eq!(validate(&decoded, 1_700_000_100, &Limits::default()), Ok(()));
+        assert_eq!(id.parse::<StatementId>(), Ok(StatementId::of_bytes(&committed)));
     }
 }
 
@@ -813,12 +768,7 @@ fn rule_ends_before_it_starts() {
 #[test]
 fn rule_lives_too_long_per_kind() {
     let cases = [
-        (
-            Kind::Trust,
-            Subject::Node(node_of(9)),
-            Claim::Trust { weight: 1 },
-            366 * DAY,
-        ),
+        (Kind::Trust, Subject::Node(node_of(9)), Claim::Trust { weight: 1 }, 366 * DAY),
         (
             Kind::Endorse,
             sender(),
@@ -838,11 +788,7 @@ fn rule_lives_too_long_per_kind() {
     for (kind, subject, claim, max_secs) in cases {
         assert_eq!(Limits::default().max_ttl(kind), max_secs);
         let at_limit = statement(subject.clone(), claim.clone(), T0, T0 + max_secs);
-        assert_eq!(
-            validate(&at_limit, T0, &Limits::default()),
-            Ok(()),
-            "{kind}"
-        );
+        assert_eq!(validate(&at_limit, T0, &Limits::default()), Ok(()), "{kind}");
         let over = statement(subject, claim, T0, T0 + max_secs + 1);
         assert_eq!(
             validate(&over, T0, &Limits::default()),
@@ -929,11 +875,7 @@ fn rule_subject_must_be_canonical() {
         Subject::Ip(ip("2001:db8::1")),
     ];
     for subject in canonical {
-        assert_eq!(
-            check(subject.clone(), endorse.clone()),
-            Ok(()),
-            "{subject:?}"
-        );
+        assert_eq!(check(subject.clone(), endorse.clone()), Ok(()), "{subject:?}");
     }
 }
 
@@ -949,16 +891,8 @@ fn rule_wrong_subject() {
         (Kind::Trust, sender(), Claim::Trust { weight: 5 }),
         (Kind::Report, node.clone(), report(1, 0, 0)),
         (Kind::Endorse, node.clone(), endorse.clone()),
-        (
-            Kind::Retract,
-            sender(),
-            Claim::Retract { kind: Kind::Trust },
-        ),
-        (
-            Kind::Retract,
-            node.clone(),
-            Claim::Retract { kind: Kind::Report },
-        ),
+        (Kind::Retract, sender(), Claim::Retract { kind: Kind::Trust }),
+        (Kind::Retract, node.clone(), Claim::Retract { kind: Kind::Report }),
     ];
     for (kind, subject, claim) in wrong {
         assert_eq!(
@@ -972,15 +906,7 @@ fn rule_wrong_subject() {
     assert_eq!(check(node.clone(), Claim::Trust { weight: 5 }), Ok(()));
     assert_eq!(check(node, Claim::Retract { kind: Kind::Trust }), Ok(()));
     assert_eq!(check(domain.clone(), endorse), Ok(()));
-    assert_eq!(
-        check(
-            domain,
-            Claim::Retract {
-                kind: Kind::Endorse
-            }
-        ),
-        Ok(())
-    );
+    assert_eq!(check(domain, Claim::Retract { kind: Kind::Endorse }), Ok(()));
 }
 
 #[test]
@@ -1046,12 +972,7 @@ fn rule_relay_chain_too_long() {
 #[test]
 fn rule_retract_of_retract() {
     assert_eq!(
-        check(
-            sender(),
-            Claim::Retract {
-                kind: Kind::Retract
-            }
-        ),
+        check(sender(), Claim::Retract { kind: Kind::Retract }),
         Err(ValidationError::RetractOfRetract)
     );
     for kind in [Kind::Endorse, Kind::Report] {
@@ -1094,13 +1015,11 @@ fn subject_parses_addresses_and_netblocks() {
     );
     assert_eq!(parse("192.0.2.1/32"), Ok(Subject::Ip(ip("192.0.2.1"))));
     assert_eq!(parse("2001:db8::1/128"), Ok(Subject::Ip(ip("2001:db8::1"))));
-    for bad in [
-        "192.0.2.1/33",
-        "2001:db8::/129",
-        "192.0.2/24",
-        "example.org/24",
-    ] {
-        assert!(matches!(parse(bad), Err(SubjectError::BadNet(_))), "{bad}");
+    for bad in ["192.0.2.1/33", "2001:db8::/129", "192.0.2/24", "example.org/24"] {
+        assert!(
+            matches!(parse(bad), Err(SubjectError::BadNet(_))),
+            "{bad}"
+        );
     }
 }
 
@@ -1213,12 +1132,7 @@ const L_BYTES: [u8; 32] = [
 /// Deterministic pseudo-random scalar.
 fn seeded_scalar(label: &str, i: u64) -> Scalar {
     let mut wide = [0u8; 64];
-    wide.copy_from_slice(
-        &Sha512::new()
-            .chain_update(label)
-            .chain_update(i.to_le_bytes())
-            .finalize(),
-    );
+    wide.copy_from_slice(&Sha512::new().chain_update(label).chain_update(i.to_le_bytes()).finalize());
     Scalar::from_bytes_mod_order_wide(&wide)
 }
 
@@ -1286,10 +1200,7 @@ fn raw_batch_accepts(statements: &[SignedStatement]) -> bool {
         .map(|s| VerifyingKey::from_bytes(&s.author.0).ok())
         .collect();
     let Some(keys) = keys else { return false };
-    let messages: Vec<Vec<u8>> = statements
-        .iter()
-        .map(|s| signing_message(&s.body))
-        .collect();
+    let messages: Vec<Vec<u8>> = statements.iter().map(|s| signing_message(&s.body)).collect();
     let messages: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
     let signatures: Vec<Signature> = statements
         .iter()
@@ -1325,12 +1236,7 @@ impl RawSigner {
 
     /// `R = r·B + r_torsion`, `s = r + h·a`. With a torsion-free key the
     /// verification error `s·B − h·A − R` is exactly `−r_torsion`.
-    fn sign_with_nonce(
-        &self,
-        body: Statement,
-        r: Scalar,
-        r_torsion: EdwardsPoint,
-    ) -> SignedStatement {
+    fn sign_with_nonce(&self, body: Statement, r: Scalar, r_torsion: EdwardsPoint) -> SignedStatement {
         let r_bytes = (base(&r) + r_torsion).compress().to_bytes();
         self.sign_raw(body, r_bytes, r)
     }
@@ -1474,9 +1380,7 @@ fn check_agreement(verifier: &mut BatchVerifier, items: &[SignedStatement]) -> R
         }
         let one = verifier.verify_one(item);
         if one != strict {
-            return Err(format!(
-                "item {i}: verify_one {one:?}, verify_strict {strict:?}"
-            ));
+            return Err(format!("item {i}: verify_one {one:?}, verify_strict {strict:?}"));
         }
     }
     Ok(())
@@ -1505,10 +1409,7 @@ fn honest(count: u64) -> Vec<SignedStatement> {
 /// batch with all of them (both orders), and that verify_strict rejects it.
 fn assert_rejected_everywhere(name: &str, adversarial: &[SignedStatement]) {
     for (i, item) in adversarial.iter().enumerate() {
-        assert!(
-            verify_strict(item).is_err(),
-            "{name} {i}: verify_strict accepts"
-        );
+        assert!(verify_strict(item).is_err(), "{name} {i}: verify_strict accepts");
     }
     let honest = honest(6);
     assert_agreement(adversarial);
@@ -1521,11 +1422,7 @@ fn assert_rejected_everywhere(name: &str, adversarial: &[SignedStatement]) {
     assert_agreement(&mixed);
     let results = BatchVerifier::default().verify_many(&mixed);
     let honest_ok = results.iter().filter(|r| r.is_ok()).count();
-    assert_eq!(
-        honest_ok,
-        honest.len(),
-        "{name}: exactly the honest ones pass"
-    );
+    assert_eq!(honest_ok, honest.len(), "{name}: exactly the honest ones pass");
 }
 
 #[test]
@@ -1536,10 +1433,7 @@ fn setup_raw_signer_produces_valid_signatures() {
         assert_eq!(verify_strict(item), Ok(()));
     }
     assert!(raw_batch_accepts(&items));
-    assert_eq!(
-        BatchVerifier::default().verify_many(&items),
-        vec![Ok(()); 8]
-    );
+    assert_eq!(BatchVerifier::default().verify_many(&items), vec![Ok(()); 8]);
 }
 
 #[test]
@@ -1631,10 +1525,7 @@ fn small_order_r_is_rejected() {
 fn non_canonical_r_is_rejected() {
     let signer = RawSigner::torsion_free(2);
     let mut statements = Vec::new();
-    for (i, r_bytes) in non_canonical_small_order_encodings()
-        .into_iter()
-        .enumerate()
-    {
+    for (i, r_bytes) in non_canonical_small_order_encodings().into_iter().enumerate() {
         // s = h·a: the error is exactly −R, zero for the identity encodings.
         let statement = signer.sign_raw(sender_body(i as u64), r_bytes, Scalar::ZERO);
         let point = CompressedEdwardsY(r_bytes).decompress().expect("decodes");
@@ -1647,24 +1538,14 @@ fn non_canonical_r_is_rejected() {
         statements.push(statement);
     }
     // y = p (order 4) twice with opposite signs cancel like T and −T.
-    let [plus, minus] = [
-        non_canonical_small_order_encodings()[3],
-        non_canonical_small_order_encodings()[4],
-    ];
+    let [plus, minus] = [non_canonical_small_order_encodings()[3], non_canonical_small_order_encodings()[4]];
     statements.extend(cancelling_pair(
         |n| signer.sign_raw(sender_body(300 + n), plus, Scalar::ZERO),
         |n| signer.sign_raw(sender_body(300 + n), minus, Scalar::ZERO),
     ));
     // Non-canonical encodings of large-order points with arbitrary s.
-    for (i, r_bytes) in non_canonical_large_order_encodings()
-        .into_iter()
-        .enumerate()
-    {
-        statements.push(signer.sign_raw(
-            sender_body(500 + i as u64),
-            r_bytes,
-            seeded_scalar("nc", i as u64),
-        ));
+    for (i, r_bytes) in non_canonical_large_order_encodings().into_iter().enumerate() {
+        statements.push(signer.sign_raw(sender_body(500 + i as u64), r_bytes, seeded_scalar("nc", i as u64)));
     }
     // The x = 0 sign-bit trick on an honest R is impossible (x ≠ 0), but a
     // flipped sign bit on a real signature's R must fail too.
@@ -1707,36 +1588,18 @@ fn mixed_torsion_r_is_rejected() {
     let signer = RawSigner::torsion_free(3);
     let mut statements = Vec::new();
     for (i, torsion) in EIGHT_TORSION.iter().enumerate().skip(1) {
-        let statement = signer.sign_with_nonce(
-            sender_body(i as u64),
-            seeded_scalar("r", i as u64),
-            *torsion,
-        );
+        let statement =
+            signer.sign_with_nonce(sender_body(i as u64), seeded_scalar("r", i as u64), *torsion);
         assert!(!plain_verify_accepts(&statement));
         statements.push(statement);
     }
     for (t1, t2) in [(4usize, 4usize), (2, 6), (1, 7), (3, 5)] {
         let base_n = 1000 * t1 as u64 + t2 as u64 * 10_000;
         let pair = cancelling_pair(
-            |n| {
-                signer.sign_with_nonce(
-                    sender_body(base_n + n),
-                    seeded_scalar("r1", base_n + n),
-                    EIGHT_TORSION[t1],
-                )
-            },
-            |n| {
-                signer.sign_with_nonce(
-                    sender_body(base_n + n),
-                    seeded_scalar("r2", base_n + n),
-                    EIGHT_TORSION[t2],
-                )
-            },
+            |n| signer.sign_with_nonce(sender_body(base_n + n), seeded_scalar("r1", base_n + n), EIGHT_TORSION[t1]),
+            |n| signer.sign_with_nonce(sender_body(base_n + n), seeded_scalar("r2", base_n + n), EIGHT_TORSION[t2]),
         );
-        assert!(
-            raw_batch_accepts(&pair),
-            "setup: the pair fools the raw batch"
-        );
+        assert!(raw_batch_accepts(&pair), "setup: the pair fools the raw batch");
         assert_eq!(
             BatchVerifier::default().verify_many(&pair),
             vec![verify_strict(&pair[0]), verify_strict(&pair[1])]
@@ -1756,13 +1619,8 @@ fn mixed_torsion_keys_follow_verify_strict() {
     for (seed, t) in [(10u64, 4usize), (11, 2), (12, 1), (13, 7)] {
         let signer = RawSigner::new(seed, EIGHT_TORSION[t]);
         assert_eq!(order_of(&signer.torsion), [1, 8, 4, 8, 2, 8, 4, 8][t]);
-        let key = CompressedEdwardsY(signer.public)
-            .decompress()
-            .expect("decodes");
-        assert!(
-            !key.is_small_order() && !key.is_torsion_free(),
-            "setup: mixed key"
-        );
+        let key = CompressedEdwardsY(signer.public).decompress().expect("decodes");
+        assert!(!key.is_small_order() && !key.is_torsion_free(), "setup: mixed key");
 
         // Strictly valid: the cofactorless equation holds exactly.
         let exact = signer.sign_exact(sender_body(seed), seed);
@@ -1775,11 +1633,7 @@ fn mixed_torsion_keys_follow_verify_strict() {
             (0..)
                 .map(|j| {
                     let m = n * 64 + j;
-                    signer.sign_with_nonce(
-                        sender_body(seed * 100_000 + m),
-                        seeded_scalar("mk", m),
-                        EdwardsPoint::default(),
-                    )
+                    signer.sign_with_nonce(sender_body(seed * 100_000 + m), seeded_scalar("mk", m), EdwardsPoint::default())
                 })
                 .find(|s| verify_strict(s).is_err())
                 .expect("some signature has a torsion error")
@@ -1789,12 +1643,7 @@ fn mixed_torsion_keys_follow_verify_strict() {
     }
     assert_rejected_everywhere("mixed key, torsion error", &invalid);
 
-    let mut all: Vec<SignedStatement> = valid
-        .iter()
-        .chain(&invalid)
-        .chain(&honest(4))
-        .cloned()
-        .collect();
+    let mut all: Vec<SignedStatement> = valid.iter().chain(&invalid).chain(&honest(4)).cloned().collect();
     assert_agreement(&all);
     all.reverse();
     assert_agreement(&all);
@@ -1821,11 +1670,7 @@ static POOL: LazyLock<Pool> = LazyLock::new(|| {
     for (i, torsion) in EIGHT_TORSION.iter().enumerate() {
         let n = 7000 + i as u64;
         adversarial.push(signer.sign_with_nonce(sender_body(n), Scalar::ZERO, *torsion));
-        adversarial.push(signer.sign_with_nonce(
-            sender_body(n),
-            seeded_scalar("pool", n),
-            *torsion,
-        ));
+        adversarial.push(signer.sign_with_nonce(sender_body(n), seeded_scalar("pool", n), *torsion));
     }
     for (i, r_bytes) in non_canonical_small_order_encodings()
         .into_iter()
@@ -1844,11 +1689,7 @@ static POOL: LazyLock<Pool> = LazyLock::new(|| {
         for j in 0..3u64 {
             let n = 9000 + 10 * i as u64 + j;
             adversarial.push(mixed.sign_exact(sender_body(n), n));
-            adversarial.push(mixed.sign_with_nonce(
-                sender_body(n),
-                seeded_scalar("pool-mixed", n),
-                EdwardsPoint::default(),
-            ));
+            adversarial.push(mixed.sign_with_nonce(sender_body(n), seeded_scalar("pool-mixed", n), EdwardsPoint::default()));
         }
     }
     let mut tampered = honest(2);
