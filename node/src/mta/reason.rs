@@ -42,7 +42,7 @@ pub fn reason(reputation: &Reputation) -> String {
                     Err(_) => "netblock".into(),
                 };
                 parts.push(format!(
-                    "{} reported neighbours in {prefix}",
+                    "has {} reported neighbours in {prefix}",
                     reputation.netblock_reported_ips
                 ));
             }
@@ -192,7 +192,7 @@ mod tests {
         r.netblock = 0.3;
         r.netblock_reported_ips = 4;
         let text = reason(&r);
-        assert!(text.starts_with("reported by at least 1 trusted operator in the last 1h (spam); 4 reported neighbours in 203.0.113.0/24"), "{text}");
+        assert!(text.starts_with("reported by at least 1 trusted operator in the last 1h (spam); has 4 reported neighbours in 203.0.113.0/24"), "{text}");
     }
 
     #[test]

@@ -36,6 +36,11 @@ use crate::metrics::Metrics;
 /// Largest UDP answer we offer to EDNS clients (the DNS flag day 2020 value).
 const MAX_UDP_PAYLOAD: u16 = 1232;
 
+/// Lookups in flight at once. hickory spawns a task per UDP query, so a
+/// flood would otherwise queue unbounded work on the blocking pool; past
+/// this the zones answer SERVFAIL at once (counted as `busy`).
+const MAX_IN_FLIGHT: usize = 1024;
+
 /// Binds UDP and TCP on the same address. With port 0, both get the same
 /// free port (a few tries, since the TCP port may be taken).
 pub async fn bind(addr: SocketAddr) -> Result<(UdpSocket, TcpListener), BindError> {
@@ -93,6 +98,7 @@ pub struct Zones {
     lookup: Arc<dyn Lookup>,
     metrics: Metrics,
     serial: u32,
+    in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 impl Zones {
@@ -108,6 +114,7 @@ impl Zones {
             lookup,
             metrics,
             serial,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
         }
     }
 
@@ -168,6 +175,11 @@ impl Zones {
             Target::TestListed => Some((2, "RFC 5782 test point".to_owned())),
             Target::TestUnlisted => None,
             Target::Subject(subject) => {
+                let Ok(_permit) = self.in_flight.try_acquire() else {
+                    self.metrics.fallback("dnsbl", "busy");
+                    resolved.code = ResponseCode::ServFail;
+                    return resolved;
+                };
                 let deadline = Duration::from_millis(self.config.timeout_ms);
                 match ask(&self.lookup, vec![subject], deadline).await {
                     Ok(mut found) => found.pop().and_then(|reputation| {
