@@ -16,6 +16,9 @@ mod node;
 pub mod store;
 pub mod trust;
 
+#[cfg(test)]
+pub(crate) mod test_node;
+
 pub use config::Config;
 pub use data_dir::DataDir;
 pub use node::{Listeners, Node, NodeError};

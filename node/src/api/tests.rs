@@ -2,56 +2,27 @@
 
 use std::collections::BTreeSet;
 
+use crate::test_node;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
 
-use crate::config::Config;
-use crate::data_dir::DataDir;
-use crate::node::Node;
-
+/// The shared test node, plus an HTTP client for its API.
 struct TestNode {
     base: String,
     token: String,
     node_id: String,
     http: reqwest::Client,
-    stop: Option<oneshot::Sender<()>>,
-    server: Option<tokio::task::JoinHandle<Result<(), crate::NodeError>>>,
-    _dir: tempfile::TempDir,
+    node: test_node::TestNode,
 }
 
 impl TestNode {
     async fn start() -> TestNode {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let data_dir = DataDir::new(dir.path());
-        data_dir.init().expect("init");
-        let mut config = Config::default();
-        config.api.listen = "127.0.0.1:0".parse().expect("addr");
-        config.policy.listen = "127.0.0.1:0".parse().expect("addr");
-        config.dnsbl.listen = "127.0.0.1:0".parse().expect("addr");
-        config.api.max_batch = 10;
-        let token = data_dir.token().expect("token");
-        let node = Node::open_with(
-            &data_dir,
-            config,
-            data_dir.keypair().expect("key"),
-            token.clone(),
-        )
-        .expect("open");
-        let node_id = node.state().signer.public().to_string();
-        let listeners = node.bind().await.expect("bind");
-        let base = format!("http://{}", listeners.api.local_addr().expect("addr"));
-        let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(node.serve(listeners, async move {
-            let _ = stopped.await;
-        }));
+        let node = test_node::TestNode::start(|config| config.api.max_batch = 10).await;
         TestNode {
-            base,
-            token,
-            node_id,
+            base: format!("http://{}", node.api),
+            token: node.token.clone(),
+            node_id: node.state.signer.public().to_string(),
             http: reqwest::Client::new(),
-            stop: Some(stop),
-            server: Some(server),
-            _dir: dir,
+            node,
         }
     }
 
@@ -79,13 +50,8 @@ impl TestNode {
         (status, response.json().await.unwrap_or(Value::Null))
     }
 
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(server) = self.server.take() {
-            server.await.expect("join").expect("serve");
-        }
+    async fn stop(self) {
+        self.node.stop().await;
     }
 }
 

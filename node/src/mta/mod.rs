@@ -180,6 +180,3 @@ pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
         }
     }
 }
-
-#[cfg(test)]
-pub(crate) mod test_node;

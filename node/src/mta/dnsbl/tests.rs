@@ -16,8 +16,8 @@ use super::{Zones, bind, serve};
 use crate::config::DnsblConfig;
 use crate::metrics::Metrics;
 use crate::mta::Lookup;
-use crate::mta::test_node::{TestNode, peer};
 use crate::store;
+use crate::test_node::{TestNode, peer};
 use crate::trust::{Reputation, Verdict};
 
 const LIMIT: Duration = Duration::from_secs(5);

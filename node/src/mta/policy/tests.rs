@@ -13,8 +13,8 @@ use super::Server;
 use crate::config::{PolicyAction, PolicyConfig};
 use crate::metrics::Metrics;
 use crate::mta::Lookup;
-use crate::mta::test_node::{TestNode, peer};
 use crate::store;
+use crate::test_node::{TestNode, peer};
 use crate::trust::{Reputation, Verdict};
 
 const LIMIT: Duration = Duration::from_secs(10);

@@ -1,5 +1,5 @@
-//! A real node (real RocksDB in a tempdir) with its policy and DNS servers on
-//! loopback port 0, for the front-ends' socket tests.
+//! A real node (real RocksDB in a tempdir) with its API, policy and DNS
+//! servers on loopback port 0, for the API's and the front-ends' socket tests.
 
 use std::net::SocketAddr;
 
@@ -16,6 +16,8 @@ use crate::ingest::Ingested;
 use crate::node::Node;
 
 pub struct TestNode {
+    pub api: SocketAddr,
+    pub token: String,
     pub policy: SocketAddr,
     pub dns: SocketAddr,
     pub state: AppState,
@@ -42,10 +44,16 @@ impl TestNode {
         config.dnsbl.listen = "127.0.0.1:0".parse().expect("addr");
         configure(&mut config);
         let token = data_dir.token().expect("token");
-        let node = Node::open_with(&data_dir, config, data_dir.keypair().expect("key"), token)
-            .expect("open");
+        let node = Node::open_with(
+            &data_dir,
+            config,
+            data_dir.keypair().expect("key"),
+            token.clone(),
+        )
+        .expect("open");
         let state = node.state().clone();
         let listeners = node.bind().await.expect("bind");
+        let api = listeners.api.local_addr().expect("api addr");
         let policy = listeners.mta.policy_addr().expect("policy enabled");
         let dns = listeners.mta.dns_addr().expect("dnsbl enabled");
         let (stop, stopped) = oneshot::channel::<()>();
@@ -53,6 +61,8 @@ impl TestNode {
             let _ = stopped.await;
         }));
         TestNode {
+            api,
+            token,
             policy,
             dns,
             state,
