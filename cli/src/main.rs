@@ -35,9 +35,13 @@ enum Command {
     /// Create the node key, API token and default config (never overwrites).
     Init,
     /// Run the node in the foreground (initialises the data directory on first run).
-    Run,
+    Run(node_cmd::RunArgs),
     /// Print this node's id (its public key).
-    Id,
+    Id {
+        /// Print the libp2p peer id instead (the same key, as peers see it).
+        #[arg(long)]
+        peer: bool,
+    },
     #[command(flatten)]
     Api(ApiCommand),
 }
@@ -47,6 +51,12 @@ enum Command {
 enum ApiCommand {
     /// Show the running node's status.
     Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the peers the node knows: id, state, gossip score, addresses.
+    Peers {
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -81,11 +91,12 @@ fn main() -> ExitCode {
     let data_dir = vouch_node::DataDir::new(cli.data_dir.clone().unwrap_or_else(default_data_dir));
     let result = match cli.command {
         Command::Init => node_cmd::init(&data_dir),
-        Command::Run => node_cmd::run(&data_dir),
-        Command::Id => node_cmd::id(&data_dir),
+        Command::Run(args) => node_cmd::run(&data_dir, args),
+        Command::Id { peer } => node_cmd::id(&data_dir, peer),
         Command::Api(command) => client::Client::connect(&data_dir, cli.api.as_deref()).and_then(
             |client| match command {
                 ApiCommand::Status { json } => operator::status(&client, json),
+                ApiCommand::Peers { json } => operator::peers(&client, json),
                 ApiCommand::Trust(cmd) => operator::trust(&client, cmd),
                 ApiCommand::Endorse(args) => operator::endorse(&client, args),
                 ApiCommand::Report(args) => operator::report(&client, args),

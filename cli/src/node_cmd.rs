@@ -1,8 +1,27 @@
 //! `vouch init`, `vouch run`, `vouch id`: commands on the data directory.
 
 use anyhow::Context;
+use clap::Args;
 use tracing_subscriber::EnvFilter;
 use vouch_node::{DataDir, Node};
+
+/// `vouch run` overrides of the `[p2p]` settings, for containers and
+/// testnets where editing config.toml is awkward.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Multiaddrs to listen on (replaces p2p.listen).
+    #[arg(long = "p2p-listen", env = "VOUCH_P2P_LISTEN", value_delimiter = ',')]
+    p2p_listen: Vec<String>,
+    /// Addresses to announce to peers (replaces p2p.external).
+    #[arg(long = "p2p-external", env = "VOUCH_P2P_EXTERNAL", value_delimiter = ',')]
+    p2p_external: Vec<String>,
+    /// Peers to dial at start (added to p2p.bootstrap).
+    #[arg(long, env = "VOUCH_BOOTSTRAP", value_delimiter = ',')]
+    bootstrap: Vec<String>,
+    /// Find peers on the local network by mDNS (sets p2p.mdns).
+    #[arg(long, env = "VOUCH_MDNS")]
+    mdns: bool,
+}
 
 /// Creates key, token and config; refuses to overwrite.
 pub fn init(data_dir: &DataDir) -> anyhow::Result<()> {
@@ -12,14 +31,21 @@ pub fn init(data_dir: &DataDir) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Prints the node id.
-pub fn id(data_dir: &DataDir) -> anyhow::Result<()> {
-    println!("{}", data_dir.keypair()?.public());
+/// Prints the node id (or its peer id).
+pub fn id(data_dir: &DataDir, peer: bool) -> anyhow::Result<()> {
+    let node = data_dir.keypair()?.public();
+    if peer {
+        let peer = vouch_node::p2p::identity::peer_id(&node)
+            .context("the node key is not a valid ed25519 key")?;
+        println!("{peer}");
+    } else {
+        println!("{node}");
+    }
     Ok(())
 }
 
 /// Runs the node in the foreground until Ctrl-C or SIGTERM.
-pub fn run(data_dir: &DataDir) -> anyhow::Result<()> {
+pub fn run(data_dir: &DataDir, args: RunArgs) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             // hickory-server logs every DNS query at info; keep its warnings only.
@@ -32,7 +58,17 @@ pub fn run(data_dir: &DataDir) -> anyhow::Result<()> {
         let keypair = data_dir.init()?;
         tracing::info!(dir = %data_dir.root().display(), node_id = %keypair.public(), "initialised new data directory");
     }
-    let node = Node::open(data_dir)?;
+    let mut config = data_dir.config()?;
+    if !args.p2p_listen.is_empty() {
+        config.p2p.listen = args.p2p_listen;
+    }
+    if !args.p2p_external.is_empty() {
+        config.p2p.external = args.p2p_external;
+    }
+    config.p2p.bootstrap.extend(args.bootstrap);
+    config.p2p.mdns |= args.mdns;
+    config.p2p.check().map_err(anyhow::Error::msg)?;
+    let mut node = Node::open_with(data_dir, config, data_dir.keypair()?, data_dir.token()?)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -12,7 +12,9 @@ use crate::output;
 pub enum TrustCommand {
     /// Vouch for another operator's node.
     Add {
-        /// The node id (64 hex digits, as `vouch id` prints it).
+        /// The node: its id (64 hex digits, as `vouch id` prints it), its
+        /// peer id (`vouch id --peer`), or a multiaddr ending in
+        /// /p2p/<peer id>, which the node also dials.
         node: String,
         /// How much, 1..=100.
         #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u8).range(1..=100))]
@@ -23,7 +25,7 @@ pub enum TrustCommand {
     },
     /// Withdraw a vouch.
     Remove {
-        /// The node id.
+        /// The node id or peer id.
         node: String,
     },
     /// List the nodes this node vouches for.
@@ -143,12 +145,9 @@ pub struct QueryArgs {
     json: bool,
 }
 
+/// The node key (hex) of a node named by key, peer id or multiaddr.
 fn check_node(node: &str) -> anyhow::Result<String> {
-    let node = node.trim();
-    node.parse::<NodeKey>().map_err(|_| {
-        anyhow::anyhow!("{node:?} is not a node id (64 hex digits, as `vouch id` prints)")
-    })?;
-    Ok(node.to_ascii_lowercase())
+    Ok(vouch_node::p2p::parse_peer(node)?.node.to_string())
 }
 
 fn check_sender(subject: &str) -> anyhow::Result<String> {
@@ -174,8 +173,28 @@ pub fn status(client: &Client, json: bool) -> anyhow::Result<()> {
             "next_seq",
             "trust_edges",
             "trusted_authors",
+            "stranger_statements",
+            "peer_id",
+            "network",
+            "peers_connected",
         ],
     );
+    for addr in status["listen_addrs"].as_array().into_iter().flatten() {
+        println!("listen  {}", addr.as_str().unwrap_or_default());
+    }
+    Ok(())
+}
+
+/// `vouch peers`
+pub fn peers(client: &Client, json: bool) -> anyhow::Result<()> {
+    let answer: Value = client.get("/v1/peers")?;
+    if json {
+        return output::json(&answer);
+    }
+    if answer["network"] != Value::Bool(true) {
+        anyhow::bail!("the node's network is not running (p2p.enabled = false?)");
+    }
+    output::peers(&answer["peers"]);
     Ok(())
 }
 
@@ -187,8 +206,8 @@ pub fn trust(client: &Client, command: TrustCommand) -> anyhow::Result<()> {
             weight,
             ttl_days,
         } => {
-            let body =
-                json!({ "node": check_node(&node)?, "weight": weight, "ttl_days": ttl_days });
+            check_node(&node)?;
+            let body = json!({ "node": node.trim(), "weight": weight, "ttl_days": ttl_days });
             output::written(&client.post("/v1/trust", &body)?)
         }
         TrustCommand::Remove { node } => {

@@ -56,6 +56,45 @@ pub fn written(answer: &Value) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints the peer table.
+pub fn peers(peers: &Value) {
+    let rows: Vec<Vec<String>> = peers
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|p| {
+            let state = if p["banned"] == Value::Bool(true) {
+                "banned".to_string()
+            } else if p["connected"] == Value::Bool(true) {
+                "connected".to_string()
+            } else {
+                format!("seen {}s ago", text(&p["last_seen_secs"]))
+            };
+            let addrs: Vec<String> = p["addresses"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(text)
+                .collect();
+            vec![
+                text(&p["peer_id"]),
+                state,
+                format!("{:.2}", p["score"].as_f64().unwrap_or(0.0)),
+                text(&p["invalid_statements"]),
+                p["rtt_ms"]
+                    .as_f64()
+                    .map_or("-".into(), |ms| format!("{ms:.1}ms")),
+                addrs.join(" "),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        println!("no peers known");
+        return;
+    }
+    table(&["PEER", "STATE", "SCORE", "INVALID", "RTT", "ADDRESSES"], &rows);
+}
+
 /// Prints the trust list.
 pub fn trust_list(list: &Value) {
     let rows: Vec<Vec<String>> = list["trusted"]

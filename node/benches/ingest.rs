@@ -13,7 +13,8 @@ use vouch_node::metrics::Metrics;
 use vouch_node::store::Store;
 use vouch_node::trust::{Config, TrustEngine};
 use vouch_protocol::{
-    BatchVerifier, Claim, Evidence, Keypair, ReportCategory, SignedStatement, Statement, VERSION,
+    BatchVerifier, Claim, Evidence, Keypair, ReportCategory, SignedStatement, Statement, Subject,
+    VERSION,
     encode_signed, verify_strict,
 };
 
@@ -37,6 +38,21 @@ fn statements(n: usize) -> Vec<SignedStatement> {
                     count: 1,
                     evidence: Evidence::default(),
                 },
+            })
+        })
+        .collect()
+}
+
+fn trust_in_authors(root: &Keypair) -> Vec<SignedStatement> {
+    let now = unix_now();
+    (0..64u8)
+        .map(|i| {
+            root.sign(Statement {
+                version: VERSION,
+                subject: Subject::Node(Keypair::from_secret_bytes([i; 32]).public()),
+                created_at: now,
+                expires_at: now + 86_400,
+                claim: Claim::Trust { weight: 50 },
             })
         })
         .collect()
@@ -81,10 +97,13 @@ fn ingest(c: &mut Criterion) {
                 || {
                     let dir = tempfile::tempdir().expect("tempdir");
                     let store = Arc::new(Store::open(dir.path()).expect("open"));
-                    let trust = Arc::new(TrustEngine::new(
-                        Keypair::from_secret_bytes([200; 32]).public(),
-                        Config::default(),
-                    ));
+                    let root = Keypair::from_secret_bytes([200; 32]);
+                    let trust = Arc::new(TrustEngine::new(root.public(), Config::default()));
+                    // The authors are inside the web of trust, as on a real node.
+                    for statement in trust_in_authors(&root) {
+                        trust.apply(&statement);
+                    }
+                    trust.recompute_if_dirty();
                     (dir, Ingest::new(store, trust, Metrics::default()))
                 },
                 |(dir, ingest)| {

@@ -105,10 +105,11 @@ fn main() {
     runtime.block_on(async move {
         let mut config = Config::default();
         config.api.listen = "127.0.0.1:0".parse().expect("addr");
+        config.p2p.enabled = false;
         config.policy.enabled = false;
         config.dnsbl.enabled = false;
         let token = data_dir.token().expect("token");
-        let node = Node::open_with(&data_dir, config, me, token).expect("open node");
+        let mut node = Node::open_with(&data_dir, config, me, token).expect("open node");
         let listeners = node.bind().await.expect("bind");
         let base = format!("http://{}", listeners.api.local_addr().expect("addr"));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -58,13 +58,14 @@ fn main() {
     runtime.block_on(async move {
         let mut config = Config::default();
         config.api.listen = "127.0.0.1:0".parse().expect("addr");
+        config.p2p.enabled = false;
         config.policy.listen = "127.0.0.1:0".parse().expect("addr");
         config.dnsbl.listen = "127.0.0.1:0".parse().expect("addr");
         // Measure answers, not fallbacks: a loaded 2-core box can be slow.
         config.policy.timeout_ms = 5_000;
         config.dnsbl.timeout_ms = 5_000;
         let token = data_dir.token().expect("token");
-        let node = Node::open_with(&data_dir, config, me, token).expect("open node");
+        let mut node = Node::open_with(&data_dir, config, me, token).expect("open node");
         let listeners = node.bind().await.expect("bind");
         let policy = listeners.mta.policy_addr().expect("policy");
         let dns = listeners.mta.dns_addr().expect("dns");

@@ -22,6 +22,8 @@ pub struct Config {
     pub policy: PolicyConfig,
     /// The DNSBL / DNSWL zone server.
     pub dnsbl: DnsblConfig,
+    /// The peer-to-peer network (libp2p).
+    pub p2p: crate::p2p::Config,
 }
 
 /// HTTP API settings.
@@ -368,6 +370,7 @@ impl Config {
         }
         self.policy.check()?;
         self.dnsbl.check()?;
+        self.p2p.check()?;
         self.trust.check()
     }
 
@@ -380,7 +383,9 @@ impl Config {
              # decayed report mass; at or below `block` it is blocked, at or below `suspect`\n\
              # suspect, at or above `allow` allowed, otherwise neutral.\n\
              # [policy] is the Postfix policy server (check_policy_service inet:127.0.0.1:10040),\n\
-             # [dnsbl] the DNS block/allow list zones; see docs/mta.md.\n\n{body}"
+             # [dnsbl] the DNS block/allow list zones; see docs/mta.md.\n\
+             # [p2p] the network: set `listen` to a reachable address and `bootstrap` to a\n\
+             # peer's multiaddr to join one; see the README.\n\n{body}"
         )
     }
 }
@@ -456,5 +461,22 @@ mod tests {
             assert!(error.to_string().contains(named), "{text}: {error}");
         }
         assert!(Config::parse("[policy]\non_block = \"defer_if_permit\"\n").is_ok());
+    }
+
+    #[test]
+    fn p2p_defaults_listen_on_loopback_and_bad_addresses_are_named() {
+        let config = Config::parse("").expect("empty parses");
+        assert_eq!(config.p2p.listen, vec!["/ip4/127.0.0.1/tcp/7702".to_string()]);
+        assert!(!config.p2p.mdns);
+        for (text, named) in [
+            ("[p2p]\nbootstrap = [\"10.0.0.1:7702\"]\n", "p2p.bootstrap"),
+            ("[p2p]\nlisten = [\"tcp/1\"]\n", "p2p.listen"),
+            ("[p2p]\nlisten = []\n", "p2p.listen"),
+            ("[p2p]\nmessages_per_sec = 0\n", "p2p.messages_per_sec"),
+            ("[p2p]\nsync_page_statements = 5000\n", "p2p.sync_page_statements"),
+        ] {
+            let error = Config::parse(text).expect_err(text);
+            assert!(error.to_string().contains(named), "{text}: {error}");
+        }
     }
 }

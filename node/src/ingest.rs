@@ -1,7 +1,12 @@
 //! The one ingest path every statement takes, whether the operator made it
-//! through the API or (later) a peer gossiped it: decode → validate →
-//! verify → store → update the trust graph.
+//! through the API or a peer gossiped or back-filled it: decode → validate →
+//! verify → admit → store → update the trust graph.
+//!
+//! Admission: statements from the network whose author is outside this
+//! node's web of trust are kept only under the stranger quota (and never
+//! relayed); see [`crate::store::StrangerQuota`].
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use vouch_protocol::{
@@ -10,7 +15,7 @@ use vouch_protocol::{
 };
 
 use crate::metrics::Metrics;
-use crate::store::{self, Outcome, Store, Verified};
+use crate::store::{self, Admission, Outcome, Store, StrangerQuota, Verified};
 use crate::trust::TrustEngine;
 
 /// Why a statement was turned away.
@@ -57,11 +62,16 @@ pub enum Ingested {
         id: StatementId,
         /// Its local sequence number.
         seq: u64,
+        /// Whether it is held under the stranger quota (its author is
+        /// outside the web of trust): stored, but not to be relayed.
+        stranger: bool,
     },
     /// Already known.
     Duplicate(StatementId),
     /// A newer statement from the same author about the same subject and kind is stored.
     Stale(StatementId),
+    /// From a stranger whose quota is used up: not stored.
+    OverQuota(StatementId),
     /// Invalid: not stored, never to be relayed.
     Rejected(Rejection),
 }
@@ -69,9 +79,13 @@ pub enum Ingested {
 impl Ingested {
     fn label(&self) -> &'static str {
         match self {
-            Ingested::Stored { .. } => "stored",
+            Ingested::Stored {
+                stranger: false, ..
+            } => "stored",
+            Ingested::Stored { stranger: true, .. } => "stored_stranger",
             Ingested::Duplicate(_) => "duplicate",
             Ingested::Stale(_) => "stale",
+            Ingested::OverQuota(_) => "over_quota",
             Ingested::Rejected(_) => "rejected",
         }
     }
@@ -80,12 +94,14 @@ impl Ingested {
 /// A statement decoded with its id and canonical bytes, not yet validated or verified.
 type Decoded = Result<(StatementId, Vec<u8>, SignedStatement), Rejection>;
 
-/// The ingest pipeline; shared by the API and, later, the network.
+/// The ingest pipeline; shared by the API and the network.
 pub struct Ingest {
     store: Arc<Store>,
     trust: Arc<TrustEngine>,
     verifier: Mutex<BatchVerifier>,
     limits: Limits,
+    quota: StrangerQuota,
+    refused_strangers: AtomicBool,
     metrics: Metrics,
 }
 
@@ -97,11 +113,30 @@ impl Ingest {
             trust,
             verifier: Mutex::new(BatchVerifier::default()),
             limits: Limits::default(),
+            quota: StrangerQuota::default(),
+            refused_strangers: AtomicBool::new(false),
             metrics,
         }
     }
 
-    /// Ingests encoded statements (as they arrive from the network). Blocking.
+    /// Sets the stranger quota (finishes [`Ingest::new`]).
+    pub fn with_stranger_quota(mut self, quota: StrangerQuota) -> Self {
+        self.quota = quota;
+        self
+    }
+
+    /// Whether the stranger quota turned statements away since the last call.
+    pub fn take_refused_strangers(&self) -> bool {
+        self.refused_strangers.swap(false, Ordering::AcqRel)
+    }
+
+    /// The trust engine admission asks.
+    pub fn trust(&self) -> &TrustEngine {
+        &self.trust
+    }
+
+    /// Ingests encoded statements as they arrive from the network, admitting
+    /// strangers' only under the quota. Blocking.
     pub fn submit_encoded(
         &self,
         items: Vec<Vec<u8>>,
@@ -114,10 +149,11 @@ impl Ingest {
                 Ok((StatementId::of_bytes(&bytes), bytes, statement))
             })
             .collect();
-        self.run(decoded, now)
+        self.run(decoded, now, true)
     }
 
-    /// Ingests statements made locally (the operator's own). Blocking.
+    /// Ingests statements made or imported locally by the operator, who
+    /// vouches for them by doing so: no stranger quota. Blocking.
     pub fn submit(
         &self,
         statements: Vec<SignedStatement>,
@@ -133,10 +169,15 @@ impl Ingest {
                 Ok((StatementId::of_bytes(&bytes), bytes, statement))
             })
             .collect();
-        self.run(encoded, now)
+        self.run(encoded, now, false)
     }
 
-    fn run(&self, items: Vec<Decoded>, now: u64) -> Result<Vec<Ingested>, store::Error> {
+    fn run(
+        &self,
+        items: Vec<Decoded>,
+        now: u64,
+        admit_by_trust: bool,
+    ) -> Result<Vec<Ingested>, store::Error> {
         let mut results: Vec<Option<Ingested>> = Vec::with_capacity(items.len());
         let mut candidates: Vec<(usize, Verified)> = Vec::new();
         for (i, item) in items.into_iter().enumerate() {
@@ -177,19 +218,42 @@ impl Ingest {
             }
         }
 
-        let to_store: Vec<Verified> = good.iter().map(|(_, v)| v.clone()).collect();
-        let outcomes = self.store.insert(&to_store)?;
-        for ((i, verified), outcome) in good.into_iter().zip(outcomes) {
+        let admitted: Vec<(&Verified, Admission)> = good
+            .iter()
+            .map(|(_, v)| {
+                let trusted = !admit_by_trust || self.trust.is_trusted(&v.statement.author);
+                let admission = if trusted {
+                    Admission::Trusted
+                } else {
+                    Admission::Stranger
+                };
+                (v, admission)
+            })
+            .collect();
+        let outcomes = self.store.insert_admitted(&admitted, &self.quota, now)?;
+        let strangers: Vec<bool> = admitted
+            .iter()
+            .map(|(_, a)| *a == Admission::Stranger)
+            .collect();
+        for (((i, verified), outcome), stranger) in good.into_iter().zip(outcomes).zip(strangers) {
             results[i] = Some(match outcome {
                 Outcome::Stored { seq, .. } => {
+                    // Strangers' trust edges enter the graph too: they cannot
+                    // reach this node's trust until someone trusted vouches
+                    // for the stranger, and then they count at once.
                     self.trust.apply(&verified.statement);
                     Ingested::Stored {
                         id: verified.id,
                         seq,
+                        stranger,
                     }
                 }
                 Outcome::Duplicate => Ingested::Duplicate(verified.id),
                 Outcome::Stale => Ingested::Stale(verified.id),
+                Outcome::OverQuota => {
+                    self.refused_strangers.store(true, Ordering::Release);
+                    Ingested::OverQuota(verified.id)
+                }
             });
         }
 

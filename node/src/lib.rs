@@ -1,6 +1,7 @@
 //! The Vouch node as a library: storage, the trust and scoring engine, the
-//! one ingest path, the HTTP API, the mail-server front-ends (Postfix policy
-//! server, DNS block/allow lists), configuration and metrics. The `vouch`
+//! one ingest path, the peer-to-peer network, the HTTP API, the mail-server
+//! front-ends (Postfix policy server, DNS block/allow lists), configuration
+//! and metrics. The `vouch`
 //! binary is a thin shell around [`Node`].
 #![deny(missing_docs)]
 
@@ -13,6 +14,7 @@ pub mod lookup;
 pub mod metrics;
 pub mod mta;
 mod node;
+pub mod p2p;
 pub mod store;
 pub mod trust;
 

@@ -19,6 +19,12 @@ pub struct Metrics {
     dns_answers: Family<Labels, Counter>,
     malformed: Family<Labels, Counter>,
     fallbacks: Family<Labels, Counter>,
+    gossip: Family<Labels, Counter>,
+    sync: Family<Labels, Counter>,
+    peer_bans: Family<Labels, Counter>,
+    synced: Counter,
+    /// Peers with an open connection.
+    pub peers_connected: Gauge,
     /// Statements in the store.
     pub statements: Gauge,
     /// Authors with non-zero trust from this node's point of view.
@@ -36,6 +42,11 @@ impl Default for Metrics {
         let dns_answers = Family::<Labels, Counter>::default();
         let malformed = Family::<Labels, Counter>::default();
         let fallbacks = Family::<Labels, Counter>::default();
+        let gossip = Family::<Labels, Counter>::default();
+        let sync = Family::<Labels, Counter>::default();
+        let peer_bans = Family::<Labels, Counter>::default();
+        let synced = Counter::default();
+        let peers_connected = Gauge::default();
         let statements = Gauge::default();
         let trusted_authors = Gauge::default();
         let trust_recompute_micros = Gauge::default();
@@ -75,6 +86,31 @@ impl Default for Metrics {
             "Front-end answers given without a reputation (DUNNO/SERVFAIL), by server and reason",
             fallbacks.clone(),
         );
+        registry.register(
+            "gossip_messages",
+            "Gossiped statements by verdict (accept, ignore, reject, rate_limited, overloaded, published)",
+            gossip.clone(),
+        );
+        registry.register(
+            "sync_pages",
+            "Back-fill pages by direction (served, received, refused)",
+            sync.clone(),
+        );
+        registry.register(
+            "sync_statements",
+            "Statements newly stored from back-fill pages",
+            synced.clone(),
+        );
+        registry.register(
+            "peer_bans",
+            "Peers disconnected and banned, by reason",
+            peer_bans.clone(),
+        );
+        registry.register(
+            "peers_connected",
+            "Peers with an open connection",
+            peers_connected.clone(),
+        );
         registry.register("statements", "Statements in the store", statements.clone());
         registry.register(
             "trusted_authors",
@@ -95,6 +131,11 @@ impl Default for Metrics {
             dns_answers,
             malformed,
             fallbacks,
+            gossip,
+            sync,
+            peer_bans,
+            synced,
+            peers_connected,
             statements,
             trusted_authors,
             trust_recompute_micros,
@@ -148,6 +189,30 @@ impl Metrics {
     pub fn fallback(&self, server: &'static str, reason: &'static str) {
         self.fallbacks
             .get_or_create(&vec![("server", server), ("reason", reason)])
+            .inc();
+    }
+
+    /// Counts one gossiped statement by verdict.
+    pub fn gossip(&self, verdict: &'static str) {
+        self.gossip.get_or_create(&vec![("verdict", verdict)]).inc();
+    }
+
+    /// Counts one back-fill page by direction.
+    pub fn sync(&self, direction: &'static str) {
+        self.sync
+            .get_or_create(&vec![("direction", direction)])
+            .inc();
+    }
+
+    /// Counts statements newly stored from a back-fill page.
+    pub fn synced(&self, n: u64) {
+        self.synced.inc_by(n);
+    }
+
+    /// Counts one peer banned, by reason.
+    pub fn peer_banned(&self, reason: &'static str) {
+        self.peer_bans
+            .get_or_create(&vec![("reason", reason)])
             .inc();
     }
 

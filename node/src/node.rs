@@ -1,5 +1,6 @@
 //! Wires the parts into a running node: store, trust engine, ingest path,
-//! HTTP API, the mail-server front-ends, and the housekeeping timers.
+//! the network, HTTP API, the mail-server front-ends, and the housekeeping
+//! timers.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -17,6 +18,7 @@ use crate::ingest::Ingest;
 use crate::lookup::Reputations;
 use crate::metrics::Metrics;
 use crate::mta;
+use crate::p2p;
 use crate::store::{self, Store};
 use crate::trust::TrustEngine;
 
@@ -48,6 +50,9 @@ pub enum NodeError {
     /// A mail-server front-end could not listen.
     #[error(transparent)]
     ListenMta(#[from] mta::BindError),
+    /// The network could not start.
+    #[error(transparent)]
+    P2p(#[from] p2p::Error),
     /// The API server failed.
     #[error("API server: {0}")]
     Serve(std::io::Error),
@@ -60,12 +65,15 @@ pub struct Listeners {
     pub api: TcpListener,
     /// The policy server and the DNS zones (each unless disabled).
     pub mta: mta::Listeners,
+    /// The network, listening (unless disabled).
+    pub p2p: Option<p2p::Running>,
 }
 
 /// A node opened from its data directory, ready to run.
 pub struct Node {
     config: Config,
     state: AppState,
+    network: Option<p2p::Network>,
 }
 
 impl Node {
@@ -96,19 +104,39 @@ impl Node {
         }
         trust.recompute_if_dirty();
         let metrics = Metrics::default();
-        let ingest = Arc::new(Ingest::new(store.clone(), trust.clone(), metrics.clone()));
+        let ingest = Arc::new(
+            Ingest::new(store.clone(), trust.clone(), metrics.clone())
+                .with_stranger_quota(config.p2p.stranger_quota()),
+        );
+        let (network, p2p) = if config.p2p.enabled {
+            let (network, handle) = p2p::Network::new(
+                config.p2p.clone(),
+                &keypair,
+                store.clone(),
+                ingest.clone(),
+                metrics.clone(),
+            )?;
+            (Some(network), handle)
+        } else {
+            (None, p2p::Handle::disabled())
+        };
         let state = AppState {
             reputations: Reputations::new(store.clone(), trust.clone(), metrics.clone()),
             store,
             trust,
             ingest,
+            p2p,
             signer: Arc::new(keypair),
             token: token.into(),
             metrics,
             max_batch: config.api.max_batch,
             started_at: unix_now(),
         };
-        Ok(Node { config, state })
+        Ok(Node {
+            config,
+            state,
+            network,
+        })
     }
 
     /// The API state (handles to every part).
@@ -116,15 +144,20 @@ impl Node {
         &self.state
     }
 
-    /// Binds the API, policy and DNS sockets; split from [`Node::serve`] so
-    /// callers learn the bound addresses (port 0 in tests) before serving.
-    pub async fn bind(&self) -> Result<Listeners, NodeError> {
+    /// Binds the API, policy, DNS and network sockets; split from
+    /// [`Node::serve`] so callers learn the bound addresses (port 0 in
+    /// tests) before serving.
+    pub async fn bind(&mut self) -> Result<Listeners, NodeError> {
         let addr = self.config.api.listen;
         let api = TcpListener::bind(addr)
             .await
             .map_err(|source| NodeError::Listen { addr, source })?;
         let mta = mta::Listeners::bind(&self.config.policy, &self.config.dnsbl).await?;
-        Ok(Listeners { api, mta })
+        let p2p = match self.network.take() {
+            Some(network) => Some(network.bind()?),
+            None => None,
+        };
+        Ok(Listeners { api, mta, p2p })
     }
 
     /// Serves the API and the mail-server front-ends, and runs housekeeping,
@@ -142,8 +175,9 @@ impl Node {
             self.state.metrics.clone(),
             self.config.policy.clone(),
             self.config.dnsbl.clone(),
-            stopping,
+            stopping.clone(),
         ));
+        let network = listeners.p2p.map(|running| tokio::spawn(running.run(stopping)));
         let router = api::router(self.state.clone(), self.config.api.max_body_bytes);
         if let Ok(addr) = listeners.api.local_addr() {
             tracing::info!(%addr, node_id = %self.state.signer.public(), "API listening");
@@ -155,7 +189,15 @@ impl Node {
         if let Err(error) = front_ends.await {
             tracing::error!(%error, "mail-server front-ends failed");
         }
+        if let Some(Err(error)) = match network {
+            Some(network) => Some(network.await),
+            None => None,
+        } {
+            tracing::error!(%error, "network failed");
+        }
         housekeeping.abort();
+        // Wait until it is gone, so nothing holds the store after `serve` returns.
+        let _ = housekeeping.await;
         served.map_err(NodeError::Serve)
     }
 }
@@ -171,10 +213,13 @@ async fn housekeeping(state: AppState, config: Config) {
         tokio::select! {
             _ = recompute.tick() => {
                 let trust = state.trust.clone();
+                let before = trust.snapshot().len();
                 if let Ok(Some(took)) = tokio::task::spawn_blocking(move || trust.recompute_if_dirty()).await {
+                    let after = state.trust.snapshot().len();
                     state.metrics.trust_recompute_micros.set(took.as_micros().min(i64::MAX as u128) as i64);
-                    state.metrics.trusted_authors.set(state.trust.snapshot().len() as i64);
+                    state.metrics.trusted_authors.set(after as i64);
                     tracing::debug!(?took, "trust recomputed");
+                    settle_strangers(&state, &config, after > before).await;
                 }
             }
             _ = sweep.tick() => {
@@ -192,7 +237,41 @@ async fn housekeeping(state: AppState, config: Config) {
                     Ok(Err(error)) => tracing::error!(%error, "expiry sweep failed"),
                     Err(error) => tracing::error!(%error, "expiry sweep task failed"),
                 }
+                settle_strangers(&state, &config, false).await;
             }
         }
+    }
+}
+
+/// Keeps strangers' statements whose authors are now trusted, drops those
+/// kept past the retention, and, when the web of trust grew after the
+/// quota turned some away, back-fills everything again so they arrive.
+async fn settle_strangers(state: &AppState, config: &Config, trust_grew: bool) {
+    let retention = config.p2p.stranger_retention_hours.saturating_mul(3600);
+    let (store, trust, ingest) = (state.store.clone(), state.trust.clone(), state.ingest.clone());
+    let settled = tokio::task::spawn_blocking(move || {
+        let sweep = store.settle_strangers(|a| trust.is_trusted(a), unix_now().saturating_sub(retention))?;
+        for statement in &sweep.dropped {
+            trust.remove_expired(statement);
+        }
+        let refetch = trust_grew && ingest.take_refused_strangers();
+        if refetch {
+            store.reset_sync_watermarks()?;
+        }
+        Ok::<_, store::Error>((sweep.promoted, sweep.dropped.len(), refetch))
+    })
+    .await;
+    match settled {
+        Ok(Ok((promoted, dropped, refetch))) => {
+            if promoted > 0 || dropped > 0 {
+                tracing::info!(promoted, dropped, "settled strangers' statements");
+            }
+            if refetch {
+                tracing::info!("web of trust grew; back-filling again");
+                let _ = state.p2p.sync_now().await;
+            }
+        }
+        Ok(Err(error)) => tracing::error!(%error, "settling strangers failed"),
+        Err(error) => tracing::error!(%error, "settling strangers task failed"),
     }
 }

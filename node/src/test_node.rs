@@ -1,5 +1,6 @@
-//! A real node (real RocksDB in a tempdir) with its API, policy and DNS
-//! servers on loopback port 0, for the API's and the front-ends' socket tests.
+//! A real node (real RocksDB in a tempdir) with its API, policy, DNS and
+//! network sockets on loopback port 0, for the API's, the front-ends' and
+//! the network's tests.
 
 use std::net::SocketAddr;
 
@@ -21,9 +22,11 @@ pub struct TestNode {
     pub policy: SocketAddr,
     pub dns: SocketAddr,
     pub state: AppState,
+    /// The network address peers dial (ends in /p2p/<peer id>), if enabled.
+    pub p2p: Option<libp2p::Multiaddr>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<Result<(), crate::NodeError>>>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 /// A peer operator's key, deterministic per `n`.
@@ -35,16 +38,31 @@ pub fn peer(n: u8) -> Keypair {
 
 impl TestNode {
     pub async fn start(configure: impl FnOnce(&mut Config)) -> TestNode {
-        let dir = tempfile::tempdir().expect("tempdir");
+        TestNode::start_in(tempfile::tempdir().expect("tempdir"), configure).await
+    }
+
+    /// Stops the node and starts it again on the same data directory.
+    pub async fn restart(mut self, configure: impl FnOnce(&mut Config)) -> TestNode {
+        self.shut_down().await;
+        // Every handle on the store must be gone before it is reopened.
+        let TestNode { dir, state, .. } = self;
+        drop(state);
+        TestNode::start_in(dir, configure).await
+    }
+
+    async fn start_in(dir: tempfile::TempDir, configure: impl FnOnce(&mut Config)) -> TestNode {
         let data_dir = DataDir::new(dir.path());
-        data_dir.init().expect("init");
+        if !data_dir.is_initialised() {
+            data_dir.init().expect("init");
+        }
         let mut config = Config::default();
         config.api.listen = "127.0.0.1:0".parse().expect("addr");
         config.policy.listen = "127.0.0.1:0".parse().expect("addr");
         config.dnsbl.listen = "127.0.0.1:0".parse().expect("addr");
+        config.p2p.listen = vec!["/ip4/127.0.0.1/tcp/0".into()];
         configure(&mut config);
         let token = data_dir.token().expect("token");
-        let node = Node::open_with(
+        let mut node = Node::open_with(
             &data_dir,
             config,
             data_dir.keypair().expect("key"),
@@ -56,19 +74,33 @@ impl TestNode {
         let api = listeners.api.local_addr().expect("api addr");
         let policy = listeners.mta.policy_addr().expect("policy enabled");
         let dns = listeners.mta.dns_addr().expect("dnsbl enabled");
+        let networked = listeners.p2p.is_some();
         let (stop, stopped) = oneshot::channel::<()>();
         let server = tokio::spawn(node.serve(listeners, async move {
             let _ = stopped.await;
         }));
+        let mut p2p = None;
+        for _ in 0..100 {
+            if !networked {
+                break;
+            }
+            p2p = state.p2p.listen_addrs().await.expect("network runs").pop();
+            if p2p.is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert!(!networked || p2p.is_some(), "network did not listen");
         TestNode {
             api,
             token,
             policy,
             dns,
             state,
+            p2p,
             stop: Some(stop),
             server: Some(server),
-            _dir: dir,
+            dir,
         }
     }
 
@@ -132,6 +164,10 @@ impl TestNode {
     }
 
     pub async fn stop(mut self) {
+        self.shut_down().await;
+    }
+
+    async fn shut_down(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

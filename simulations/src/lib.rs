@@ -2,9 +2,13 @@
 //! scored by the node's real trust and scoring code (`vouch_node::trust`),
 //! side by side with a shared-blocklist baseline on the same statements.
 //! Deterministic: the same seed gives the same tables.
+//!
+//! [`testnet`] is the other half: real `vouch` processes on loopback, for
+//! propagation and delivery over the real network code.
 
 pub mod eval;
 pub mod network;
 pub mod output;
 pub mod scenarios;
+pub mod testnet;
 pub mod world;

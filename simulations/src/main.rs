@@ -4,15 +4,57 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use vouch_sim::network::Params;
 use vouch_sim::{output, scenarios};
 
-/// Run Vouch's attack scenarios against a shared-blocklist baseline.
+/// Run Vouch's attack scenarios against a shared-blocklist baseline, or a
+/// testnet of real nodes on loopback.
 #[derive(Debug, Parser)]
-#[command(name = "vouch-sim", version, about)]
+#[command(name = "vouch-sim", version, about, args_conflicts_with_subcommands = true)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    scenarios: ScenarioArgs,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start N real `vouch` processes on 127.0.0.1, make reports on random
+    /// nodes, print delivery and propagation latency, stop every process.
+    Testnet(TestnetArgs),
+}
+
+#[derive(Debug, Args)]
+struct TestnetArgs {
+    /// Nodes to start.
+    #[arg(long, default_value_t = 10)]
+    nodes: usize,
+    /// Reports to make.
+    #[arg(long, default_value_t = 30)]
+    reports: usize,
+    /// Random trust edges per node besides its ring neighbours.
+    #[arg(long, default_value_t = 2)]
+    chords: usize,
+    /// The `vouch` binary (default: next to this one, as `cargo build
+    /// --release -p vouch-cli` leaves it).
+    #[arg(long)]
+    vouch: Option<PathBuf>,
+    /// Random seed of the topology and reporters.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Seconds a report may take to count as delivered.
+    #[arg(long, default_value_t = 10)]
+    deadline_secs: u64,
+    /// Milliseconds between reports.
+    #[arg(long, default_value_t = 300)]
+    spacing_ms: u64,
+}
+
+#[derive(Debug, Args)]
+struct ScenarioArgs {
     /// Which scenario: `all`, or one of honest, sybil, slander, neighbours, whitewash, remediation.
     #[arg(default_value = "all")]
     scenario: String,
@@ -36,7 +78,12 @@ enum Size {
 }
 
 fn main() -> ExitCode {
-    match run(Cli::parse()) {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::Testnet(args)) => testnet(args),
+        None => run(cli.scenarios),
+    };
+    match result {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::from(1),
         Err(error) => {
@@ -46,7 +93,35 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<bool> {
+fn testnet(args: TestnetArgs) -> anyhow::Result<bool> {
+    let vouch = match args.vouch {
+        Some(path) => path,
+        None => std::env::current_exe()?
+            .parent()
+            .context("the executable has no directory")?
+            .join("vouch"),
+    };
+    let options = vouch_sim::testnet::Options {
+        nodes: args.nodes,
+        reports: args.reports,
+        chords: args.chords,
+        vouch,
+        seed: args.seed,
+        deadline_secs: args.deadline_secs,
+        spacing_ms: args.spacing_ms,
+    };
+    let figures = vouch_sim::testnet::run(&options)?;
+    let [p50, p95, p99, max] = figures.latency_ms;
+    println!("| nodes | reports | delivered | p50 | p95 | p99 | max | trust converged |");
+    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!(
+        "| {} | {} | {:.1}% | {p50:.0} ms | {p95:.0} ms | {p99:.0} ms | {max:.0} ms | {:.1} s |",
+        figures.nodes, figures.reports, figures.delivery_percent, figures.trust_converged_secs
+    );
+    Ok(figures.delivery_percent >= 99.0)
+}
+
+fn run(cli: ScenarioArgs) -> anyhow::Result<bool> {
     let params = match cli.size {
         Size::Full => Params::full(),
         Size::Small => Params::small(),

@@ -35,9 +35,9 @@ impl NodeDir {
             String::from_utf8_lossy(&out.stderr)
         );
         let config = dir.path().join("config.toml");
-        // The policy and DNS servers take any free port: these tests use the API.
+        // The policy, DNS and network servers take any free port: these tests use the API.
         let text = format!(
-            "[api]\nlisten = \"127.0.0.1:{port}\"\n\n[policy]\nlisten = \"127.0.0.1:0\"\n\n[dnsbl]\nlisten = \"127.0.0.1:0\"\n"
+            "[api]\nlisten = \"127.0.0.1:{port}\"\n\n[policy]\nlisten = \"127.0.0.1:0\"\n\n[dnsbl]\nlisten = \"127.0.0.1:0\"\n\n[p2p]\nlisten = [\"/ip4/127.0.0.1/tcp/0\"]\n"
         );
         std::fs::write(&config, text).expect("write config");
         NodeDir { dir }

@@ -31,6 +31,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/v1/reputation", post(reputation::batch))
         .route("/v1/statements/{*subject}", get(reputation::statements))
         .route("/v1/status", get(status::status))
+        .route("/v1/peers", get(status::peers))
         .route(
             "/v1/trust",
             get(status::trust_list).merge(post(write::trust).route_layer(auth.clone())),

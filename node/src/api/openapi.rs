@@ -58,10 +58,11 @@ pub fn document() -> Value {
                 "parameters": [subject_param()],
                 "responses": { "200": { "description": "Statements" }, "400": error_response("Bad subject") }
             }},
-            "/v1/status": { "get": { "summary": "Node id, counts, version", "responses": { "200": { "description": "Status" } } } },
+            "/v1/status": { "get": { "summary": "Node id, peer id, listen addresses, counts, version", "responses": { "200": { "description": "Status" } } } },
+            "/v1/peers": { "get": { "summary": "Known peers: id, addresses, gossip score, last seen, ban", "responses": { "200": { "description": "Peers" } } } },
             "/v1/trust": {
                 "get": { "summary": "Nodes this node vouches for, with computed trust", "responses": { "200": { "description": "Trust list" } } },
-                "post": write_op("Vouch for a node (weight 1..100; 0 withdraws)", "TrustRequest")["post"].clone()
+                "post": write_op("Vouch for a node, named by key, peer id or multiaddr with /p2p/ (weight 1..100; 0 withdraws)", "TrustRequest")["post"].clone()
             },
             "/v1/endorse": write_op("Endorse a sender as legitimate", "EndorseRequest"),
             "/v1/report": write_op("Report a sender", "ReportRequest"),
@@ -84,7 +85,7 @@ pub fn document() -> Value {
                 "WriteResponse": { "type": "object", "properties": {
                     "id": { "type": "string" }, "outcome": { "type": "string" }, "seq": { "type": "integer" } } },
                 "TrustRequest": { "type": "object", "required": ["node", "weight"], "properties": {
-                    "node": { "type": "string", "description": "64 hex digits" },
+                    "node": { "type": "string", "description": "node key (64 hex digits), peer id, or multiaddr ending in /p2p/<peer id>" },
                     "weight": { "type": "integer", "minimum": 0, "maximum": 100 }, "ttl_days": { "type": "integer" } } },
                 "EndorseRequest": { "type": "object", "required": ["subject"], "properties": {
                     "subject": { "type": "string" },

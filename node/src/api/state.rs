@@ -7,6 +7,7 @@ use vouch_protocol::Keypair;
 use crate::ingest::Ingest;
 use crate::lookup::Reputations;
 use crate::metrics::Metrics;
+use crate::p2p;
 use crate::store::Store;
 use crate::trust::TrustEngine;
 
@@ -21,6 +22,8 @@ pub struct AppState {
     pub reputations: Reputations,
     /// The ingest path, for the operator's own statements.
     pub ingest: Arc<Ingest>,
+    /// The network (a handle that answers `Stopped` when it is disabled).
+    pub p2p: p2p::Handle,
     /// The node's key, which signs the operator's statements.
     pub signer: Arc<Keypair>,
     /// The bearer token write calls must carry.

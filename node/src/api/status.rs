@@ -10,6 +10,7 @@ use vouch_protocol::{Claim, Kind, Subject};
 use super::error::Error;
 use super::state::AppState;
 use crate::clock::unix_now;
+use crate::p2p::{self, PeerInfo};
 
 /// Answer of `GET /v1/status`.
 #[derive(Debug, Serialize)]
@@ -28,12 +29,24 @@ pub struct Status {
     pub trust_edges: usize,
     /// Authors with non-zero trust from this node's point of view.
     pub trusted_authors: usize,
+    /// The node's libp2p peer id (the same key as `node_id`).
+    pub peer_id: Option<String>,
+    /// Whether the network is running.
+    pub network: bool,
+    /// Addresses peers can dial, each ending in `/p2p/<peer id>`.
+    pub listen_addrs: Vec<String>,
+    /// Peers with an open connection.
+    pub peers_connected: usize,
+    /// Statements held under the stranger quota.
+    pub stranger_statements: u64,
 }
 
 /// `GET /v1/status`
 #[tracing::instrument(skip_all)]
 pub async fn status(State(state): State<AppState>) -> Json<Status> {
     let counts = state.store.counts();
+    let listen = state.p2p.listen_addrs().await;
+    let peers = state.p2p.peers().await.unwrap_or_default();
     Json(Status {
         node_id: state.signer.public().to_string(),
         version: env!("CARGO_PKG_VERSION"),
@@ -42,7 +55,40 @@ pub async fn status(State(state): State<AppState>) -> Json<Status> {
         next_seq: counts.next_seq,
         trust_edges: state.trust.edge_count(),
         trusted_authors: state.trust.snapshot().len(),
+        peer_id: p2p::identity::peer_id(&state.signer.public()).map(|p| p.to_string()),
+        network: listen.is_ok(),
+        listen_addrs: listen
+            .unwrap_or_default()
+            .iter()
+            .map(|a| a.to_string())
+            .collect(),
+        peers_connected: peers.iter().filter(|p| p.connected).count(),
+        stranger_statements: counts.strangers,
     })
+}
+
+/// Answer of `GET /v1/peers`.
+#[derive(Debug, Serialize)]
+pub struct Peers {
+    /// Whether the network is running.
+    pub network: bool,
+    /// Every peer known, connected ones first.
+    pub peers: Vec<PeerInfo>,
+}
+
+/// `GET /v1/peers`
+#[tracing::instrument(skip_all)]
+pub async fn peers(State(state): State<AppState>) -> Json<Peers> {
+    match state.p2p.peers().await {
+        Ok(peers) => Json(Peers {
+            network: true,
+            peers,
+        }),
+        Err(_) => Json(Peers {
+            network: false,
+            peers: Vec::new(),
+        }),
+    }
 }
 
 /// One of the operator's own trust statements.

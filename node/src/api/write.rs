@@ -7,8 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use vouch_protocol::{
-    Claim, EndorseCategory, Evidence, Kind, Limits, NodeKey, ReportCategory, Statement, Subject,
-    VERSION,
+    Claim, EndorseCategory, Evidence, Kind, Limits, ReportCategory, Statement, Subject, VERSION,
 };
 
 use super::error::Error;
@@ -17,6 +16,7 @@ use super::reputation::parse_sender;
 use super::state::AppState;
 use crate::clock::unix_now;
 use crate::ingest::Ingested;
+use crate::p2p;
 
 const HOUR: u64 = 3600;
 const DAY: u64 = 24 * HOUR;
@@ -25,7 +25,8 @@ const DAY: u64 = 24 * HOUR;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrustRequest {
-    /// The node to vouch for (64 hex digits).
+    /// The node to vouch for: its key (64 hex digits), its peer id, or a
+    /// multiaddr ending in `/p2p/<peer id>` (which is also dialled).
     pub node: String,
     /// 1..=100; 0 withdraws.
     pub weight: u8,
@@ -174,8 +175,14 @@ async fn publish(
             claim,
         };
         let statement = state.signer.sign(body);
+        let encoded = vouch_protocol::encode_signed(&statement);
         let mut results = state.ingest.submit(vec![statement], now)?;
-        Ok::<_, Error>(results.pop())
+        let result = results.pop();
+        if let (Some(Ingested::Stored { .. }), Ok(bytes)) = (&result, encoded) {
+            // Peers that miss the gossip back-fill it later.
+            let _ = state.p2p.publish(bytes);
+        }
+        Ok::<_, Error>(result)
     })
     .await??;
     if is_trust {
@@ -183,12 +190,12 @@ async fn publish(
         trust.recompute_if_dirty();
     }
     match ingested {
-        Some(Ingested::Stored { id, seq }) => Ok(Json(WriteResponse {
+        Some(Ingested::Stored { id, seq, .. }) => Ok(Json(WriteResponse {
             id: id.to_string(),
             outcome: "stored",
             seq: Some(seq),
         })),
-        Some(Ingested::Duplicate(id)) | Some(Ingested::Stale(id)) => Ok(Json(WriteResponse {
+        Some(Ingested::Duplicate(id)) | Some(Ingested::Stale(id)) | Some(Ingested::OverQuota(id)) => Ok(Json(WriteResponse {
             id: id.to_string(),
             outcome: "duplicate",
             seq: None,
@@ -204,16 +211,17 @@ pub async fn trust(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<TrustRequest>,
 ) -> Result<Json<WriteResponse>, Error> {
-    let node: NodeKey = request.node.trim().parse().map_err(|_| {
-        Error::InvalidBody(format!(
-            "node {:?} is not a 64-hex-digit node key",
-            request.node
-        ))
-    })?;
+    let name = p2p::parse_peer(&request.node).map_err(|e| Error::InvalidBody(e.to_string()))?;
+    if let Some(addr) = name.addr {
+        if request.weight > 0 {
+            // The network may be disabled; the vouch stands either way.
+            let _ = state.p2p.add_peer(name.peer, addr).await;
+        }
+    }
     let ttl_secs = ttl(request.ttl_days, 365, DAY);
     publish(
         state,
-        Subject::Node(node),
+        Subject::Node(name.node),
         Claim::Trust {
             weight: request.weight,
         },

@@ -20,17 +20,25 @@ pub const RELAYED: &str = "relayed";
 pub const SEQUENCE: &str = "sequence";
 /// expiry: expires_at | id → empty.
 pub const EXPIRY: &str = "expiry";
-/// meta: counters kept in step with the data.
+/// meta: counters kept in step with the data, and the network's bookkeeping.
 pub const META: &str = "meta";
+/// strangers: author | id → stored_at, for statements kept under the
+/// stranger quota (authors outside this node's web of trust).
+pub const STRANGERS: &str = "strangers";
 /// Every column family.
-pub const ALL: [&str; 8] = [
-    STATEMENTS, SLOTS, SUBJECTS, NETBLOCKS, RELAYED, SEQUENCE, EXPIRY, META,
+pub const ALL: [&str; 9] = [
+    STATEMENTS, SLOTS, SUBJECTS, NETBLOCKS, RELAYED, SEQUENCE, EXPIRY, META, STRANGERS,
 ];
 
 /// meta key: next ingest sequence number.
 pub const META_NEXT_SEQ: &[u8] = b"next_seq";
 /// meta key: number of stored statements.
 pub const META_COUNT: &[u8] = b"count";
+
+/// meta key prefix: a peer's ingest sequence number this node has back-filled up to.
+pub const META_WATERMARK: &[u8] = b"watermark/";
+/// meta key: the peers and addresses known to the network layer.
+pub const META_PEER_BOOK: &[u8] = b"peer_book";
 
 /// Prefix byte of node subjects (trust edges) in the subjects family.
 pub const NODE_TAG: u8 = 6;
@@ -125,6 +133,14 @@ pub fn indexed(prefix: &[u8], subject_key: &[u8], author: &NodeKey, kind: Kind) 
 pub fn expiry(expires_at: u64, id: &StatementId) -> Vec<u8> {
     let mut key = Vec::with_capacity(40);
     key.extend_from_slice(&expires_at.to_be_bytes());
+    key.extend_from_slice(&id.0);
+    key
+}
+
+/// strangers key.
+pub fn stranger(author: &NodeKey, id: &StatementId) -> Vec<u8> {
+    let mut key = Vec::with_capacity(64);
+    key.extend_from_slice(&author.0);
     key.extend_from_slice(&id.0);
     key
 }

@@ -7,6 +7,8 @@
 //! All calls block: async callers use `spawn_blocking`.
 
 mod keys;
+mod network;
+mod strangers;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -19,6 +21,7 @@ use rocksdb::{
 use vouch_protocol::{Claim, Kind, NodeKey, SignedStatement, StatementId, Subject, decode_signed};
 
 use keys::SlotValue;
+pub use strangers::{Admission, StrangerQuota, StrangerSweep};
 
 /// Most statements one lookup reads about a subject or netblock; beyond this
 /// the rest are ignored (and the cap is logged), so one hot subject cannot
@@ -62,6 +65,8 @@ pub enum Outcome {
     Duplicate,
     /// An equal or newer statement already holds the slot.
     Stale,
+    /// From a stranger whose quota (or the strangers' total) is used up.
+    OverQuota,
 }
 
 /// A stored statement with its id and local sequence number.
@@ -80,6 +85,8 @@ pub struct Counts {
     pub statements: u64,
     /// The next ingest sequence number (one past the last assigned).
     pub next_seq: u64,
+    /// Statements held under the stranger quota.
+    pub strangers: u64,
 }
 
 /// The node's statement store.
@@ -127,6 +134,7 @@ impl Store {
         let counts = Counts {
             statements: read(keys::META_COUNT)?,
             next_seq: read(keys::META_NEXT_SEQ)?.max(1),
+            strangers: store.count_strangers()?,
         };
         store.writer = Mutex::new(counts);
         Ok(store)
@@ -146,17 +154,34 @@ impl Store {
     /// Stores verified statements, latest-wins per (author, subject, kind),
     /// idempotent on duplicates, in one atomic write. Results are in input order.
     pub fn insert(&self, statements: &[Verified]) -> Result<Vec<Outcome>, Error> {
+        let admitted: Vec<(&Verified, Admission)> =
+            statements.iter().map(|v| (v, Admission::Trusted)).collect();
+        self.insert_admitted(&admitted, &StrangerQuota::default(), 0)
+    }
+
+    /// [`Store::insert`], with statements from strangers held under the
+    /// stranger `quota` (and answered [`Outcome::OverQuota`] beyond it);
+    /// `now` dates their stay.
+    pub fn insert_admitted(
+        &self,
+        statements: &[(&Verified, Admission)],
+        quota: &StrangerQuota,
+        now: u64,
+    ) -> Result<Vec<Outcome>, Error> {
         let (cf_slots, cf_meta) = (self.cf(keys::SLOTS)?, self.cf(keys::META)?);
         let mut counts = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let mut next = *counts;
         let mut batch = WriteBatch::default();
-        // Slots written earlier in this batch, which the database cannot see yet.
+        // Slots and stranger entries written earlier in this batch, which the
+        // database cannot see yet.
         let mut pending: HashMap<Vec<u8>, SlotValue> = HashMap::new();
+        let mut pending_strangers = strangers::Pending::default();
         let mut outcomes = Vec::with_capacity(statements.len());
-        for item in statements {
+        for (item, admission) in statements {
             let body = &item.statement.body;
+            let author = &item.statement.author;
             let subject_key = keys::subject(&body.subject);
-            let slot_key = keys::slot(&item.statement.author, body.claim.slot_kind(), &subject_key);
+            let slot_key = keys::slot(author, body.claim.slot_kind(), &subject_key);
             let current = match pending.get(&slot_key) {
                 Some(value) => Some(value.clone()),
                 None => self
@@ -174,7 +199,25 @@ impl Store {
                     outcomes.push(Outcome::Stale);
                     continue;
                 }
+            }
+            let replaces_stranger = match &current {
+                Some(c) => self.is_stranger(author, &c.id, &pending_strangers)?,
+                None => false,
+            };
+            if *admission == Admission::Stranger
+                && !replaces_stranger
+                && !self.stranger_has_room(author, quota, &next, &pending_strangers)?
+            {
+                outcomes.push(Outcome::OverQuota);
+                continue;
+            }
+            if let Some(current) = &current {
                 self.remove(&mut batch, &item.statement, &subject_key, current)?;
+                if replaces_stranger {
+                    batch.delete_cf(self.cf(keys::STRANGERS)?, keys::stranger(author, &current.id));
+                    pending_strangers.remove(author, &current.id);
+                    next.strangers = next.strangers.saturating_sub(1);
+                }
                 next.statements = next.statements.saturating_sub(1);
             }
             let value = SlotValue {
@@ -185,6 +228,15 @@ impl Store {
                 relay_origin: relay_origin(&item.statement),
             };
             self.add(&mut batch, item, &subject_key, &slot_key, &value)?;
+            if *admission == Admission::Stranger {
+                batch.put_cf(
+                    self.cf(keys::STRANGERS)?,
+                    keys::stranger(author, &item.id),
+                    now.to_be_bytes(),
+                );
+                pending_strangers.add(author, &item.id);
+                next.strangers += 1;
+            }
             outcomes.push(Outcome::Stored {
                 seq: value.seq,
                 superseded: current.map(|c| c.id),
@@ -439,6 +491,11 @@ impl Store {
             self.remove(&mut batch, &statement, &subject_key, &slot)?;
             batch.delete_cf(slots, &slot_key);
             next.statements = next.statements.saturating_sub(1);
+            let stranger_key = keys::stranger(&statement.author, id);
+            if self.db.get_pinned_cf(self.cf(keys::STRANGERS)?, &stranger_key)?.is_some() {
+                batch.delete_cf(self.cf(keys::STRANGERS)?, stranger_key);
+                next.strangers = next.strangers.saturating_sub(1);
+            }
             expired.push(statement);
         }
         batch.put_cf(

@@ -241,6 +241,12 @@ impl TrustEngine {
             .clone()
     }
 
+    /// Whether `author` is inside this node's web of trust: the node itself,
+    /// or an author whose computed trust reaches `min_author_trust`.
+    pub fn is_trusted(&self, author: &NodeKey) -> bool {
+        *author == self.root || self.snapshot().get(author) >= self.config.min_author_trust
+    }
+
     /// Number of trust edges in the graph.
     pub fn edge_count(&self) -> usize {
         self.graph

@@ -1,0 +1,55 @@
+//! The peer-to-peer network: nodes gossip signed statements over libp2p,
+//! discover each other, and back-fill what they missed.
+//!
+//! * Identity: the node's ed25519 statement key is its libp2p key, so a
+//!   peer id names an author ([`identity`]).
+//! * Transport: TCP with noise and yamux; identify, ping, Kademlia (a
+//!   private DHT) for discovery, mDNS when configured.
+//! * Gossip: one topic; message id = statement id; each message is held
+//!   until the one ingest path has judged it, then accepted (relayed),
+//!   ignored, or rejected (never relayed, and the sender penalised by
+//!   gossipsub peer scoring; `behaviour.rs`).
+//! * Admission: statements from authors outside the web of trust are kept
+//!   only under the stranger quota and never relayed.
+//! * Back-fill: a request-response protocol over the peer's ingest
+//!   sequence ([`sync`]).
+//! * Limits per peer: message and request rates, connection counts,
+//!   response sizes; abusive peers are disconnected and banned ([`limits`]).
+//!
+//! The swarm lives in one actor ([`Running`]) behind a cloneable [`Handle`].
+
+mod behaviour;
+mod config;
+mod handle;
+pub mod identity;
+pub mod limits;
+mod network;
+mod peer_book;
+pub mod sync;
+mod worker;
+
+pub use behaviour::{BuildError, TOPIC, gossip_config};
+pub use config::Config;
+pub use handle::{Handle, HandleError, PeerInfo};
+pub use identity::{PeerName, PeerNameError, parse_peer};
+pub use network::{Network, Running};
+
+/// Why the network could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A setting is invalid.
+    #[error("invalid p2p setting: {0}")]
+    Config(String),
+    /// The node key cannot be a libp2p key.
+    #[error("node key: {0}")]
+    Key(String),
+    /// The transport or behaviour could not be built.
+    #[error("p2p transport: {0}")]
+    Transport(String),
+    /// A listen address could not be bound.
+    #[error("cannot listen on {0}: {1}")]
+    Listen(String, String),
+}
+
+#[cfg(test)]
+mod tests;

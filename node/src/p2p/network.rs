@@ -1,0 +1,786 @@
+//! The network actor: the only owner of the swarm. It serves the handle's
+//! commands, reacts to swarm events, hands ingest work to the worker and
+//! the blocking pool, and ends when every handle is dropped or the node
+//! shuts down. Nothing in this loop may panic: every failure is logged,
+//! counted, and survived.
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use libp2p::gossipsub::{IdentTopic, MessageAcceptance};
+use libp2p::multiaddr::Protocol;
+use libp2p::request_response::{self, OutboundRequestId};
+use libp2p::swarm::{SwarmEvent, dial_opts::DialOpts};
+use libp2p::{Multiaddr, PeerId, Swarm, identify, kad, mdns, noise, ping, tcp, yamux};
+use tokio::sync::{mpsc, watch};
+use vouch_protocol::Keypair;
+
+use super::behaviour::{Behaviour, BehaviourEvent, GRAYLIST_THRESHOLD, TOPIC};
+use super::handle::{Command, Handle, PeerInfo};
+use super::identity::{libp2p_keypair, node_key, peer_of};
+use super::limits::{Offence, PeerLimits};
+use super::peer_book::PeerBook;
+use super::sync::{self, SyncPage, SyncRequest};
+use super::worker::{Done, GossipItem, Verdict, gossip_worker};
+use super::{Config, Error};
+use crate::clock::unix_now;
+use crate::ingest::Ingest;
+use crate::metrics::Metrics;
+use crate::store::Store;
+
+/// Gossiped statements waiting for the worker before new ones are ignored.
+const GOSSIP_QUEUE: usize = 8192;
+/// Addresses remembered per peer.
+const MAX_ADDRS_PER_PEER: usize = 8;
+/// Peers remembered (connected or not).
+const MAX_KNOWN_PEERS: usize = 1024;
+
+/// What the node knows about one peer.
+struct Peer {
+    addrs: Vec<Multiaddr>,
+    connections: u32,
+    last_seen: u64,
+    limits: PeerLimits,
+    rtt: Option<Duration>,
+    syncing: bool,
+}
+
+/// The network before it runs: everything but the swarm, which needs the
+/// async runtime.
+pub struct Network {
+    config: Config,
+    key: libp2p::identity::Keypair,
+    commands: mpsc::Receiver<Command>,
+    store: Arc<Store>,
+    ingest: Arc<Ingest>,
+    metrics: Metrics,
+}
+
+impl Network {
+    /// The network of the node with `keypair`, and the handle to it.
+    pub fn new(
+        config: Config,
+        keypair: &Keypair,
+        store: Arc<Store>,
+        ingest: Arc<Ingest>,
+        metrics: Metrics,
+    ) -> Result<(Network, Handle), Error> {
+        let key = libp2p_keypair(keypair).map_err(|e| Error::Key(e.to_string()))?;
+        let (handle, commands) = Handle::channel();
+        Ok((
+            Network {
+                config,
+                key,
+                commands,
+                store,
+                ingest,
+                metrics,
+            },
+            handle,
+        ))
+    }
+
+    /// Builds the swarm and starts listening and dialing; the returned
+    /// actor runs with [`Running::run`].
+    pub fn bind(self) -> Result<Running, Error> {
+        let config = self.config;
+        let listen = config.listen_addrs().map_err(Error::Config)?;
+        let external = config.external_addrs().map_err(Error::Config)?;
+        let bootstrap = config.bootstrap_addrs().map_err(Error::Config)?;
+        let behaviour_config = config.clone();
+        let mut swarm = libp2p::SwarmBuilder::with_existing_identity(self.key)
+            .with_tokio()
+            .with_tcp(
+                tcp::Config::default().nodelay(true),
+                noise::Config::new,
+                yamux::Config::default,
+            )
+            .map_err(|e| Error::Transport(e.to_string()))?
+            .with_dns()
+            .map_err(|e| Error::Transport(e.to_string()))?
+            .with_behaviour(|key| {
+                Behaviour::new(key, &behaviour_config)
+                    .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
+            })
+            .map_err(|e| Error::Transport(e.to_string()))?
+            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
+            .build();
+        for addr in listen {
+            swarm
+                .listen_on(addr.clone())
+                .map_err(|e| Error::Listen(addr.to_string(), e.to_string()))?;
+        }
+        for addr in external {
+            swarm.add_external_address(addr);
+        }
+        let book = PeerBook::load(&self.store);
+        let (gossip_tx, gossip_rx) = mpsc::channel(GOSSIP_QUEUE);
+        let (done_tx, done_rx) = mpsc::channel(256);
+        let worker = tokio::spawn(gossip_worker(gossip_rx, self.ingest.clone(), done_tx.clone()));
+        let mut running = Running {
+            swarm,
+            commands: self.commands,
+            config,
+            store: self.store,
+            ingest: self.ingest,
+            metrics: self.metrics,
+            peers: HashMap::new(),
+            listen_addrs: Vec::new(),
+            gossip: gossip_tx,
+            worker,
+            done_tx,
+            done_rx,
+            requests: HashMap::new(),
+            banned: HashMap::new(),
+            topic: IdentTopic::new(TOPIC),
+            bootstrap: Vec::new(),
+        };
+        for (peer, addrs) in book.peers {
+            for addr in addrs {
+                running.learn(peer, addr);
+            }
+        }
+        for addr in &bootstrap {
+            if let Some(peer) = peer_of(addr) {
+                running.learn(peer, addr.clone());
+            }
+        }
+        running.bootstrap = bootstrap;
+        running.dial_bootstrap();
+        running.dial_more();
+        Ok(running)
+    }
+}
+
+/// The running actor.
+pub struct Running {
+    swarm: Swarm<Behaviour>,
+    commands: mpsc::Receiver<Command>,
+    config: Config,
+    store: Arc<Store>,
+    ingest: Arc<Ingest>,
+    metrics: Metrics,
+    peers: HashMap<PeerId, Peer>,
+    listen_addrs: Vec<Multiaddr>,
+    gossip: mpsc::Sender<GossipItem>,
+    worker: tokio::task::JoinHandle<()>,
+    done_tx: mpsc::Sender<Done>,
+    done_rx: mpsc::Receiver<Done>,
+    requests: HashMap<OutboundRequestId, PeerId>,
+    banned: HashMap<PeerId, Instant>,
+    topic: IdentTopic,
+    bootstrap: Vec<Multiaddr>,
+}
+
+impl Running {
+    /// Runs until every handle is dropped or `shutdown` turns true; saves
+    /// the peer book on the way out.
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        let mut sync_round =
+            tokio::time::interval(Duration::from_secs(self.config.sync_interval_secs));
+        let mut maintenance = tokio::time::interval(Duration::from_secs(5));
+        let mut forgive = tokio::time::interval(Duration::from_secs(60));
+        let mut discovery = tokio::time::interval(Duration::from_secs(60));
+        for timer in [&mut sync_round, &mut maintenance, &mut forgive, &mut discovery] {
+            timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        }
+        loop {
+            tokio::select! {
+                changed = shutdown.changed() => {
+                    if changed.is_err() || *shutdown.borrow() {
+                        break;
+                    }
+                }
+                command = self.commands.recv() => match command {
+                    Some(command) => self.command(command),
+                    None => break,
+                },
+                event = self.swarm.select_next_some() => self.swarm_event(event),
+                Some(done) = self.done_rx.recv() => self.done(done),
+                _ = sync_round.tick() => self.sync_all(),
+                _ = maintenance.tick() => self.maintain(),
+                _ = forgive.tick() => {
+                    for peer in self.peers.values_mut() {
+                        peer.limits.forgive();
+                    }
+                    self.save_peer_book().await;
+                }
+                _ = discovery.tick() => {
+                    if self.swarm.behaviour_mut().kademlia.bootstrap().is_err() {
+                        tracing::debug!("no known peers to bootstrap the DHT from");
+                    }
+                }
+            }
+        }
+        self.save_peer_book().await;
+        // Close the worker's queue and the way back, then wait for it, so
+        // nothing holds the store once `run` returns.
+        let Running {
+            gossip,
+            worker,
+            done_rx,
+            ..
+        } = self;
+        drop((gossip, done_rx));
+        let _ = worker.await;
+        tracing::info!("network stopped");
+    }
+
+    fn command(&mut self, command: Command) {
+        match command {
+            Command::Publish(bytes) => {
+                let topic = self.topic.clone();
+                match self.swarm.behaviour_mut().gossipsub.publish(topic, bytes) {
+                    Ok(_) => self.metrics.gossip("published"),
+                    // No peers yet: they back-fill it when they connect.
+                    Err(error) => tracing::debug!(%error, "statement not gossiped"),
+                }
+            }
+            Command::Peers(reply) => {
+                let _ = reply.send(self.peer_infos());
+            }
+            Command::ListenAddrs(reply) => {
+                let me = *self.swarm.local_peer_id();
+                let addrs = self
+                    .listen_addrs
+                    .iter()
+                    .map(|a| a.clone().with(Protocol::P2p(me)))
+                    .collect();
+                let _ = reply.send(addrs);
+            }
+            Command::AddPeer(peer, addr) => {
+                self.learn(peer, addr.clone());
+                if !self.is_connected(&peer) {
+                    if let Err(error) = self.swarm.dial(addr.clone()) {
+                        tracing::warn!(%addr, %error, "cannot dial peer");
+                    }
+                }
+            }
+            Command::SyncNow => self.sync_all(),
+        }
+    }
+
+    fn swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
+        match event {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                tracing::info!(%address, peer_id = %self.swarm.local_peer_id(), "p2p listening");
+                self.listen_addrs.push(address);
+            }
+            SwarmEvent::ExpiredListenAddr { address, .. } => {
+                self.listen_addrs.retain(|a| *a != address);
+            }
+            SwarmEvent::ConnectionEstablished {
+                peer_id, endpoint, ..
+            } => {
+                if endpoint.is_dialer() {
+                    self.learn(peer_id, endpoint.get_remote_address().clone());
+                }
+                let first = {
+                    let peer = self.peer(peer_id);
+                    peer.connections += 1;
+                    peer.last_seen = unix_now();
+                    peer.connections == 1
+                };
+                self.update_connected_gauge();
+                tracing::debug!(peer = %peer_id, "connected");
+                if first {
+                    self.start_sync(peer_id);
+                }
+            }
+            SwarmEvent::ConnectionClosed { peer_id, .. } => {
+                if let Some(peer) = self.peers.get_mut(&peer_id) {
+                    peer.connections = peer.connections.saturating_sub(1);
+                    peer.last_seen = unix_now();
+                    if peer.connections == 0 {
+                        peer.syncing = false;
+                    }
+                }
+                self.update_connected_gauge();
+            }
+            SwarmEvent::Behaviour(event) => self.behaviour_event(event),
+            SwarmEvent::IncomingConnectionError { error, .. } => {
+                tracing::debug!(%error, "incoming connection failed");
+            }
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                tracing::debug!(?peer_id, %error, "dial failed");
+            }
+            _ => {}
+        }
+    }
+
+    fn behaviour_event(&mut self, event: BehaviourEvent) {
+        match event {
+            BehaviourEvent::Gossipsub(libp2p::gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            }) => self.gossip_message(propagation_source, message_id, message.data),
+            BehaviourEvent::Gossipsub(_) => {}
+            BehaviourEvent::Sync(event) => self.sync_event(event),
+            BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
+                for addr in info.listen_addrs.into_iter().take(MAX_ADDRS_PER_PEER) {
+                    self.learn(peer_id, addr);
+                }
+            }
+            BehaviourEvent::Identify(_) => {}
+            BehaviourEvent::Kademlia(kad::Event::RoutingUpdated { peer, .. }) => {
+                if !self.is_connected(&peer) && self.connected_count() < self.config.target_peers {
+                    self.dial_peer(peer);
+                }
+            }
+            BehaviourEvent::Kademlia(_) => {}
+            BehaviourEvent::Mdns(mdns::Event::Discovered(found)) => {
+                for (peer, addr) in found {
+                    self.learn(peer, addr);
+                }
+                self.dial_more();
+            }
+            BehaviourEvent::Mdns(_) => {}
+            BehaviourEvent::Ping(ping::Event { peer, result, .. }) => {
+                if let (Ok(rtt), Some(p)) = (result, self.peers.get_mut(&peer)) {
+                    p.rtt = Some(rtt);
+                }
+            }
+            BehaviourEvent::Blocked(never) => match never {},
+            BehaviourEvent::Limits(never) => match never {},
+        }
+    }
+
+    /// A gossiped statement: rate-limit its sender, then queue it for ingest.
+    fn gossip_message(&mut self, source: PeerId, id: libp2p::gossipsub::MessageId, data: Vec<u8>) {
+        let now = Instant::now();
+        let allowed = self.peer(source).limits.messages.take(now);
+        if !allowed {
+            self.report(&id, &source, Verdict::Ignore);
+            self.metrics.gossip("rate_limited");
+            self.offence(source, Offence::Flooding);
+            return;
+        }
+        let item = GossipItem {
+            id: id.clone(),
+            source,
+            data,
+        };
+        if self.gossip.try_send(item).is_err() {
+            self.report(&id, &source, Verdict::Ignore);
+            self.metrics.gossip("overloaded");
+        }
+    }
+
+    fn report(&mut self, id: &libp2p::gossipsub::MessageId, source: &PeerId, verdict: Verdict) {
+        let acceptance = match verdict {
+            Verdict::Accept => MessageAcceptance::Accept,
+            Verdict::Ignore => MessageAcceptance::Ignore,
+            Verdict::Reject(_) => MessageAcceptance::Reject,
+        };
+        self.swarm
+            .behaviour_mut()
+            .gossipsub
+            .report_message_validation_result(id, source, acceptance);
+    }
+
+    fn sync_event(
+        &mut self,
+        event: request_response::Event<SyncRequest, SyncPage>,
+    ) {
+        match event {
+            request_response::Event::Message {
+                peer,
+                message:
+                    request_response::Message::Request {
+                        request, channel, ..
+                    },
+                ..
+            } => {
+                let allowed = self.peer(peer).limits.requests.take(Instant::now());
+                if !allowed {
+                    // Dropping the channel answers nothing; the peer times out.
+                    self.metrics.sync("refused");
+                    self.offence(peer, Offence::Flooding);
+                    return;
+                }
+                let (store, trust, done) = (
+                    self.store.clone(),
+                    self.ingest.clone(),
+                    self.done_tx.clone(),
+                );
+                let max = self.config.sync_page_statements;
+                tokio::spawn(async move {
+                    let page = tokio::task::spawn_blocking(move || {
+                        sync::serve_page(&store, &request, max, |author| {
+                            trust.trust().is_trusted(author)
+                        })
+                    })
+                    .await;
+                    match page {
+                        Ok(Ok(page)) => {
+                            let _ = done.send(Done::Served(channel, page)).await;
+                        }
+                        Ok(Err(error)) => tracing::error!(%error, "cannot serve a back-fill page"),
+                        Err(error) => tracing::error!(%error, "back-fill task failed"),
+                    }
+                });
+            }
+            request_response::Event::Message {
+                peer,
+                message:
+                    request_response::Message::Response {
+                        request_id,
+                        response,
+                    },
+                ..
+            } => {
+                self.requests.remove(&request_id);
+                self.metrics.sync("received");
+                let (ingest, store, done) = (
+                    self.ingest.clone(),
+                    self.store.clone(),
+                    self.done_tx.clone(),
+                );
+                tokio::spawn(async move {
+                    let next = response.next;
+                    let more = response.more;
+                    let ingested = tokio::task::spawn_blocking(move || {
+                        let outcome = sync::ingest_page(&ingest, response, unix_now())?;
+                        store.set_sync_watermark(&peer.to_bytes(), next)?;
+                        Ok::<_, crate::store::Error>(outcome)
+                    })
+                    .await;
+                    let message = match ingested {
+                        Ok(Ok(outcome)) => Done::Ingested {
+                            peer,
+                            outcome,
+                            next: more.then_some(next),
+                        },
+                        Ok(Err(error)) => {
+                            tracing::error!(%error, "cannot ingest a back-fill page");
+                            Done::SyncFailed(peer)
+                        }
+                        Err(error) => {
+                            tracing::error!(%error, "back-fill ingest task failed");
+                            Done::SyncFailed(peer)
+                        }
+                    };
+                    let _ = done.send(message).await;
+                });
+            }
+            request_response::Event::OutboundFailure {
+                peer,
+                request_id,
+                error,
+                ..
+            } => {
+                self.requests.remove(&request_id);
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    p.syncing = false;
+                }
+                tracing::debug!(%peer, %error, "back-fill request failed");
+            }
+            request_response::Event::InboundFailure { peer, error, .. } => {
+                tracing::debug!(%peer, %error, "back-fill answer failed");
+            }
+            request_response::Event::ResponseSent { .. } => self.metrics.sync("served"),
+        }
+    }
+
+    fn done(&mut self, done: Done) {
+        match done {
+            Done::Gossip(verdicts) => {
+                for (id, source, verdict) in verdicts {
+                    self.report(&id, &source, verdict);
+                    self.metrics.gossip(verdict.as_str());
+                    if let Verdict::Reject(rule) = verdict {
+                        tracing::info!(peer = %source, rule, "invalid statement gossiped");
+                        self.offence(source, Offence::Invalid);
+                    }
+                }
+            }
+            Done::Served(channel, page) => {
+                if self
+                    .swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_response(channel, page)
+                    .is_err()
+                {
+                    tracing::debug!("back-fill requester went away");
+                }
+            }
+            Done::SyncFrom(peer, since) => self.request_page(peer, since),
+            Done::Ingested {
+                peer,
+                outcome,
+                next,
+            } => {
+                self.metrics.synced(outcome.stored as u64);
+                if outcome.rejected > 0 {
+                    tracing::warn!(%peer, rejected = outcome.rejected, "invalid statements in a back-fill page");
+                    for _ in 0..outcome.rejected {
+                        self.offence(peer, Offence::Invalid);
+                    }
+                }
+                match next {
+                    Some(since) if self.is_connected(&peer) => self.request_page(peer, since),
+                    _ => {
+                        if let Some(p) = self.peers.get_mut(&peer) {
+                            p.syncing = false;
+                        }
+                    }
+                }
+            }
+            Done::SyncFailed(peer) => {
+                if let Some(p) = self.peers.get_mut(&peer) {
+                    p.syncing = false;
+                }
+            }
+        }
+    }
+
+    /// Starts back-filling from `peer` at the saved watermark.
+    fn start_sync(&mut self, peer: PeerId) {
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        if p.syncing || p.connections == 0 || self.banned.contains_key(&peer) {
+            return;
+        }
+        p.syncing = true;
+        let (store, done) = (self.store.clone(), self.done_tx.clone());
+        tokio::spawn(async move {
+            let since = tokio::task::spawn_blocking(move || store.sync_watermark(&peer.to_bytes()))
+                .await;
+            let message = match since {
+                Ok(Ok(since)) => Done::SyncFrom(peer, since),
+                _ => Done::SyncFailed(peer),
+            };
+            let _ = done.send(message).await;
+        });
+    }
+
+    fn request_page(&mut self, peer: PeerId, since: u64) {
+        let request = SyncRequest {
+            since,
+            limit: self.config.sync_page_statements,
+        };
+        let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
+        self.requests.insert(id, peer);
+    }
+
+    fn sync_all(&mut self) {
+        let connected: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.connections > 0)
+            .map(|(id, _)| *id)
+            .collect();
+        for peer in connected {
+            self.start_sync(peer);
+        }
+    }
+
+    /// Counts an offence; past the limit, disconnects and bans the peer.
+    fn offence(&mut self, peer: PeerId, offence: Offence) {
+        let max = self.config.max_strikes;
+        let (exhausted, strikes) = {
+            let p = self.peer(peer);
+            (p.limits.strike(offence, max), p.limits.strikes)
+        };
+        let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
+        gossipsub.set_application_score(&peer, -f64::from(strikes));
+        let graylisted = gossipsub.peer_score(&peer).is_some_and(|s| s <= GRAYLIST_THRESHOLD);
+        if exhausted || graylisted {
+            self.ban(peer, offence.as_str());
+        }
+    }
+
+    fn ban(&mut self, peer: PeerId, reason: &'static str) {
+        if self.banned.contains_key(&peer) {
+            return;
+        }
+        let until = Instant::now() + Duration::from_secs(self.config.ban_minutes.saturating_mul(60));
+        self.banned.insert(peer, until);
+        self.swarm.behaviour_mut().blocked.block_peer(peer);
+        let _ = self.swarm.disconnect_peer_id(peer);
+        self.metrics.peer_banned(reason);
+        tracing::warn!(%peer, reason, minutes = self.config.ban_minutes, "peer disconnected and banned");
+    }
+
+    /// Lifts expired bans and dials more peers when below the target.
+    fn maintain(&mut self) {
+        let now = Instant::now();
+        let expired: Vec<PeerId> = self
+            .banned
+            .iter()
+            .filter(|(_, until)| **until <= now)
+            .map(|(peer, _)| *peer)
+            .collect();
+        for peer in expired {
+            self.banned.remove(&peer);
+            self.swarm.behaviour_mut().blocked.unblock_peer(peer);
+            tracing::info!(%peer, "ban lifted");
+        }
+        if self.connected_count() == 0 {
+            // Alone: the bootstrap peers may have come up since (their
+            // addresses need not name a peer id, so only a dial learns it).
+            self.dial_bootstrap();
+        }
+        self.dial_more();
+        self.update_connected_gauge();
+    }
+
+    fn dial_bootstrap(&mut self) {
+        for addr in self.bootstrap.clone() {
+            if let Err(error) = self.swarm.dial(addr.clone()) {
+                tracing::warn!(%addr, %error, "cannot dial bootstrap peer");
+            }
+        }
+    }
+
+    /// Dials known peers until the target is reached.
+    fn dial_more(&mut self) {
+        let missing = self
+            .config
+            .target_peers
+            .saturating_sub(self.connected_count());
+        if missing == 0 {
+            return;
+        }
+        let candidates: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(id, p)| p.connections == 0 && !p.addrs.is_empty() && !self.banned.contains_key(id))
+            .map(|(id, _)| *id)
+            .take(missing)
+            .collect();
+        for peer in candidates {
+            self.dial_peer(peer);
+        }
+    }
+
+    fn dial_peer(&mut self, peer: PeerId) {
+        if self.banned.contains_key(&peer) || peer == *self.swarm.local_peer_id() {
+            return;
+        }
+        let addrs = self
+            .peers
+            .get(&peer)
+            .map(|p| p.addrs.clone())
+            .unwrap_or_default();
+        let opts = DialOpts::peer_id(peer).addresses(addrs).build();
+        if let Err(error) = self.swarm.dial(opts) {
+            tracing::debug!(%peer, %error, "cannot dial");
+        }
+    }
+
+    /// Remembers an address of a peer, for dialing and the DHT.
+    fn learn(&mut self, peer: PeerId, addr: Multiaddr) {
+        if peer == *self.swarm.local_peer_id() {
+            return;
+        }
+        let addr = strip_peer(addr);
+        if self.peers.len() >= MAX_KNOWN_PEERS && !self.peers.contains_key(&peer) {
+            return;
+        }
+        self.swarm
+            .behaviour_mut()
+            .kademlia
+            .add_address(&peer, addr.clone());
+        let p = self.peer(peer);
+        if !p.addrs.contains(&addr) {
+            if p.addrs.len() >= MAX_ADDRS_PER_PEER {
+                p.addrs.remove(0);
+            }
+            p.addrs.push(addr);
+        }
+    }
+
+    fn peer(&mut self, peer: PeerId) -> &mut Peer {
+        let config = &self.config;
+        self.peers.entry(peer).or_insert_with(|| Peer {
+            addrs: Vec::new(),
+            connections: 0,
+            last_seen: unix_now(),
+            limits: PeerLimits::new(config, Instant::now()),
+            rtt: None,
+            syncing: false,
+        })
+    }
+
+    fn is_connected(&self, peer: &PeerId) -> bool {
+        self.peers.get(peer).is_some_and(|p| p.connections > 0)
+    }
+
+    fn connected_count(&self) -> usize {
+        self.peers.values().filter(|p| p.connections > 0).count()
+    }
+
+    fn update_connected_gauge(&self) {
+        self.metrics
+            .peers_connected
+            .set(self.connected_count() as i64);
+    }
+
+    fn peer_infos(&self) -> Vec<PeerInfo> {
+        let now = unix_now();
+        let gossipsub = &self.swarm.behaviour().gossipsub;
+        let mut infos: Vec<PeerInfo> = self
+            .peers
+            .iter()
+            .map(|(id, p)| PeerInfo {
+                peer_id: id.to_string(),
+                node_id: node_key(id).map(|k| k.to_string()),
+                addresses: p.addrs.iter().map(|a| a.to_string()).collect(),
+                connected: p.connections > 0,
+                score: gossipsub.peer_score(id).unwrap_or(0.0),
+                invalid_statements: p.limits.invalid,
+                banned: self.banned.contains_key(id),
+                last_seen_secs: if p.connections > 0 {
+                    0
+                } else {
+                    now.saturating_sub(p.last_seen)
+                },
+                rtt_ms: p.rtt.map(|d| d.as_secs_f64() * 1000.0),
+            })
+            .collect();
+        infos.sort_by(|a, b| {
+            b.connected
+                .cmp(&a.connected)
+                .then(a.last_seen_secs.cmp(&b.last_seen_secs))
+                .then(a.peer_id.cmp(&b.peer_id))
+        });
+        infos
+    }
+
+    /// Saves the peer book (on the blocking pool; `self` is not held across
+    /// the wait, so the actor's future stays `Send`).
+    fn save_peer_book(&self) -> impl Future<Output = ()> + Send + 'static {
+        let banned: HashSet<&PeerId> = self.banned.keys().collect();
+        let book = PeerBook {
+            peers: self
+                .peers
+                .iter()
+                .filter(|(id, p)| !p.addrs.is_empty() && !banned.contains(id))
+                .map(|(id, p)| (*id, p.addrs.clone()))
+                .collect(),
+        };
+        let store = self.store.clone();
+        async move {
+            match tokio::task::spawn_blocking(move || book.save(&store)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => tracing::warn!(%error, "cannot save the peer book"),
+                Err(error) => tracing::warn!(%error, "peer book task failed"),
+            }
+        }
+    }
+}
+
+/// An address without its trailing `/p2p/<peer id>`.
+fn strip_peer(mut addr: Multiaddr) -> Multiaddr {
+    if matches!(addr.iter().last(), Some(Protocol::P2p(_))) {
+        addr.pop();
+    }
+    addr
+}

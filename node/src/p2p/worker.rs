@@ -1,0 +1,141 @@
+//! Ingest work the actor hands off, so the swarm is never blocked by
+//! RocksDB or signature checks: gossiped statements are ingested in
+//! batches (batch verification pays off), back-fill pages are served and
+//! ingested on the blocking pool. Results come back to the actor as [`Done`].
+
+use std::sync::Arc;
+
+use libp2p::PeerId;
+use libp2p::gossipsub::MessageId;
+use libp2p::request_response::ResponseChannel;
+use tokio::sync::mpsc;
+
+use super::sync::{PageOutcome, SyncPage};
+use crate::clock::unix_now;
+use crate::ingest::{Ingest, Ingested};
+
+/// Most gossiped statements ingested in one batch.
+pub const GOSSIP_BATCH: usize = 256;
+
+/// A gossiped statement waiting for its verdict.
+#[derive(Debug)]
+pub struct GossipItem {
+    /// The gossip message id (the statement id).
+    pub id: MessageId,
+    /// The peer that forwarded it.
+    pub source: PeerId,
+    /// The encoded statement.
+    pub data: Vec<u8>,
+}
+
+/// What the node tells gossipsub about a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Valid and from the web of trust: relay it.
+    Accept,
+    /// Valid but not to relay (a stranger's, a duplicate, superseded), or
+    /// not judged (overload): neither relayed nor penalised.
+    Ignore,
+    /// Invalid: never relayed, and the peer is penalised.
+    Reject(&'static str),
+}
+
+impl Verdict {
+    /// Name in metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Accept => "accept",
+            Verdict::Ignore => "ignore",
+            Verdict::Reject(_) => "reject",
+        }
+    }
+}
+
+/// Results handed back to the actor.
+#[derive(Debug)]
+pub enum Done {
+    /// Verdicts on gossiped statements.
+    Gossip(Vec<(MessageId, PeerId, Verdict)>),
+    /// A page to send in answer to a back-fill request.
+    Served(ResponseChannel<SyncPage>, SyncPage),
+    /// The watermark to start back-fill from with a peer.
+    SyncFrom(PeerId, u64),
+    /// A back-fill page was ingested.
+    Ingested {
+        /// The peer it came from.
+        peer: PeerId,
+        /// What happened.
+        outcome: PageOutcome,
+        /// The page's continuation, when there is more.
+        next: Option<u64>,
+    },
+    /// A back-fill page could not be ingested (store error): stop for now.
+    SyncFailed(PeerId),
+}
+
+/// The verdict for one ingest result.
+pub fn verdict(result: &Ingested) -> Verdict {
+    match result {
+        Ingested::Stored {
+            stranger: false, ..
+        } => Verdict::Accept,
+        Ingested::Stored { stranger: true, .. }
+        | Ingested::Duplicate(_)
+        | Ingested::Stale(_)
+        | Ingested::OverQuota(_) => Verdict::Ignore,
+        Ingested::Rejected(rejection) => Verdict::Reject(rejection.rule()),
+    }
+}
+
+/// Ingests gossiped statements in batches until the queue closes.
+pub async fn gossip_worker(
+    mut queue: mpsc::Receiver<GossipItem>,
+    ingest: Arc<Ingest>,
+    done: mpsc::Sender<Done>,
+) {
+    while let Some(first) = queue.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < GOSSIP_BATCH {
+            match queue.try_recv() {
+                Ok(item) => batch.push(item),
+                Err(_) => break,
+            }
+        }
+        let (keys, data): (Vec<(MessageId, PeerId)>, Vec<Vec<u8>>) = batch
+            .into_iter()
+            .map(|item| ((item.id, item.source), item.data))
+            .unzip();
+        let ingest = ingest.clone();
+        let results = tokio::task::spawn_blocking(move || {
+            let results = ingest.submit_encoded(data, unix_now());
+            // Trust statements in the batch may admit the next batch's authors.
+            ingest.trust().recompute_if_dirty();
+            results
+        })
+        .await;
+        let verdicts = match results {
+            Ok(Ok(results)) => keys
+                .into_iter()
+                .zip(results.iter().map(verdict))
+                .map(|((id, peer), v)| (id, peer, v))
+                .collect(),
+            Ok(Err(error)) => {
+                tracing::error!(%error, "store failed while ingesting gossip");
+                ignore_all(keys)
+            }
+            Err(error) => {
+                tracing::error!(%error, "gossip ingest task failed");
+                ignore_all(keys)
+            }
+        };
+        if done.send(Done::Gossip(verdicts)).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn ignore_all(keys: Vec<(MessageId, PeerId)>) -> Vec<(MessageId, PeerId, Verdict)> {
+    keys.into_iter()
+        .map(|(id, peer)| (id, peer, Verdict::Ignore))
+        .collect()
+}

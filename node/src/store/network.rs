@@ -1,0 +1,55 @@
+//! What the network layer keeps between runs: how far it has back-filled
+//! from each peer, and the peers and addresses it knows (so a restart
+//! reconnects without the bootstrap peers).
+
+use super::{Error, Store, keys};
+
+impl Store {
+    /// The peer's ingest sequence number this node has back-filled up to
+    /// (0: nothing yet). `peer` is the peer's id in bytes.
+    pub fn sync_watermark(&self, peer: &[u8]) -> Result<u64, Error> {
+        Ok(self
+            .db
+            .get_cf(self.cf(keys::META)?, watermark_key(peer))?
+            .as_deref()
+            .and_then(keys::read_u64)
+            .unwrap_or(0))
+    }
+
+    /// Records how far this node has back-filled from `peer`.
+    pub fn set_sync_watermark(&self, peer: &[u8], seq: u64) -> Result<(), Error> {
+        self.db
+            .put_cf(self.cf(keys::META)?, watermark_key(peer), seq.to_be_bytes())?;
+        Ok(())
+    }
+
+    /// Forgets every back-fill watermark, so the next round asks every peer
+    /// for everything again (after new authors entered the web of trust).
+    pub fn reset_sync_watermarks(&self) -> Result<usize, Error> {
+        let meta = self.cf(keys::META)?;
+        let keys: Vec<Box<[u8]>> = self
+            .prefix_entries(meta, keys::META_WATERMARK)
+            .filter_map(|entry| entry.ok().map(|(k, _)| k))
+            .collect();
+        for key in &keys {
+            self.db.delete_cf(meta, key)?;
+        }
+        Ok(keys.len())
+    }
+
+    /// The serialised peer book, if one was saved.
+    pub fn peer_book(&self) -> Result<Option<Vec<u8>>, Error> {
+        Ok(self.db.get_cf(self.cf(keys::META)?, keys::META_PEER_BOOK)?)
+    }
+
+    /// Saves the serialised peer book.
+    pub fn set_peer_book(&self, book: &[u8]) -> Result<(), Error> {
+        self.db
+            .put_cf(self.cf(keys::META)?, keys::META_PEER_BOOK, book)?;
+        Ok(())
+    }
+}
+
+fn watermark_key(peer: &[u8]) -> Vec<u8> {
+    [keys::META_WATERMARK, peer].concat()
+}

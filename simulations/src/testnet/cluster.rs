@@ -1,0 +1,147 @@
+//! Real `vouch run` processes on 127.0.0.1, each in its own data directory
+//! with a generated key and config; every process is killed when the
+//! cluster is dropped, whatever happened.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+use vouch_node::DataDir;
+
+/// One node of the testnet.
+pub struct Member {
+    /// Its data directory.
+    pub dir: PathBuf,
+    /// Its API base URL.
+    pub api: String,
+    /// Its API token.
+    pub token: String,
+    /// Its libp2p peer id.
+    pub peer_id: String,
+    /// Its multiaddr, ending in /p2p/<peer id>.
+    pub addr: String,
+    child: Option<Child>,
+}
+
+/// Every node, killed on drop.
+pub struct Cluster {
+    /// The nodes, node 0 first (the bootstrap node).
+    pub members: Vec<Member>,
+    http: reqwest::blocking::Client,
+}
+
+/// A free loopback port (bound, then released).
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+impl Cluster {
+    /// Initialises `n` data directories under `root`; node 0 is the
+    /// bootstrap node every other node dials first, as in docker/compose.yml.
+    pub fn create(root: &Path, n: usize) -> anyhow::Result<Cluster> {
+        let mut members: Vec<Member> = Vec::with_capacity(n);
+        for i in 0..n {
+            let dir = root.join(format!("node{i}"));
+            std::fs::create_dir_all(&dir)?;
+            let data_dir = DataDir::new(&dir);
+            let keypair = data_dir.init()?;
+            let peer_id = vouch_node::p2p::identity::peer_id(&keypair.public())
+                .context("node key is not a peer id")?
+                .to_string();
+            let (api_port, p2p_port) = (free_port()?, free_port()?);
+            let addr = format!("/ip4/127.0.0.1/tcp/{p2p_port}/p2p/{peer_id}");
+            let bootstrap = match members.first() {
+                Some(first) => format!("[\"{}\"]", first.addr),
+                None => "[]".into(),
+            };
+            let config = format!(
+                "[api]\nlisten = \"127.0.0.1:{api_port}\"\n\n\
+                 [policy]\nenabled = false\n\n[dnsbl]\nenabled = false\n\n\
+                 [trust]\nrecompute_interval_ms = 200\n\n\
+                 [p2p]\nlisten = [\"/ip4/127.0.0.1/tcp/{p2p_port}\"]\nbootstrap = {bootstrap}\n\
+                 sync_interval_secs = 10\n"
+            );
+            std::fs::write(data_dir.config_path(), config)?;
+            members.push(Member {
+                api: format!("http://127.0.0.1:{api_port}"),
+                token: data_dir.token()?,
+                dir,
+                peer_id,
+                addr,
+                child: None,
+            });
+        }
+        Ok(Cluster {
+            members,
+            http: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()?,
+        })
+    }
+
+    /// Starts every node and waits (bounded) until each API answers.
+    pub fn start(&mut self, vouch: &Path) -> anyhow::Result<()> {
+        for member in &mut self.members {
+            let log = std::fs::File::create(member.dir.join("node.log"))?;
+            let child = Command::new(vouch)
+                .arg("--data-dir")
+                .arg(&member.dir)
+                .arg("run")
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(log)
+                .spawn()
+                .with_context(|| format!("starting {}", vouch.display()))?;
+            member.child = Some(child);
+        }
+        let deadline = Instant::now() + Duration::from_secs(60);
+        for i in 0..self.members.len() {
+            while self.get(i, "/v1/status").is_err() {
+                if Instant::now() > deadline {
+                    bail!("node {i} did not answer within 60 s (see {}/node.log)", self.members[i].dir.display());
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        Ok(())
+    }
+
+    /// GET on node `i`'s API.
+    pub fn get(&self, i: usize, path: &str) -> anyhow::Result<Value> {
+        let member = &self.members[i];
+        let response = self.http.get(format!("{}{path}", member.api)).send()?;
+        if !response.status().is_success() {
+            bail!("GET {path} on node {i}: {}", response.status());
+        }
+        Ok(response.json()?)
+    }
+
+    /// POST with the token on node `i`'s API.
+    pub fn post(&self, i: usize, path: &str, body: &Value) -> anyhow::Result<Value> {
+        let member = &self.members[i];
+        let response = self
+            .http
+            .post(format!("{}{path}", member.api))
+            .bearer_auth(&member.token)
+            .json(body)
+            .send()?;
+        if !response.status().is_success() {
+            bail!("POST {path} on node {i}: {}", response.status());
+        }
+        Ok(response.json()?)
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for member in &mut self.members {
+            if let Some(mut child) = member.child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! The loopback testnet: N real `vouch` processes on 127.0.0.1 with
+//! generated keys and configs, node 0 the bootstrap node (the network of
+//! docker/compose.yml), trust along a ring plus seeded random chords. It
+//! makes reports on random nodes, measures when each reaches every other
+//! node, prints delivery and propagation latency, and stops every process
+//! it started.
+
+mod cluster;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+
+use cluster::Cluster;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Nodes to start.
+    pub nodes: usize,
+    /// Reports to make.
+    pub reports: usize,
+    /// Random trust edges per node besides its two ring neighbours.
+    pub chords: usize,
+    /// The `vouch` binary.
+    pub vouch: PathBuf,
+    /// Seed of the topology and of who reports.
+    pub seed: u64,
+    /// Seconds a report may take to count as delivered.
+    pub deadline_secs: u64,
+    /// Pause between reports, in milliseconds.
+    pub spacing_ms: u64,
+}
+
+/// What was measured.
+#[derive(Debug, Clone)]
+pub struct Figures {
+    /// Nodes.
+    pub nodes: usize,
+    /// Reports made.
+    pub reports: usize,
+    /// (report, receiving node) pairs delivered within the deadline, in %.
+    pub delivery_percent: f64,
+    /// Propagation latency percentiles, in milliseconds (p50, p95, p99, max).
+    pub latency_ms: [f64; 4],
+    /// Seconds until every node held every trust statement.
+    pub trust_converged_secs: f64,
+}
+
+/// How often each node is polled for the reports it has not seen yet.
+const POLL: Duration = Duration::from_millis(25);
+
+/// Runs the testnet and returns the figures; every process is stopped on return.
+pub fn run(options: &Options) -> anyhow::Result<Figures> {
+    if options.nodes < 2 {
+        bail!("a testnet needs at least 2 nodes");
+    }
+    if !options.vouch.is_file() {
+        bail!(
+            "{} not found: build it first with `cargo build --release -p vouch-cli` (or pass --vouch)",
+            options.vouch.display()
+        );
+    }
+    let root = tempfile::Builder::new().prefix("vouch-testnet").tempdir()?;
+    let mut cluster = Cluster::create(root.path(), options.nodes)?;
+    eprintln!("starting {} nodes in {}", options.nodes, root.path().display());
+    cluster.start(&options.vouch)?;
+
+    let edges = topology(options.nodes, options.chords, options.seed);
+    let started = Instant::now();
+    for &(from, to) in &edges {
+        let peer = cluster.members[to].peer_id.clone();
+        cluster
+            .post(from, "/v1/trust", &json!({"node": peer, "weight": 80}))
+            .with_context(|| format!("node {from} trusting node {to}"))?;
+    }
+    wait_until(Duration::from_secs(120), "every node holds every trust statement", || {
+        (0..options.nodes).all(|i| {
+            cluster
+                .get(i, "/v1/status")
+                .ok()
+                .and_then(|s| s["trust_edges"].as_u64())
+                == Some(edges.len() as u64)
+        })
+    })?;
+    let trust_converged_secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "{} trust edges everywhere after {trust_converged_secs:.1}s; making {} reports",
+        edges.len(),
+        options.reports
+    );
+
+    let latencies = measure(&cluster, options)?;
+    let pairs = options.reports * (options.nodes - 1);
+    let mut delivered: Vec<f64> = latencies.into_iter().flatten().collect();
+    delivered.sort_by(f64::total_cmp);
+    let pick = |q: f64| -> f64 {
+        if delivered.is_empty() {
+            return f64::NAN;
+        }
+        let index = ((delivered.len() - 1) as f64 * q).round() as usize;
+        delivered[index.min(delivered.len() - 1)]
+    };
+    Ok(Figures {
+        nodes: options.nodes,
+        reports: options.reports,
+        delivery_percent: 100.0 * delivered.len() as f64 / pairs as f64,
+        latency_ms: [pick(0.5), pick(0.95), pick(0.99), pick(1.0)],
+        trust_converged_secs,
+    })
+}
+
+/// Trust edges: each node vouches for its ring neighbours and `chords`
+/// seeded random others.
+pub fn topology(n: usize, chords: usize, seed: u64) -> Vec<(usize, usize)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut edges = Vec::new();
+    for i in 0..n {
+        let mut targets = vec![(i + 1) % n, (i + n - 1) % n];
+        while targets.len() < (2 + chords).min(n - 1) {
+            let j = rng.random_range(0..n);
+            if j != i && !targets.contains(&j) {
+                targets.push(j);
+            }
+        }
+        targets.dedup();
+        for j in targets {
+            if j != i && !edges.contains(&(i, j)) {
+                edges.push((i, j));
+            }
+        }
+    }
+    edges
+}
+
+/// Makes the reports one after another on random nodes while one thread
+/// per node polls for them; returns, per report, the latency (ms) at each
+/// other node that received it in time.
+fn measure(cluster: &Cluster, options: &Options) -> anyhow::Result<Vec<Vec<f64>>> {
+    let n = options.nodes;
+    // (subject, made at, origin) of each report so far.
+    let made: Arc<Mutex<Vec<(String, Instant, usize)>>> = Arc::default();
+    let seen: Arc<Mutex<Vec<Vec<Option<f64>>>>> =
+        Arc::new(Mutex::new(vec![vec![None; n]; options.reports]));
+    let done = Arc::new(AtomicBool::new(false));
+    let mut rng = ChaCha8Rng::seed_from_u64(options.seed ^ 0x5eed);
+    std::thread::scope(|scope| -> anyhow::Result<()> {
+        for node in 0..n {
+            let (made, seen, done) = (made.clone(), seen.clone(), done.clone());
+            scope.spawn(move || poll_node(cluster, node, &made, &seen, &done));
+        }
+        let result = (|| {
+            for r in 0..options.reports {
+                let origin = rng.random_range(0..n);
+                let subject = format!("198.18.{}.{}", r / 250, r % 250 + 1);
+                let at = Instant::now();
+                cluster.post(
+                    origin,
+                    "/v1/report",
+                    &json!({"subject": subject, "category": "spam"}),
+                )?;
+                made.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push((subject, at, origin));
+                std::thread::sleep(Duration::from_millis(options.spacing_ms));
+            }
+            // Give the last report its full deadline.
+            std::thread::sleep(Duration::from_secs(options.deadline_secs));
+            Ok(())
+        })();
+        done.store(true, Ordering::Release);
+        result
+    })?;
+    let seen = seen.lock().unwrap_or_else(PoisonError::into_inner);
+    Ok(seen
+        .iter()
+        .map(|row| row.iter().flatten().copied().collect())
+        .collect())
+}
+
+/// Polls one node for every report it has not seen, until `done`.
+fn poll_node(
+    cluster: &Cluster,
+    node: usize,
+    made: &Mutex<Vec<(String, Instant, usize)>>,
+    seen: &Mutex<Vec<Vec<Option<f64>>>>,
+    done: &AtomicBool,
+) {
+    let mut found = Vec::<bool>::new();
+    while !done.load(Ordering::Acquire) {
+        let reports = made.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        found.resize(reports.len(), false);
+        for (r, (subject, at, origin)) in reports.iter().enumerate() {
+            if found[r] || *origin == node {
+                continue;
+            }
+            let Ok(answer) = cluster.get(node, &format!("/v1/statements/{subject}")) else {
+                continue;
+            };
+            let arrived = answer["statements"]
+                .as_array()
+                .is_some_and(|list| !list.is_empty());
+            if arrived {
+                let elapsed = at.elapsed();
+                found[r] = true;
+                if let Some(slot) = seen
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get_mut(r)
+                    .and_then(|row| row.get_mut(node))
+                {
+                    *slot = Some(elapsed.as_secs_f64() * 1000.0);
+                }
+            }
+        }
+        std::thread::sleep(POLL);
+    }
+}
+
+fn wait_until(limit: Duration, what: &str, mut check: impl FnMut() -> bool) -> anyhow::Result<()> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if check() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    bail!("timed out after {}s waiting until {what}", limit.as_secs())
+}

@@ -1,0 +1,36 @@
+//! The loopback testnet runner on real `vouch` processes: three nodes,
+//! node 0 the bootstrap node, a few reports from random nodes.
+
+use vouch_sim::testnet::{Options, run, topology};
+
+use crate::harness::vouch_bin;
+
+#[test]
+fn a_three_node_testnet_delivers_every_report() {
+    let options = Options {
+        nodes: 3,
+        reports: 5,
+        chords: 0,
+        vouch: vouch_bin(),
+        seed: 1,
+        deadline_secs: 10,
+        spacing_ms: 200,
+    };
+    let figures = run(&options).expect("testnet runs");
+    assert_eq!(figures.reports, 5);
+    assert_eq!(figures.delivery_percent, 100.0, "{figures:?}");
+    let [p50, p95, p99, max] = figures.latency_ms;
+    assert!(p50 <= p95 && p95 <= p99 && p99 <= max && max < 10_000.0, "{figures:?}");
+}
+
+#[test]
+fn the_topology_is_a_ring_plus_distinct_chords() {
+    let edges = topology(10, 2, 7);
+    for i in 0..10 {
+        let out: Vec<usize> = edges.iter().filter(|e| e.0 == i).map(|e| e.1).collect();
+        assert_eq!(out.len(), 4, "node {i}: {out:?}");
+        assert!(out.contains(&((i + 1) % 10)) && out.contains(&((i + 9) % 10)));
+        assert!(!out.contains(&i));
+    }
+    assert_eq!(topology(10, 2, 7), edges, "seeded");
+}
