@@ -13,7 +13,11 @@ pub struct RunArgs {
     #[arg(long = "p2p-listen", env = "VOUCH_P2P_LISTEN", value_delimiter = ',')]
     p2p_listen: Vec<String>,
     /// Addresses to announce to peers (replaces p2p.external).
-    #[arg(long = "p2p-external", env = "VOUCH_P2P_EXTERNAL", value_delimiter = ',')]
+    #[arg(
+        long = "p2p-external",
+        env = "VOUCH_P2P_EXTERNAL",
+        value_delimiter = ','
+    )]
     p2p_external: Vec<String>,
     /// Peers to dial at start (added to p2p.bootstrap).
     #[arg(long, env = "VOUCH_BOOTSTRAP", value_delimiter = ',')]

@@ -2,7 +2,7 @@
 
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
-use vouch_protocol::{NodeKey, Subject};
+use vouch_protocol::Subject;
 
 use crate::client::Client;
 use crate::output;

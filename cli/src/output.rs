@@ -92,7 +92,10 @@ pub fn peers(peers: &Value) {
         println!("no peers known");
         return;
     }
-    table(&["PEER", "STATE", "SCORE", "INVALID", "RTT", "ADDRESSES"], &rows);
+    table(
+        &["PEER", "STATE", "SCORE", "INVALID", "RTT", "ADDRESSES"],
+        &rows,
+    );
 }
 
 /// Prints the trust list.

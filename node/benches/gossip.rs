@@ -30,7 +30,11 @@ fn publisher() -> Swarm<gossipsub::Behaviour> {
     let config = gossip_config().expect("gossip config");
     let mut swarm = libp2p::SwarmBuilder::with_new_identity()
         .with_tokio()
-        .with_tcp(tcp::Config::default().nodelay(true), noise::Config::new, yamux::Config::default)
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
         .expect("tcp")
         .with_behaviour(|_| {
             gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, config).expect("gossipsub")
@@ -137,7 +141,11 @@ async fn main() {
     while pending.peek().is_some() {
         for _ in 0..500 {
             let Some(bytes) = pending.next() else { break };
-            if swarm.behaviour_mut().publish(topic.clone(), bytes.clone()).is_err() {
+            if swarm
+                .behaviour_mut()
+                .publish(topic.clone(), bytes.clone())
+                .is_err()
+            {
                 // Queue full: let it drain, then try once more.
                 drive(&mut swarm, 20).await;
                 let _ = swarm.behaviour_mut().publish(topic.clone(), bytes);

@@ -14,8 +14,7 @@ use vouch_node::store::Store;
 use vouch_node::trust::{Config, TrustEngine};
 use vouch_protocol::{
     BatchVerifier, Claim, Evidence, Keypair, ReportCategory, SignedStatement, Statement, Subject,
-    VERSION,
-    encode_signed, verify_strict,
+    VERSION, encode_signed, verify_strict,
 };
 
 const STATEMENTS: usize = 4096;

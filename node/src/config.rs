@@ -466,14 +466,20 @@ mod tests {
     #[test]
     fn p2p_defaults_listen_on_loopback_and_bad_addresses_are_named() {
         let config = Config::parse("").expect("empty parses");
-        assert_eq!(config.p2p.listen, vec!["/ip4/127.0.0.1/tcp/7702".to_string()]);
+        assert_eq!(
+            config.p2p.listen,
+            vec!["/ip4/127.0.0.1/tcp/7702".to_string()]
+        );
         assert!(!config.p2p.mdns);
         for (text, named) in [
             ("[p2p]\nbootstrap = [\"10.0.0.1:7702\"]\n", "p2p.bootstrap"),
             ("[p2p]\nlisten = [\"tcp/1\"]\n", "p2p.listen"),
             ("[p2p]\nlisten = []\n", "p2p.listen"),
             ("[p2p]\nmessages_per_sec = 0\n", "p2p.messages_per_sec"),
-            ("[p2p]\nsync_page_statements = 5000\n", "p2p.sync_page_statements"),
+            (
+                "[p2p]\nsync_page_statements = 5000\n",
+                "p2p.sync_page_statements",
+            ),
         ] {
             let error = Config::parse(text).expect_err(text);
             assert!(error.to_string().contains(named), "{text}: {error}");

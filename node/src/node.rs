@@ -177,7 +177,9 @@ impl Node {
             self.config.dnsbl.clone(),
             stopping.clone(),
         ));
-        let network = listeners.p2p.map(|running| tokio::spawn(running.run(stopping)));
+        let network = listeners
+            .p2p
+            .map(|running| tokio::spawn(running.run(stopping)));
         let router = api::router(self.state.clone(), self.config.api.max_body_bytes);
         if let Ok(addr) = listeners.api.local_addr() {
             tracing::info!(%addr, node_id = %self.state.signer.public(), "API listening");
@@ -248,9 +250,16 @@ async fn housekeeping(state: AppState, config: Config) {
 /// quota turned some away, back-fills everything again so they arrive.
 async fn settle_strangers(state: &AppState, config: &Config, trust_grew: bool) {
     let retention = config.p2p.stranger_retention_hours.saturating_mul(3600);
-    let (store, trust, ingest) = (state.store.clone(), state.trust.clone(), state.ingest.clone());
+    let (store, trust, ingest) = (
+        state.store.clone(),
+        state.trust.clone(),
+        state.ingest.clone(),
+    );
     let settled = tokio::task::spawn_blocking(move || {
-        let sweep = store.settle_strangers(|a| trust.is_trusted(a), unix_now().saturating_sub(retention))?;
+        let sweep = store.settle_strangers(
+            |a| trust.is_trusted(a),
+            unix_now().saturating_sub(retention),
+        )?;
         for statement in &sweep.dropped {
             trust.remove_expired(statement);
         }

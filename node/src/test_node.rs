@@ -62,13 +62,27 @@ impl TestNode {
         config.p2p.listen = vec!["/ip4/127.0.0.1/tcp/0".into()];
         configure(&mut config);
         let token = data_dir.token().expect("token");
-        let mut node = Node::open_with(
+        // After a restart, a blocking task of the stopped node may hold the
+        // store for a few more milliseconds (a process exit would release it).
+        let mut opened = Node::open_with(
             &data_dir,
-            config,
+            config.clone(),
             data_dir.keypair().expect("key"),
             token.clone(),
-        )
-        .expect("open");
+        );
+        for _ in 0..40 {
+            if opened.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            opened = Node::open_with(
+                &data_dir,
+                config.clone(),
+                data_dir.keypair().expect("key"),
+                token.clone(),
+            );
+        }
+        let mut node = opened.expect("open");
         let state = node.state().clone();
         let listeners = node.bind().await.expect("bind");
         let api = listeners.api.local_addr().expect("api addr");

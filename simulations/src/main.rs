@@ -12,7 +12,12 @@ use vouch_sim::{output, scenarios};
 /// Run Vouch's attack scenarios against a shared-blocklist baseline, or a
 /// testnet of real nodes on loopback.
 #[derive(Debug, Parser)]
-#[command(name = "vouch-sim", version, about, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "vouch-sim",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

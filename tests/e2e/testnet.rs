@@ -20,7 +20,10 @@ fn a_three_node_testnet_delivers_every_report() {
     assert_eq!(figures.reports, 5);
     assert_eq!(figures.delivery_percent, 100.0, "{figures:?}");
     let [p50, p95, p99, max] = figures.latency_ms;
-    assert!(p50 <= p95 && p95 <= p99 && p99 <= max && max < 10_000.0, "{figures:?}");
+    assert!(
+        p50 <= p95 && p95 <= p99 && p99 <= max && max < 10_000.0,
+        "{figures:?}"
+    );
 }
 
 #[test]

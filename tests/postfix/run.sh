@@ -121,6 +121,10 @@ listen = "127.0.0.1:$DNS_PORT"
 # Short TTLs so the resolver does not answer from cache after the node stops.
 ttl_secs = 1
 negative_ttl_secs = 1
+
+[p2p]
+# A lone node: any free port, so a node already on 7702 cannot clash.
+listen = ["/ip4/127.0.0.1/tcp/0"]
 EOF
 start_node() {
     "$VOUCH" --data-dir "$DATA" run >>"$WORK/vouch.log" 2>&1 &

@@ -195,7 +195,9 @@ async fn publish(
             outcome: "stored",
             seq: Some(seq),
         })),
-        Some(Ingested::Duplicate(id)) | Some(Ingested::Stale(id)) | Some(Ingested::OverQuota(id)) => Ok(Json(WriteResponse {
+        Some(Ingested::Duplicate(id))
+        | Some(Ingested::Stale(id))
+        | Some(Ingested::OverQuota(id)) => Ok(Json(WriteResponse {
             id: id.to_string(),
             outcome: "duplicate",
             seq: None,

@@ -65,8 +65,9 @@ impl Behaviour {
     /// Builds the behaviour for the node with `key`.
     pub fn new(key: &identity::Keypair, config: &Config) -> Result<Behaviour, BuildError> {
         let peer_id = key.public().to_peer_id();
-        let mut gossipsub = gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gossip_config()?)
-            .map_err(|e| BuildError::Gossipsub(e.to_string()))?;
+        let mut gossipsub =
+            gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gossip_config()?)
+                .map_err(|e| BuildError::Gossipsub(e.to_string()))?;
         let (params, thresholds) = peer_scoring();
         gossipsub
             .with_peer_score(params, thresholds)
@@ -77,17 +78,17 @@ impl Behaviour {
 
         let mut kad_config = kad::Config::new(StreamProtocol::new(KAD_PROTOCOL));
         kad_config.set_query_timeout(Duration::from_secs(30));
-        let mut kademlia = kad::Behaviour::with_config(
-            peer_id,
-            kad::store::MemoryStore::new(peer_id),
-            kad_config,
-        );
+        let mut kademlia =
+            kad::Behaviour::with_config(peer_id, kad::store::MemoryStore::new(peer_id), kad_config);
         // Serve the DHT even before an external address is confirmed: nodes
         // on loopback or a LAN never get one, and they must still find each other.
         kademlia.set_mode(Some(kad::Mode::Server));
 
         let mdns = if config.mdns {
-            Some(mdns::tokio::Behaviour::new(mdns::Config::default(), peer_id).map_err(BuildError::Mdns)?)
+            Some(
+                mdns::tokio::Behaviour::new(mdns::Config::default(), peer_id)
+                    .map_err(BuildError::Mdns)?,
+            )
         } else {
             None
         };

@@ -111,10 +111,14 @@ impl Config {
         self.external_addrs()?;
         self.bootstrap_addrs()?;
         if self.enabled && self.listen.is_empty() {
-            return Err("p2p.listen must name at least one address (or set p2p.enabled = false)".into());
+            return Err(
+                "p2p.listen must name at least one address (or set p2p.enabled = false)".into(),
+            );
         }
         if self.max_connections == 0 || self.max_connections_per_peer == 0 {
-            return Err("p2p.max_connections and p2p.max_connections_per_peer must be at least 1".into());
+            return Err(
+                "p2p.max_connections and p2p.max_connections_per_peer must be at least 1".into(),
+            );
         }
         let positive = |x: f64| x.is_finite() && x > 0.0;
         if !positive(self.messages_per_sec)

@@ -73,7 +73,10 @@ impl Handle {
         Handle::channel().0
     }
 
-    async fn ask<T>(&self, make: impl FnOnce(oneshot::Sender<T>) -> Command) -> Result<T, HandleError> {
+    async fn ask<T>(
+        &self,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, HandleError> {
         let (reply, answer) = oneshot::channel();
         self.commands
             .send(make(reply))

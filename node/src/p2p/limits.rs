@@ -44,6 +44,8 @@ pub enum Offence {
     Invalid,
     /// Sent messages or requests faster than its rate limit.
     Flooding,
+    /// Did not read what we sent it fast enough (its queue overflowed).
+    Slow,
 }
 
 impl Offence {
@@ -51,7 +53,7 @@ impl Offence {
     pub fn strikes(self) -> u32 {
         match self {
             Offence::Invalid => 10,
-            Offence::Flooding => 1,
+            Offence::Flooding | Offence::Slow => 1,
         }
     }
 
@@ -60,6 +62,7 @@ impl Offence {
         match self {
             Offence::Invalid => "invalid_statements",
             Offence::Flooding => "rate_limit",
+            Offence::Slow => "slow",
         }
     }
 }
@@ -125,7 +128,7 @@ mod tests {
     #[test]
     fn invalid_statements_cost_more_than_flooding_and_strikes_are_forgiven() {
         let config = crate::p2p::Config {
-            max_strikes: 30,
+            max_strikes: 25,
             ..Default::default()
         };
         let mut limits = PeerLimits::new(&config, Instant::now());

@@ -16,6 +16,7 @@ use libp2p::request_response::{self, OutboundRequestId};
 use libp2p::swarm::{SwarmEvent, dial_opts::DialOpts};
 use libp2p::{Multiaddr, PeerId, Swarm, identify, kad, mdns, noise, ping, tcp, yamux};
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
 use vouch_protocol::Keypair;
 
 use super::behaviour::{Behaviour, BehaviourEvent, GRAYLIST_THRESHOLD, TOPIC};
@@ -119,7 +120,11 @@ impl Network {
         let book = PeerBook::load(&self.store);
         let (gossip_tx, gossip_rx) = mpsc::channel(GOSSIP_QUEUE);
         let (done_tx, done_rx) = mpsc::channel(256);
-        let worker = tokio::spawn(gossip_worker(gossip_rx, self.ingest.clone(), done_tx.clone()));
+        let worker = tokio::spawn(gossip_worker(
+            gossip_rx,
+            self.ingest.clone(),
+            done_tx.clone(),
+        ));
         let mut running = Running {
             swarm,
             commands: self.commands,
@@ -131,6 +136,7 @@ impl Network {
             listen_addrs: Vec::new(),
             gossip: gossip_tx,
             worker,
+            tasks: JoinSet::new(),
             done_tx,
             done_rx,
             requests: HashMap::new(),
@@ -167,6 +173,8 @@ pub struct Running {
     listen_addrs: Vec<Multiaddr>,
     gossip: mpsc::Sender<GossipItem>,
     worker: tokio::task::JoinHandle<()>,
+    /// Back-fill work on the blocking pool, waited for at shutdown.
+    tasks: JoinSet<()>,
     done_tx: mpsc::Sender<Done>,
     done_rx: mpsc::Receiver<Done>,
     requests: HashMap<OutboundRequestId, PeerId>,
@@ -184,7 +192,12 @@ impl Running {
         let mut maintenance = tokio::time::interval(Duration::from_secs(5));
         let mut forgive = tokio::time::interval(Duration::from_secs(60));
         let mut discovery = tokio::time::interval(Duration::from_secs(60));
-        for timer in [&mut sync_round, &mut maintenance, &mut forgive, &mut discovery] {
+        for timer in [
+            &mut sync_round,
+            &mut maintenance,
+            &mut forgive,
+            &mut discovery,
+        ] {
             timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         }
         loop {
@@ -200,6 +213,7 @@ impl Running {
                 },
                 event = self.swarm.select_next_some() => self.swarm_event(event),
                 Some(done) = self.done_rx.recv() => self.done(done),
+                Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => {}
                 _ = sync_round.tick() => self.sync_all(),
                 _ = maintenance.tick() => self.maintain(),
                 _ = forgive.tick() => {
@@ -221,11 +235,13 @@ impl Running {
         let Running {
             gossip,
             worker,
+            mut tasks,
             done_rx,
             ..
         } = self;
         drop((gossip, done_rx));
         let _ = worker.await;
+        while tasks.join_next().await.is_some() {}
         tracing::info!("network stopped");
     }
 
@@ -318,6 +334,11 @@ impl Running {
                 message_id,
                 message,
             }) => self.gossip_message(propagation_source, message_id, message.data),
+            BehaviourEvent::Gossipsub(libp2p::gossipsub::Event::SlowPeer { peer_id, .. }) => {
+                // Its send queue overflowed: it cannot keep up with what we relay.
+                self.metrics.gossip("slow_peer");
+                self.offence(peer_id, Offence::Slow);
+            }
             BehaviourEvent::Gossipsub(_) => {}
             BehaviourEvent::Sync(event) => self.sync_event(event),
             BehaviourEvent::Identify(identify::Event::Received { peer_id, info, .. }) => {
@@ -382,10 +403,7 @@ impl Running {
             .report_message_validation_result(id, source, acceptance);
     }
 
-    fn sync_event(
-        &mut self,
-        event: request_response::Event<SyncRequest, SyncPage>,
-    ) {
+    fn sync_event(&mut self, event: request_response::Event<SyncRequest, SyncPage>) {
         match event {
             request_response::Event::Message {
                 peer,
@@ -408,7 +426,7 @@ impl Running {
                     self.done_tx.clone(),
                 );
                 let max = self.config.sync_page_statements;
-                tokio::spawn(async move {
+                self.tasks.spawn(async move {
                     let page = tokio::task::spawn_blocking(move || {
                         sync::serve_page(&store, &request, max, |author| {
                             trust.trust().is_trusted(author)
@@ -440,7 +458,7 @@ impl Running {
                     self.store.clone(),
                     self.done_tx.clone(),
                 );
-                tokio::spawn(async move {
+                self.tasks.spawn(async move {
                     let next = response.next;
                     let more = response.more;
                     let ingested = tokio::task::spawn_blocking(move || {
@@ -549,9 +567,9 @@ impl Running {
         }
         p.syncing = true;
         let (store, done) = (self.store.clone(), self.done_tx.clone());
-        tokio::spawn(async move {
-            let since = tokio::task::spawn_blocking(move || store.sync_watermark(&peer.to_bytes()))
-                .await;
+        self.tasks.spawn(async move {
+            let since =
+                tokio::task::spawn_blocking(move || store.sync_watermark(&peer.to_bytes())).await;
             let message = match since {
                 Ok(Ok(since)) => Done::SyncFrom(peer, since),
                 _ => Done::SyncFailed(peer),
@@ -590,7 +608,9 @@ impl Running {
         };
         let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
         gossipsub.set_application_score(&peer, -f64::from(strikes));
-        let graylisted = gossipsub.peer_score(&peer).is_some_and(|s| s <= GRAYLIST_THRESHOLD);
+        let graylisted = gossipsub
+            .peer_score(&peer)
+            .is_some_and(|s| s <= GRAYLIST_THRESHOLD);
         if exhausted || graylisted {
             self.ban(peer, offence.as_str());
         }
@@ -600,7 +620,8 @@ impl Running {
         if self.banned.contains_key(&peer) {
             return;
         }
-        let until = Instant::now() + Duration::from_secs(self.config.ban_minutes.saturating_mul(60));
+        let until =
+            Instant::now() + Duration::from_secs(self.config.ban_minutes.saturating_mul(60));
         self.banned.insert(peer, until);
         self.swarm.behaviour_mut().blocked.block_peer(peer);
         let _ = self.swarm.disconnect_peer_id(peer);
@@ -651,7 +672,9 @@ impl Running {
         let candidates: Vec<PeerId> = self
             .peers
             .iter()
-            .filter(|(id, p)| p.connections == 0 && !p.addrs.is_empty() && !self.banned.contains_key(id))
+            .filter(|(id, p)| {
+                p.connections == 0 && !p.addrs.is_empty() && !self.banned.contains_key(id)
+            })
             .map(|(id, _)| *id)
             .take(missing)
             .collect();

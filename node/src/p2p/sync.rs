@@ -77,7 +77,9 @@ pub fn serve_page(
                 bytes += encoded.len();
                 page.statements.push(ByteBuf::from(encoded));
             }
-            Err(error) => tracing::error!(id = %stored.id, %error, "cannot re-encode a stored statement"),
+            Err(error) => {
+                tracing::error!(id = %stored.id, %error, "cannot re-encode a stored statement")
+            }
         }
     }
     page.more = scanned == limit;
@@ -96,11 +98,7 @@ pub struct PageOutcome {
 /// Ingests a page (blocking). Trust statements go first and trust is
 /// recomputed before the rest, so that statements by authors the page
 /// itself brings into the web of trust are admitted as trusted.
-pub fn ingest_page(
-    ingest: &Ingest,
-    page: SyncPage,
-    now: u64,
-) -> Result<PageOutcome, store::Error> {
+pub fn ingest_page(ingest: &Ingest, page: SyncPage, now: u64) -> Result<PageOutcome, store::Error> {
     let mut outcome = PageOutcome::default();
     let (trust, rest): (Vec<Vec<u8>>, Vec<Vec<u8>>) = page
         .statements

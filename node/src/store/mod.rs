@@ -214,7 +214,10 @@ impl Store {
             if let Some(current) = &current {
                 self.remove(&mut batch, &item.statement, &subject_key, current)?;
                 if replaces_stranger {
-                    batch.delete_cf(self.cf(keys::STRANGERS)?, keys::stranger(author, &current.id));
+                    batch.delete_cf(
+                        self.cf(keys::STRANGERS)?,
+                        keys::stranger(author, &current.id),
+                    );
                     pending_strangers.remove(author, &current.id);
                     next.strangers = next.strangers.saturating_sub(1);
                 }
@@ -492,7 +495,11 @@ impl Store {
             batch.delete_cf(slots, &slot_key);
             next.statements = next.statements.saturating_sub(1);
             let stranger_key = keys::stranger(&statement.author, id);
-            if self.db.get_pinned_cf(self.cf(keys::STRANGERS)?, &stranger_key)?.is_some() {
+            if self
+                .db
+                .get_pinned_cf(self.cf(keys::STRANGERS)?, &stranger_key)?
+                .is_some()
+            {
                 batch.delete_cf(self.cf(keys::STRANGERS)?, stranger_key);
                 next.strangers = next.strangers.saturating_sub(1);
             }

@@ -62,7 +62,8 @@ fn insert_is_idempotent_and_counted() {
         store.counts(),
         Counts {
             statements: 1,
-            next_seq: 2
+            next_seq: 2,
+            strangers: 0,
         }
     );
     assert!(store.contains(&s.id).expect("contains"));
@@ -307,7 +308,8 @@ fn data_and_counters_survive_reopen() {
         store.counts(),
         Counts {
             statements: 20,
-            next_seq: 21
+            next_seq: 21,
+            strangers: 0,
         }
     );
     let since = store.since(15, 100).expect("since");
@@ -371,4 +373,94 @@ fn relayed_reports_are_indexed_by_origin_and_leave_with_their_statement() {
             .expect("relayed")
             .is_empty()
     );
+}
+
+#[test]
+fn strangers_are_held_under_their_quota_then_promoted_or_dropped() {
+    let (dir, store) = open();
+    let quota = StrangerQuota {
+        per_author: 2,
+        total: 3,
+    };
+    let (a, b) = (
+        Keypair::from_secret_bytes([1; 32]),
+        Keypair::from_secret_bytes([2; 32]),
+    );
+    let offer = |items: &[Verified], now: u64| {
+        let admitted: Vec<(&Verified, Admission)> =
+            items.iter().map(|v| (v, Admission::Stranger)).collect();
+        store
+            .insert_admitted(&admitted, &quota, now)
+            .expect("insert")
+    };
+    let by_a: Vec<Verified> = (1..=3)
+        .map(|i| make(&a, &format!("192.0.2.{i}"), spam(), NOW, 3600))
+        .collect();
+    let outcomes = offer(&by_a, NOW);
+    assert!(matches!(outcomes[0], Outcome::Stored { .. }));
+    assert!(matches!(outcomes[1], Outcome::Stored { .. }));
+    assert_eq!(outcomes[2], Outcome::OverQuota, "per-author quota");
+    // A newer statement in a held slot replaces it without using more quota.
+    let newer = make(&a, "192.0.2.1", spam(), NOW + 1, 3600);
+    assert!(matches!(offer(&[newer], NOW)[0], Outcome::Stored { .. }));
+    let by_b: Vec<Verified> = (1..=2)
+        .map(|i| make(&b, &format!("198.51.100.{i}"), spam(), NOW, 3600))
+        .collect();
+    let outcomes = offer(&by_b, NOW + 10);
+    assert!(matches!(outcomes[0], Outcome::Stored { .. }));
+    assert_eq!(outcomes[1], Outcome::OverQuota, "total quota");
+    assert_eq!(store.counts().strangers, 3);
+    assert_eq!(store.counts().statements, 3);
+
+    // A enters the web of trust: its statements stay; B's retention ends.
+    let sweep = store
+        .settle_strangers(|author| *author == a.public(), NOW + 5)
+        .expect("settle");
+    assert_eq!(sweep.promoted, 2);
+    assert!(
+        sweep.dropped.is_empty(),
+        "B's statement is younger than the cut-off"
+    );
+    let sweep = store.settle_strangers(|_| false, NOW + 10).expect("settle");
+    assert_eq!((sweep.promoted, sweep.dropped.len()), (0, 1));
+    assert_eq!(store.counts().strangers, 0);
+    assert_eq!(store.counts().statements, 2);
+    assert!(
+        store
+            .about(&"198.51.100.1".parse().expect("ip"))
+            .expect("about")
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .about(&"192.0.2.1".parse().expect("ip"))
+            .expect("about")
+            .len(),
+        1
+    );
+
+    // The stranger count survives a restart.
+    let held = make(&b, "198.51.100.9", spam(), NOW, 3600);
+    assert!(matches!(offer(&[held], NOW)[0], Outcome::Stored { .. }));
+    drop(store);
+    let store = Store::open(dir.path()).expect("reopen");
+    assert_eq!(store.counts().strangers, 1);
+}
+
+#[test]
+fn sync_watermarks_and_the_peer_book_persist() {
+    let (dir, store) = open();
+    assert_eq!(store.sync_watermark(b"peer-a").expect("read"), 0);
+    store.set_sync_watermark(b"peer-a", 42).expect("write");
+    store.set_sync_watermark(b"peer-b", 7).expect("write");
+    store.set_peer_book(b"{}").expect("write");
+    drop(store);
+    let store = Store::open(dir.path()).expect("reopen");
+    assert_eq!(store.sync_watermark(b"peer-a").expect("read"), 42);
+    assert_eq!(
+        store.peer_book().expect("read").as_deref(),
+        Some(&b"{}"[..])
+    );
+    assert_eq!(store.reset_sync_watermarks().expect("reset"), 2);
+    assert_eq!(store.sync_watermark(b"peer-b").expect("read"), 0);
 }

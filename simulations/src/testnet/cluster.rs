@@ -101,7 +101,10 @@ impl Cluster {
         for i in 0..self.members.len() {
             while self.get(i, "/v1/status").is_err() {
                 if Instant::now() > deadline {
-                    bail!("node {i} did not answer within 60 s (see {}/node.log)", self.members[i].dir.display());
+                    bail!(
+                        "node {i} did not answer within 60 s (see {}/node.log)",
+                        self.members[i].dir.display()
+                    );
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }

@@ -69,7 +69,11 @@ pub fn run(options: &Options) -> anyhow::Result<Figures> {
     }
     let root = tempfile::Builder::new().prefix("vouch-testnet").tempdir()?;
     let mut cluster = Cluster::create(root.path(), options.nodes)?;
-    eprintln!("starting {} nodes in {}", options.nodes, root.path().display());
+    eprintln!(
+        "starting {} nodes in {}",
+        options.nodes,
+        root.path().display()
+    );
     cluster.start(&options.vouch)?;
 
     let edges = topology(options.nodes, options.chords, options.seed);
@@ -80,15 +84,19 @@ pub fn run(options: &Options) -> anyhow::Result<Figures> {
             .post(from, "/v1/trust", &json!({"node": peer, "weight": 80}))
             .with_context(|| format!("node {from} trusting node {to}"))?;
     }
-    wait_until(Duration::from_secs(120), "every node holds every trust statement", || {
-        (0..options.nodes).all(|i| {
-            cluster
-                .get(i, "/v1/status")
-                .ok()
-                .and_then(|s| s["trust_edges"].as_u64())
-                == Some(edges.len() as u64)
-        })
-    })?;
+    wait_until(
+        Duration::from_secs(120),
+        "every node holds every trust statement",
+        || {
+            (0..options.nodes).all(|i| {
+                cluster
+                    .get(i, "/v1/status")
+                    .ok()
+                    .and_then(|s| s["trust_edges"].as_u64())
+                    == Some(edges.len() as u64)
+            })
+        },
+    )?;
     let trust_converged_secs = started.elapsed().as_secs_f64();
     eprintln!(
         "{} trust edges everywhere after {trust_converged_secs:.1}s; making {} reports",
