@@ -353,6 +353,7 @@ async fn openapi_document_lists_exactly_the_routes() {
         ("/v1/reputation", "post"),
         ("/v1/statements/{subject}", "get"),
         ("/v1/status", "get"),
+        ("/v1/peers", "get"),
         ("/v1/trust", "get"),
         ("/v1/trust", "post"),
         ("/v1/endorse", "post"),
@@ -413,5 +414,60 @@ async fn remediation_travels_with_the_listing() {
         )
         .await;
     assert_eq!(status, 400);
+    node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trust_names_a_node_by_key_peer_id_or_multiaddr_and_peers_are_listed() {
+    let node = TestNode::start().await;
+    let other = crate::test_node::peer(9).public();
+    let peer = crate::p2p::identity::peer_id(&other).expect("peer id");
+    for name in [
+        other.to_string(),
+        peer.to_string(),
+        format!("/ip4/127.0.0.1/tcp/9/p2p/{peer}"),
+    ] {
+        let (status, body) = node
+            .post("/v1/trust", json!({"node": name, "weight": 50}))
+            .await;
+        assert_eq!(status, 200, "{name}: {body}");
+    }
+    let (status, list) = node.get("/v1/trust").await;
+    assert_eq!(status, 200);
+    assert_eq!(list["trusted"][0]["node"], other.to_string(), "{list}");
+    let (status, body) = node
+        .post(
+            "/v1/trust",
+            json!({"node": "/ip4/127.0.0.1/tcp/9", "weight": 50}),
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("/p2p/"),
+        "{body}"
+    );
+    // The multiaddr was handed to the network, which now knows the peer.
+    let (status, peers) = node.get("/v1/peers").await;
+    assert_eq!(status, 200);
+    assert_eq!(peers["network"], true);
+    assert!(
+        peers["peers"]
+            .as_array()
+            .expect("peers")
+            .iter()
+            .any(|p| p["peer_id"] == peer.to_string()),
+        "{peers}"
+    );
+    let (_, status_body) = node.get("/v1/status").await;
+    assert!(
+        status_body["listen_addrs"][0]
+            .as_str()
+            .expect("addr")
+            .contains("/p2p/"),
+        "{status_body}"
+    );
     node.stop().await;
 }
