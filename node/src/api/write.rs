@@ -214,11 +214,11 @@ pub async fn trust(
     ApiJson(request): ApiJson<TrustRequest>,
 ) -> Result<Json<WriteResponse>, Error> {
     let name = p2p::parse_peer(&request.node).map_err(|e| Error::InvalidBody(e.to_string()))?;
-    if let Some(addr) = name.addr {
-        if request.weight > 0 {
-            // The network may be disabled; the vouch stands either way.
-            let _ = state.p2p.add_peer(name.peer, addr).await;
-        }
+    if let Some(addr) = name.addr
+        && request.weight > 0
+    {
+        // The network may be disabled; the vouch stands either way.
+        let _ = state.p2p.add_peer(name.peer, addr).await;
     }
     let ttl_secs = ttl(request.ttl_days, 365, DAY);
     publish(

@@ -36,6 +36,9 @@ use crate::store::Store;
 const GOSSIP_QUEUE: usize = 8192;
 /// Addresses remembered per peer.
 const MAX_ADDRS_PER_PEER: usize = 8;
+/// Back-fill pages asked of one peer in one round (a million statements
+/// at the default page size); the rest follows in the next round.
+const MAX_PAGES_PER_ROUND: u32 = 4096;
 /// Peers remembered (connected or not).
 const MAX_KNOWN_PEERS: usize = 1024;
 
@@ -47,6 +50,7 @@ struct Peer {
     limits: PeerLimits,
     rtt: Option<Duration>,
     syncing: bool,
+    sync_pages_left: u32,
 }
 
 /// The network before it runs: everything but the swarm, which needs the
@@ -177,7 +181,8 @@ pub struct Running {
     tasks: JoinSet<()>,
     done_tx: mpsc::Sender<Done>,
     done_rx: mpsc::Receiver<Done>,
-    requests: HashMap<OutboundRequestId, PeerId>,
+    /// Back-fill requests in flight: the peer and the watermark asked from.
+    requests: HashMap<OutboundRequestId, (PeerId, u64)>,
     banned: HashMap<PeerId, Instant>,
     topic: IdentTopic,
     bootstrap: Vec<Multiaddr>,
@@ -269,10 +274,10 @@ impl Running {
             }
             Command::AddPeer(peer, addr) => {
                 self.learn(peer, addr.clone());
-                if !self.is_connected(&peer) {
-                    if let Err(error) = self.swarm.dial(addr.clone()) {
-                        tracing::warn!(%addr, %error, "cannot dial peer");
-                    }
+                if !self.is_connected(&peer)
+                    && let Err(error) = self.swarm.dial(addr.clone())
+                {
+                    tracing::warn!(%addr, %error, "cannot dial peer");
                 }
             }
             Command::SyncNow => self.sync_all(),
@@ -451,8 +456,11 @@ impl Running {
                     },
                 ..
             } => {
-                self.requests.remove(&request_id);
+                let asked = self.requests.remove(&request_id).map(|(_, since)| since);
                 self.metrics.sync("received");
+                // A page must move the watermark forward, or the round ends
+                // (a peer cannot keep a node asking forever).
+                let progressed = asked.is_some_and(|since| response.next > since);
                 let (ingest, store, done) = (
                     self.ingest.clone(),
                     self.store.clone(),
@@ -460,7 +468,7 @@ impl Running {
                 );
                 self.tasks.spawn(async move {
                     let next = response.next;
-                    let more = response.more;
+                    let more = response.more && progressed;
                     let ingested = tokio::task::spawn_blocking(move || {
                         let outcome = sync::ingest_page(&ingest, response, unix_now())?;
                         store.set_sync_watermark(&peer.to_bytes(), next)?;
@@ -566,6 +574,7 @@ impl Running {
             return;
         }
         p.syncing = true;
+        p.sync_pages_left = MAX_PAGES_PER_ROUND;
         let (store, done) = (self.store.clone(), self.done_tx.clone());
         self.tasks.spawn(async move {
             let since =
@@ -583,8 +592,17 @@ impl Running {
             since,
             limit: self.config.sync_page_statements,
         };
+        let Some(p) = self.peers.get_mut(&peer) else {
+            return;
+        };
+        if p.sync_pages_left == 0 {
+            // The rest waits for the next round.
+            p.syncing = false;
+            return;
+        }
+        p.sync_pages_left -= 1;
         let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
-        self.requests.insert(id, peer);
+        self.requests.insert(id, (peer, since));
     }
 
     fn sync_all(&mut self) {
@@ -729,6 +747,7 @@ impl Running {
             limits: PeerLimits::new(config, Instant::now()),
             rtt: None,
             syncing: false,
+            sync_pages_left: 0,
         })
     }
 

@@ -229,10 +229,9 @@ async fn join(swarm: &mut Swarm<gossipsub::Behaviour>, target: &Multiaddr, peer:
         loop {
             if let SwarmEvent::Behaviour(gossipsub::Event::Subscribed { peer_id, .. }) =
                 swarm.select_next_some().await
+                && peer_id == peer
             {
-                if peer_id == peer {
-                    return;
-                }
+                return;
             }
         }
     })

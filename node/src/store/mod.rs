@@ -258,6 +258,35 @@ impl Store {
         Ok(outcomes)
     }
 
+    /// Deletes the statement `id` with its slot and index entries, if it
+    /// still holds its slot; true when it did.
+    fn delete_current(
+        &self,
+        batch: &mut WriteBatch,
+        id: &StatementId,
+        statement: &SignedStatement,
+    ) -> Result<bool, Error> {
+        let slots = self.cf(keys::SLOTS)?;
+        let subject_key = keys::subject(&statement.body.subject);
+        let slot_key = keys::slot(
+            &statement.author,
+            statement.body.claim.slot_kind(),
+            &subject_key,
+        );
+        let current = self
+            .db
+            .get_cf(slots, &slot_key)?
+            .as_deref()
+            .and_then(SlotValue::decode)
+            .filter(|slot| slot.id == *id);
+        let Some(slot) = current else {
+            return Ok(false);
+        };
+        self.remove(batch, statement, &subject_key, &slot)?;
+        batch.delete_cf(slots, &slot_key);
+        Ok(true)
+    }
+
     /// Whether a statement occupies the subject index (tombstones do not).
     fn is_live(statement: &SignedStatement) -> bool {
         match statement.body.claim {
@@ -468,31 +497,14 @@ impl Store {
         let mut next = *counts;
         let mut batch = WriteBatch::default();
         let mut expired = Vec::new();
-        let slots = self.cf(keys::SLOTS)?;
         for (id, stored) in due.iter().zip(self.load_aligned(&due)?) {
             let Some(stored) = stored else {
                 continue;
             };
             let statement = stored.statement;
-            let subject_key = keys::subject(&statement.body.subject);
-            let slot_key = keys::slot(
-                &statement.author,
-                statement.body.claim.slot_kind(),
-                &subject_key,
-            );
-            let Some(slot) = self
-                .db
-                .get_cf(slots, &slot_key)?
-                .as_deref()
-                .and_then(SlotValue::decode)
-            else {
-                continue;
-            };
-            if slot.id != *id {
+            if !self.delete_current(&mut batch, id, &statement)? {
                 continue;
             }
-            self.remove(&mut batch, &statement, &subject_key, &slot)?;
-            batch.delete_cf(slots, &slot_key);
             next.statements = next.statements.saturating_sub(1);
             let stranger_key = keys::stranger(&statement.author, id);
             if self

@@ -12,7 +12,7 @@ use std::sync::PoisonError;
 use rocksdb::{IteratorMode, WriteBatch};
 use vouch_protocol::{NodeKey, SignedStatement, StatementId};
 
-use super::keys::{self, SlotValue};
+use super::keys;
 use super::{Error, Store};
 
 /// How a statement offered to [`Store::insert_admitted`] is admitted.
@@ -65,10 +65,10 @@ impl Pending {
     }
 
     pub(super) fn remove(&mut self, author: &NodeKey, id: &StatementId) {
-        if self.ids.remove(id) {
-            if let Some(n) = self.per_author.get_mut(author) {
-                *n = n.saturating_sub(1);
-            }
+        if self.ids.remove(id)
+            && let Some(n) = self.per_author.get_mut(author)
+        {
+            *n = n.saturating_sub(1);
         }
     }
 }
@@ -128,7 +128,7 @@ impl Store {
         is_trusted: impl Fn(&NodeKey) -> bool,
         stored_before: u64,
     ) -> Result<StrangerSweep, Error> {
-        let (cf, slots) = (self.cf(keys::STRANGERS)?, self.cf(keys::SLOTS)?);
+        let cf = self.cf(keys::STRANGERS)?;
         let mut promote = Vec::new();
         let mut expire = Vec::new();
         for entry in self.db.iterator_cf(cf, IteratorMode::Start) {
@@ -168,21 +168,7 @@ impl Store {
                 continue;
             };
             let statement = stored.statement;
-            let subject_key = keys::subject(&statement.body.subject);
-            let slot_key = keys::slot(
-                &statement.author,
-                statement.body.claim.slot_kind(),
-                &subject_key,
-            );
-            let slot = self
-                .db
-                .get_cf(slots, &slot_key)?
-                .as_deref()
-                .and_then(SlotValue::decode)
-                .filter(|slot| slot.id == *id);
-            if let Some(slot) = slot {
-                self.remove(&mut batch, &statement, &subject_key, &slot)?;
-                batch.delete_cf(slots, &slot_key);
+            if self.delete_current(&mut batch, id, &statement)? {
                 next.statements = next.statements.saturating_sub(1);
                 sweep.dropped.push(statement);
             }

@@ -26,6 +26,16 @@ pub struct Member {
     child: Option<Child>,
 }
 
+impl Member {
+    /// The end of the node's log, for error messages (the directory is
+    /// deleted when the run ends).
+    fn log_tail(&self) -> String {
+        let log = std::fs::read_to_string(self.dir.join("node.log")).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(20)..].join("\n")
+    }
+}
+
 /// Every node, killed on drop.
 pub struct Cluster {
     /// The nodes, node 0 first (the bootstrap node).
@@ -33,9 +43,13 @@ pub struct Cluster {
     http: reqwest::blocking::Client,
 }
 
-/// A free loopback port (bound, then released).
-fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+/// A free loopback port, held (so no two nodes get the same one) until
+/// the listener is dropped just before the nodes start.
+fn free_port(held: &mut Vec<TcpListener>) -> anyhow::Result<u16> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let port = listener.local_addr()?.port();
+    held.push(listener);
+    Ok(port)
 }
 
 impl Cluster {
@@ -43,6 +57,7 @@ impl Cluster {
     /// bootstrap node every other node dials first, as in docker/compose.yml.
     pub fn create(root: &Path, n: usize) -> anyhow::Result<Cluster> {
         let mut members: Vec<Member> = Vec::with_capacity(n);
+        let mut held = Vec::with_capacity(2 * n);
         for i in 0..n {
             let dir = root.join(format!("node{i}"));
             std::fs::create_dir_all(&dir)?;
@@ -51,7 +66,7 @@ impl Cluster {
             let peer_id = vouch_node::p2p::identity::peer_id(&keypair.public())
                 .context("node key is not a peer id")?
                 .to_string();
-            let (api_port, p2p_port) = (free_port()?, free_port()?);
+            let (api_port, p2p_port) = (free_port(&mut held)?, free_port(&mut held)?);
             let addr = format!("/ip4/127.0.0.1/tcp/{p2p_port}/p2p/{peer_id}");
             let bootstrap = match members.first() {
                 Some(first) => format!("[\"{}\"]", first.addr),
@@ -97,13 +112,23 @@ impl Cluster {
                 .with_context(|| format!("starting {}", vouch.display()))?;
             member.child = Some(child);
         }
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + Duration::from_secs(90);
         for i in 0..self.members.len() {
             while self.get(i, "/v1/status").is_err() {
+                let exited = self.members[i]
+                    .child
+                    .as_mut()
+                    .and_then(|c| c.try_wait().ok().flatten());
+                if let Some(status) = exited {
+                    bail!(
+                        "node {i} exited ({status}):\n{}",
+                        self.members[i].log_tail()
+                    );
+                }
                 if Instant::now() > deadline {
                     bail!(
-                        "node {i} did not answer within 60 s (see {}/node.log)",
-                        self.members[i].dir.display()
+                        "node {i} did not answer within 90 s:\n{}",
+                        self.members[i].log_tail()
                     );
                 }
                 std::thread::sleep(Duration::from_millis(100));
