@@ -6,7 +6,6 @@
 //! node's web of trust are kept only under the stranger quota (and never
 //! relayed); see [`crate::store::StrangerQuota`].
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use vouch_protocol::{
@@ -101,7 +100,6 @@ pub struct Ingest {
     verifier: Mutex<BatchVerifier>,
     limits: Limits,
     quota: StrangerQuota,
-    refused_strangers: AtomicBool,
     metrics: Metrics,
 }
 
@@ -114,7 +112,6 @@ impl Ingest {
             verifier: Mutex::new(BatchVerifier::default()),
             limits: Limits::default(),
             quota: StrangerQuota::default(),
-            refused_strangers: AtomicBool::new(false),
             metrics,
         }
     }
@@ -123,11 +120,6 @@ impl Ingest {
     pub fn with_stranger_quota(mut self, quota: StrangerQuota) -> Self {
         self.quota = quota;
         self
-    }
-
-    /// Whether the stranger quota turned statements away since the last call.
-    pub fn take_refused_strangers(&self) -> bool {
-        self.refused_strangers.swap(false, Ordering::AcqRel)
     }
 
     /// The trust engine admission asks.
@@ -250,10 +242,7 @@ impl Ingest {
                 }
                 Outcome::Duplicate => Ingested::Duplicate(verified.id),
                 Outcome::Stale => Ingested::Stale(verified.id),
-                Outcome::OverQuota => {
-                    self.refused_strangers.store(true, Ordering::Release);
-                    Ingested::OverQuota(verified.id)
-                }
+                Outcome::OverQuota => Ingested::OverQuota(verified.id),
             });
         }
 

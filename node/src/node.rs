@@ -246,15 +246,12 @@ async fn housekeeping(state: AppState, config: Config) {
 }
 
 /// Keeps strangers' statements whose authors are now trusted, drops those
-/// kept past the retention, and, when the web of trust grew after the
-/// quota turned some away, back-fills everything again so they arrive.
+/// kept past the retention, and, when the web of trust grew, back-fills
+/// everything again: peers relay and serve only their own web's
+/// statements, so what the new authors said may not have reached this node.
 async fn settle_strangers(state: &AppState, config: &Config, trust_grew: bool) {
     let retention = config.p2p.stranger_retention_hours.saturating_mul(3600);
-    let (store, trust, ingest) = (
-        state.store.clone(),
-        state.trust.clone(),
-        state.ingest.clone(),
-    );
+    let (store, trust) = (state.store.clone(), state.trust.clone());
     let settled = tokio::task::spawn_blocking(move || {
         let sweep = store.settle_strangers(
             |a| trust.is_trusted(a),
@@ -263,11 +260,10 @@ async fn settle_strangers(state: &AppState, config: &Config, trust_grew: bool) {
         for statement in &sweep.dropped {
             trust.remove_expired(statement);
         }
-        let refetch = trust_grew && ingest.take_refused_strangers();
-        if refetch {
+        if trust_grew {
             store.reset_sync_watermarks()?;
         }
-        Ok::<_, store::Error>((sweep.promoted, sweep.dropped.len(), refetch))
+        Ok::<_, store::Error>((sweep.promoted, sweep.dropped.len(), trust_grew))
     })
     .await;
     match settled {

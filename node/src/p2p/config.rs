@@ -65,7 +65,7 @@ impl Default for Config {
             mdns: false,
             target_peers: 8,
             max_connections: 64,
-            max_connections_per_peer: 2,
+            max_connections_per_peer: 1,
             max_pending_incoming: 16,
             messages_per_sec: 500.0,
             message_burst: 5000.0,

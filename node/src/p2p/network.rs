@@ -667,7 +667,39 @@ impl Running {
             self.dial_bootstrap();
         }
         self.dial_more();
+        self.prune();
         self.update_connected_gauge();
+    }
+
+    /// Keeps the peer count near the target: DHT queries and other nodes'
+    /// dials pile connections up, and a node that never lets go fills its
+    /// connection limit and turns newcomers away (a bootstrap node above
+    /// all). Beyond four times the target, the lowest-scored peers outside
+    /// the gossip mesh are disconnected.
+    fn prune(&mut self) {
+        let ceiling = self.config.target_peers.saturating_mul(4);
+        let connected: Vec<PeerId> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.connections > 0)
+            .map(|(id, _)| *id)
+            .collect();
+        if connected.len() <= ceiling {
+            return;
+        }
+        let gossipsub = &self.swarm.behaviour().gossipsub;
+        let mesh: HashSet<&PeerId> = gossipsub.all_mesh_peers().collect();
+        let mut spare: Vec<(f64, PeerId)> = connected
+            .iter()
+            .filter(|peer| !mesh.contains(peer))
+            .map(|peer| (gossipsub.peer_score(peer).unwrap_or(0.0), *peer))
+            .collect();
+        spare.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let excess = connected.len() - ceiling;
+        for (_, peer) in spare.into_iter().take(excess) {
+            tracing::debug!(%peer, "pruned: more peers than needed");
+            let _ = self.swarm.disconnect_peer_id(peer);
+        }
     }
 
     fn dial_bootstrap(&mut self) {

@@ -242,9 +242,11 @@ impl TrustEngine {
     }
 
     /// Whether `author` is inside this node's web of trust: the node itself,
-    /// or an author whose computed trust reaches `min_author_trust`.
+    /// or an author the trust walk reaches at all (within `walk_steps`
+    /// vouches). Such authors' statements are kept and relayed even when
+    /// their weight in a verdict is negligible; unvouched keys have exactly 0.
     pub fn is_trusted(&self, author: &NodeKey) -> bool {
-        *author == self.root || self.snapshot().get(author) >= self.config.min_author_trust
+        *author == self.root || self.snapshot().get(author) > 0.0
     }
 
     /// Number of trust edges in the graph.

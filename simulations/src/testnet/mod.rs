@@ -49,7 +49,7 @@ pub struct Figures {
     pub delivery_percent: f64,
     /// Propagation latency percentiles, in milliseconds (p50, p95, p99, max).
     pub latency_ms: [f64; 4],
-    /// Seconds until every node held every trust statement.
+    /// Seconds until every node's web of trust reached every other node.
     pub trust_converged_secs: f64,
 }
 
@@ -84,22 +84,40 @@ pub fn run(options: &Options) -> anyhow::Result<Figures> {
             .post(from, "/v1/trust", &json!({"node": peer, "weight": 80}))
             .with_context(|| format!("node {from} trusting node {to}"))?;
     }
-    wait_until(
+    let converged = wait_until(
         Duration::from_secs(120),
-        "every node holds every trust statement",
+        // Every node's web of trust reaches every other node (and itself).
+        "every node trusts every other",
         || {
             (0..options.nodes).all(|i| {
                 cluster
                     .get(i, "/v1/status")
                     .ok()
-                    .and_then(|s| s["trust_edges"].as_u64())
-                    == Some(edges.len() as u64)
+                    .and_then(|s| s["trusted_authors"].as_u64())
+                    == Some(options.nodes as u64)
             })
         },
-    )?;
+    );
+    if let Err(error) = converged {
+        // Say where it stalled: per node, authors trusted / edges known / peers.
+        let summary: Vec<String> = (0..options.nodes)
+            .map(|i| match cluster.get(i, "/v1/status") {
+                Ok(s) => format!(
+                    "{i}:{}/{}/{}",
+                    s["trusted_authors"], s["trust_edges"], s["peers_connected"]
+                ),
+                Err(_) => format!("{i}:down"),
+            })
+            .collect();
+        return Err(error.context(format!(
+            "node:trusted/edges/peers of {} edges: {}",
+            edges.len(),
+            summary.join(" ")
+        )));
+    }
     let trust_converged_secs = started.elapsed().as_secs_f64();
     eprintln!(
-        "{} trust edges everywhere after {trust_converged_secs:.1}s; making {} reports",
+        "{} trust edges; every node trusts every other after {trust_converged_secs:.1}s; making {} reports",
         edges.len(),
         options.reports
     );
