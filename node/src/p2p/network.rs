@@ -606,13 +606,7 @@ impl Running {
     }
 
     fn sync_all(&mut self) {
-        let connected: Vec<PeerId> = self
-            .peers
-            .iter()
-            .filter(|(_, p)| p.connections > 0)
-            .map(|(id, _)| *id)
-            .collect();
-        for peer in connected {
+        for peer in self.connected_peers() {
             self.start_sync(peer);
         }
     }
@@ -668,6 +662,7 @@ impl Running {
         }
         self.dial_more();
         self.prune();
+        self.forget_old_peers();
         self.update_connected_gauge();
     }
 
@@ -678,12 +673,7 @@ impl Running {
     /// the gossip mesh are disconnected.
     fn prune(&mut self) {
         let ceiling = self.config.target_peers.saturating_mul(4);
-        let connected: Vec<PeerId> = self
-            .peers
-            .iter()
-            .filter(|(_, p)| p.connections > 0)
-            .map(|(id, _)| *id)
-            .collect();
+        let connected = self.connected_peers();
         if connected.len() <= ceiling {
             return;
         }
@@ -785,6 +775,33 @@ impl Running {
 
     fn is_connected(&self, peer: &PeerId) -> bool {
         self.peers.get(peer).is_some_and(|p| p.connections > 0)
+    }
+
+    fn connected_peers(&self) -> Vec<PeerId> {
+        self.peers
+            .iter()
+            .filter(|(_, p)| p.connections > 0)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Forgets the longest-gone disconnected peers beyond `MAX_KNOWN_PEERS`
+    /// (peers that connect with ever new ids must not grow the table).
+    fn forget_old_peers(&mut self) {
+        let excess = self.peers.len().saturating_sub(MAX_KNOWN_PEERS);
+        if excess == 0 {
+            return;
+        }
+        let mut gone: Vec<(u64, PeerId)> = self
+            .peers
+            .iter()
+            .filter(|(id, p)| p.connections == 0 && !self.banned.contains_key(id))
+            .map(|(id, p)| (p.last_seen, *id))
+            .collect();
+        gone.sort();
+        for (_, peer) in gone.into_iter().take(excess) {
+            self.peers.remove(&peer);
+        }
     }
 
     fn connected_count(&self) -> usize {
