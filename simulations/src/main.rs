@@ -72,6 +72,10 @@ struct ScenarioArgs {
     /// Where to write CSV and SVG files.
     #[arg(long, default_value = "simulations/results")]
     out: PathBuf,
+    /// A node configuration file whose `[trust]` settings every viewer
+    /// scores with (default: the node's defaults).
+    #[arg(long)]
+    config: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -127,10 +131,18 @@ fn testnet(args: TestnetArgs) -> anyhow::Result<bool> {
 }
 
 fn run(cli: ScenarioArgs) -> anyhow::Result<bool> {
-    let params = match cli.size {
+    let mut params = match cli.size {
         Size::Full => Params::full(),
         Size::Small => Params::small(),
     };
+    if let Some(path) = &cli.config {
+        anyhow::ensure!(
+            path.is_file(),
+            "no configuration file at {}",
+            path.display()
+        );
+        params.trust = vouch_node::config::Config::load(path)?.trust;
+    }
     let chosen: Vec<&scenarios::Scenario> = scenarios::ALL
         .iter()
         .filter(|s| cli.scenario == "all" || s.name == cli.scenario)

@@ -5,6 +5,7 @@
 use rand::Rng;
 use rand::seq::IndexedRandom;
 use rand_chacha::ChaCha8Rng;
+use vouch_node::trust;
 use vouch_protocol::{Claim, EndorseCategory, Evidence, NodeKey, ReportCategory, Subject};
 
 use crate::world::{DAY, HOUR, T0, World, ip, node_key};
@@ -32,6 +33,9 @@ pub struct Params {
     pub viewers: usize,
     /// Days of activity before the measurement.
     pub days: u64,
+    /// The engine's settings every viewer scores with (the node's defaults
+    /// unless `vouch-sim --config` names a node configuration file).
+    pub trust: trust::Config,
 }
 
 impl Params {
@@ -46,6 +50,7 @@ impl Params {
             daily_reach: 0.3,
             viewers: 50,
             days: 3,
+            trust: trust::Config::default(),
         }
     }
 

@@ -35,7 +35,7 @@ pub fn ip(block: u16, host: u8) -> Subject {
 }
 
 /// Every statement made so far, latest per slot.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct World {
     slots: HashMap<(NodeKey, Subject, Kind), SignedStatement>,
 }

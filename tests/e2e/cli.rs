@@ -74,7 +74,7 @@ fn tour_survives_restart_and_kill_9() {
     alice.ok(&["endorse", "mail.example.org", "--category", "operator"]);
     let explained = alice.ok(&["query", "203.0.113.9", "--explain"]);
     assert!(
-        explained.contains("BLOCK") && explained.contains("Phishing x12"),
+        explained.contains("SUSPECT") && explained.contains("Phishing x12"),
         "{explained}"
     );
     let json: Value =
@@ -86,7 +86,7 @@ fn tour_survives_restart_and_kill_9() {
     let running = alice.start();
     let json: Value =
         serde_json::from_str(&alice.ok(&["query", "203.0.113.9", "--json"])).expect("json");
-    assert_eq!(json["verdict"], "block");
+    assert_eq!(json["verdict"], "suspect");
     let status: Value = serde_json::from_str(&alice.ok(&["status", "--json"])).expect("json");
     assert_eq!(status["statements"], 3);
     assert_eq!(

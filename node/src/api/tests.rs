@@ -68,7 +68,9 @@ async fn report_then_query_explains_the_verdict() {
     assert_eq!(body["outcome"], "stored");
     let (status, r) = node.get("/v1/reputation/192.0.2.1").await;
     assert_eq!(status, 200);
-    assert_eq!(r["verdict"], "block");
+    // My report is one voice: suspect. A block needs a second one.
+    assert_eq!(r["verdict"], "suspect");
+    assert!(r["score"].as_f64().expect("score") < 0.0);
     assert_eq!(r["explanation"][0]["author"], node.node_id.as_str());
     assert_eq!(r["explanation"][0]["category"], "Phishing x4");
     let (_, unknown) = node.get("/v1/reputation/192.0.2.2").await;
@@ -83,7 +85,7 @@ async fn retract_removes_the_effect_of_a_report() {
         .await;
     assert_eq!(
         node.get("/v1/reputation/spam.example").await.1["verdict"],
-        "block"
+        "suspect"
     );
     let (status, _) = node
         .post(
@@ -251,7 +253,7 @@ async fn batch_answers_in_order_with_per_item_errors() {
     assert_eq!(status, 200);
     let results = body["results"].as_array().expect("results");
     assert_eq!(results.len(), 3);
-    assert_eq!(results[0]["verdict"], "block");
+    assert_eq!(results[0]["verdict"], "suspect");
     assert!(
         results[1]["error"]
             .as_str()

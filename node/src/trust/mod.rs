@@ -38,19 +38,25 @@ pub struct Thresholds {
 
 impl Default for Thresholds {
     fn default() -> Self {
-        // One report of my own (trust 1) blocks; a peer's alone (trust at
-        // most 0.15) makes a sender suspect, two of them block; so does a
-        // broad consensus of operators further out in my web. A lone
-        // netblock signal (weight 0.3 × the neighbours' mean) never blocks.
+        // No author alone, this node included, weighs more than
+        // `max_author_weight` (0.075), so one fresh report makes a sender
+        // suspect, and a block needs a second voice in a small web or a
+        // broad consensus in a large one. One endorsement of my own allows.
         Thresholds {
-            block: -0.3,
-            suspect: -0.1,
-            allow: 0.2,
+            block: -0.13,
+            suspect: -0.04,
+            allow: 0.04,
         }
     }
 }
 
 /// Trust and scoring settings.
+///
+/// A score adds up trusted, decayed endorsements minus reports, each
+/// author's weight being its trust, capped (see [`TrustMap::weight`]). In a
+/// large web everyone but this node sums to about 3.7 at the defaults, so a
+/// block (0.13) means about 3.5% of my web, decay-weighted, reports the
+/// sender.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -63,9 +69,14 @@ pub struct Config {
     pub walk_steps: u32,
     /// Milliseconds between checks for a changed trust graph.
     pub recompute_interval_ms: u64,
-    /// Most trust any other author gets (the local node counts 1): no
-    /// single peer can block a sender on its own.
-    pub max_peer_trust: f64,
+    /// Most weight any one author's statement carries in a score, the
+    /// local node's own included: no single author, however central or
+    /// mistaken, can block a sender alone.
+    pub max_author_weight: f64,
+    /// Each other author weighs at most this multiple of my web's
+    /// trust-weighted mean trust (Σ trust² / Σ trust): in a large web the nearest peers count like a few
+    /// of the crowd, not like a crowd of their own.
+    pub author_cap_of_mean: f64,
     /// Authors trusted less than this are ignored outright.
     pub min_author_trust: f64,
     /// Half-life of a report's weight, in hours (most blocklist entries are
@@ -76,7 +87,9 @@ pub struct Config {
     /// Distinct reported neighbours in a /24 (or /48) before the netblock
     /// signal counts against the other addresses in it.
     pub netblock_min_reported_ips: usize,
-    /// Weight of the netblock signal relative to an exact report (≤ 1).
+    /// Weight of the netblock signal relative to the mean reported
+    /// neighbour's report mass (≤ 1). The signal never goes beyond the
+    /// suspect threshold: a neighbour is never blocked for its neighbours.
     pub netblock_weight: f64,
     /// Trusted "forwarder" endorsement mass a host needs before reports of
     /// mail it relayed count against the source instead of against it.
@@ -100,15 +113,16 @@ impl Default for Config {
             restart_probability: 0.15,
             walk_steps: 8,
             recompute_interval_ms: 500,
-            max_peer_trust: 0.15,
-            min_author_trust: 1e-4,
-            report_half_life_hours: 24.0,
+            max_author_weight: 0.075,
+            author_cap_of_mean: 0.25,
+            min_author_trust: 1e-5,
+            report_half_life_hours: 72.0,
             endorse_half_life_days: 90.0,
             netblock_min_reported_ips: 3,
-            netblock_weight: 0.2,
-            forwarder_min_endorsement: 0.002,
+            netblock_weight: 0.5,
+            forwarder_min_endorsement: 1e-5,
             forwarder_discount: 0.1,
-            remediation_min_trust: 0.002,
+            remediation_min_trust: 4e-4,
             remediated_half_life_hours: 2.0,
             max_explanation: 5,
             thresholds: Thresholds::default(),
@@ -132,6 +146,12 @@ impl Config {
         if !positive(self.report_half_life_hours) || !positive(self.endorse_half_life_days) {
             return Err("trust half-lives must be positive".into());
         }
+        if !(self.max_author_weight > 0.0 && self.max_author_weight <= 1.0) {
+            return Err("trust.max_author_weight must be within 0 (excluded) and 1".into());
+        }
+        if !(self.author_cap_of_mean > 0.0) {
+            return Err("trust.author_cap_of_mean must be positive".into());
+        }
         if !(0.0..=1.0).contains(&self.netblock_weight) {
             return Err("trust.netblock_weight must be within 0..=1".into());
         }
@@ -153,7 +173,8 @@ impl Config {
         RankParams {
             restart_probability: self.restart_probability,
             walk_steps: self.walk_steps,
-            max_peer_trust: self.max_peer_trust,
+            max_author_weight: self.max_author_weight,
+            author_cap_of_mean: self.author_cap_of_mean,
         }
     }
 }

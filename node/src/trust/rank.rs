@@ -7,10 +7,13 @@
 //! and one who vouches weakly keeps the rest at home. Trust that has nowhere
 //! to go (dangling nodes, unspent weight) returns to the local node.
 //!
-//! An author's trust is its visit frequency relative to the local node's,
-//! capped at `max_peer_trust` (the local node itself counts 1). Nodes nobody in my web reaches get exactly 0, and a region
-//! reachable only through a few attack edges gets at most what flows through
-//! those edges, whatever its size.
+//! An author's trust is its visit frequency relative to the local node's
+//! (the local node itself counts 1). Trust my peers do not pass on (they
+//! vouch weakly, or for nobody) comes back to me, so a small or weakly
+//! vouched web stays small rather than inflating whoever is in it. Nodes
+//! nobody in my web reaches get exactly 0, and a region reachable only
+//! through a few attack edges gets at most what flows through those edges,
+//! whatever its size.
 
 use std::collections::HashMap;
 
@@ -25,15 +28,22 @@ pub struct RankParams {
     pub restart_probability: f64,
     /// Longest walk, in steps: trust reaches at most this far.
     pub walk_steps: u32,
-    /// Most trust any other author gets, so that no single peer (however
-    /// central) can block a sender alone; only the local node counts at 1.
-    pub max_peer_trust: f64,
+    /// Weight of the local node's own statements, and the most any author
+    /// weighs in a score.
+    pub max_author_weight: f64,
+    /// Each other author weighs at most this multiple of the web's
+    /// trust-weighted mean trust (see [`TrustMap::weight`]).
+    pub author_cap_of_mean: f64,
 }
 
-/// How much the local node trusts each author, in [0, 1]; itself at 1.
+/// How much the local node trusts each author (itself at 1), and how much
+/// each author's statements weigh in a score.
 #[derive(Debug, Clone, Default)]
 pub struct TrustMap {
     trust: HashMap<NodeKey, f64>,
+    root: Option<NodeKey>,
+    own_weight: f64,
+    author_cap: f64,
     iterations: u32,
 }
 
@@ -41,6 +51,29 @@ impl TrustMap {
     /// Trust in `author`; 0 for authors outside my web of trust.
     pub fn get(&self, author: &NodeKey) -> f64 {
         self.trust.get(author).copied().unwrap_or(0.0)
+    }
+
+    /// The weight of `author`'s statements in a score: its trust, capped.
+    ///
+    /// The cap is the smaller of `max_author_weight` and a multiple of the
+    /// web's trust-weighted mean trust (Σ trust² / Σ trust: the trust of the
+    /// author an average unit of trust sits on). In a small web every peer holds a large share and
+    /// the cap is `max_author_weight`, so a few voices can block; in a large
+    /// one the few closest peers are flattened towards the crowd, so a
+    /// verdict rests on many voices and a handful of nearby liars (or
+    /// mistaken peers) cannot swing it. The local node's own statements
+    /// weigh `max_author_weight`: one voice, never a verdict on its own.
+    pub fn weight(&self, author: &NodeKey) -> f64 {
+        if self.root.as_ref() == Some(author) {
+            self.own_weight
+        } else {
+            self.get(author).min(self.author_cap)
+        }
+    }
+
+    /// The most any author other than the local node weighs (see [`TrustMap::weight`]).
+    pub fn author_cap(&self) -> f64 {
+        self.author_cap
     }
 
     /// Number of authors with non-zero trust (including the local node).
@@ -129,20 +162,24 @@ pub fn personalised_rank(graph: &TrustGraph, root: NodeKey, params: RankParams) 
     }
 
     let home = visits[0].max(f64::MIN_POSITIVE);
-    let trust = nodes
+    let trust: HashMap<NodeKey, f64> = nodes
         .iter()
         .zip(&visits)
-        .filter(|(_, v)| **v > 0.0)
-        .map(|(node, v)| {
-            (
-                *node,
-                if *node == root {
-                    1.0
-                } else {
-                    (v / home).min(params.max_peer_trust)
-                },
-            )
-        })
+        .filter(|(node, v)| **node == root || **v > 0.0)
+        .map(|(node, v)| (*node, if *node == root { 1.0 } else { v / home }))
         .collect();
-    TrustMap { trust, iterations }
+    let (sum, squares) = trust
+        .iter()
+        .filter(|(node, _)| **node != root)
+        .fold((0.0, 0.0), |(sum, squares), (_, t)| {
+            (sum + t, squares + t * t)
+        });
+    let mean_trust = if sum > 0.0 { squares / sum } else { 0.0 };
+    TrustMap {
+        trust,
+        root: Some(root),
+        own_weight: params.max_author_weight,
+        author_cap: (params.author_cap_of_mean * mean_trust).min(params.max_author_weight),
+        iterations,
+    }
 }

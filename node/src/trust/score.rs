@@ -86,8 +86,9 @@ pub struct Contribution {
     pub age_secs: u64,
     /// Decay factor, 0..=1 (faster for reports made before a trusted remediation).
     pub decay: f64,
-    /// Signed contribution to the score: trust × decay, negative for reports
-    /// (0 for remediation notices, which change decay instead).
+    /// Signed contribution to the score: trust (at most the per-author
+    /// cap) × decay, negative for reports (0 for remediation notices, which
+    /// change decay instead).
     pub weight: f64,
 }
 
@@ -99,7 +100,8 @@ pub struct Reputation {
     /// Trusted endorsement mass minus trusted report mass (and the netblock
     /// signal, when it counts). Positive is good.
     pub score: f64,
-    /// How much trusted evidence there is, 0..=1.
+    /// How much trusted evidence there is, 0..=1 (evidence weighing as much
+    /// as the block threshold gives 0.63).
     pub confidence: f64,
     /// The verdict under the configured thresholds.
     pub verdict: Verdict,
@@ -115,7 +117,8 @@ pub struct Reputation {
     /// Whether trusted operators endorse the subject as a forwarder, so
     /// reports of relayed mail count against the source instead.
     pub forwarder: bool,
-    /// Latest remediation time asserted by a trusted author, if any.
+    /// Latest remediation time asserted by a trusted author, if any, and
+    /// not void: reports made since it weigh less than the suspect threshold.
     pub remediated_at: Option<u64>,
     /// Number of statements that contributed.
     pub statements: usize,
@@ -182,6 +185,25 @@ fn remediation(about: &[Entry], trust: &TrustMap, now: u64, config: &Config) -> 
         .max()
 }
 
+/// Whether trusted reports made after a remediation already weigh as much
+/// as the suspect threshold: then the subject is not fixed after all, and
+/// the remediation is void (a spammer cannot publish one and carry on).
+fn reported_since(
+    about: &[Entry],
+    fixed: u64,
+    trust: &TrustMap,
+    now: u64,
+    config: &Config,
+) -> bool {
+    let since: f64 = about
+        .iter()
+        .filter(|(_, s)| s.body.created_at > fixed && matches!(s.body.claim, Claim::Report { .. }))
+        .filter_map(|e| weigh(e, Signal::Exact, trust, now, config, None))
+        .map(|w| -w.weight)
+        .sum();
+    since >= -config.thresholds.suspect
+}
+
 /// Scores `subject` from the evidence the store holds about it.
 pub fn reputation(
     subject: &Subject,
@@ -190,7 +212,8 @@ pub fn reputation(
     now: u64,
     config: &Config,
 ) -> Reputation {
-    let remediated_at = remediation(evidence.exact, trust, now, config);
+    let remediated_at = remediation(evidence.exact, trust, now, config)
+        .filter(|&fixed| !reported_since(evidence.exact, fixed, trust, now, config));
     let weigh = |item, signal| weigh(item, signal, trust, now, config, remediated_at);
 
     // Reports of relayed mail against an endorsed forwarder count against
@@ -251,15 +274,16 @@ pub fn reputation(
         (reported_ips >= config.netblock_min_reported_ips || block_reported) && endorsed <= 0.0;
     let netblock_mass = if counts && !per_neighbour.is_empty() {
         let mean = per_neighbour.values().sum::<f64>() / per_neighbour.len() as f64;
-        config.netblock_weight * mean.min(1.0)
+        (config.netblock_weight * mean).min(-config.thresholds.suspect)
     } else {
         0.0
     };
 
     let score = endorsed - reported - netblock_mass;
-    let evidence_mass = endorsed + reported + netblock_mass;
-    let confidence = 1.0 - (-2.0 * evidence_mass).exp();
     let t = &config.thresholds;
+    // Evidence as heavy as the block threshold gives 63% confidence.
+    let evidence_mass = endorsed + reported + netblock_mass;
+    let confidence = 1.0 - (-evidence_mass / t.block.abs().max(1e-9)).exp();
     let verdict = if score <= t.block {
         Verdict::Block
     } else if score <= t.suspect {
@@ -352,7 +376,7 @@ fn weigh<'a>(
         trust: author_trust,
         age_secs,
         decay,
-        weight: sign * author_trust * decay,
+        weight: sign * trust.weight(&statement.author) * decay,
     })
 }
 

@@ -3,7 +3,7 @@
 use indicatif::ProgressBar;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use vouch_node::trust::{self, Verdict};
+use vouch_node::trust::Verdict;
 
 use super::{Row, percent};
 use crate::eval::{self, Baseline};
@@ -14,7 +14,7 @@ use crate::world::{HOUR, World};
 const FOLLOW_HOURS: u64 = 48;
 
 pub fn run(params: &Params, seed: u64, progress: &ProgressBar) -> Vec<Row> {
-    let config = trust::Config::default();
+    let config = params.trust.clone();
     let baseline = Baseline::default();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut net = Network::build(params, &mut rng);

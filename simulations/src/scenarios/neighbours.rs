@@ -4,7 +4,7 @@
 use indicatif::ProgressBar;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use vouch_node::trust::{self, Verdict};
+use vouch_node::trust::Verdict;
 use vouch_protocol::{Claim, EndorseCategory, Subject};
 
 use super::{Row, percent};
@@ -13,7 +13,7 @@ use crate::network::{Network, Params, spam_report};
 use crate::world::{DAY, T0, ip};
 
 pub fn run(params: &Params, seed: u64, progress: &ProgressBar) -> Vec<Row> {
-    let config = trust::Config::default();
+    let config = params.trust.clone();
     let baseline = Baseline::default();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut net = Network::build(params, &mut rng);

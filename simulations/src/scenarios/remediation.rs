@@ -6,7 +6,7 @@ use indicatif::ProgressBar;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use vouch_node::trust::{self, Verdict};
+use vouch_node::trust::Verdict;
 use vouch_protocol::Claim;
 
 use super::Row;
@@ -20,7 +20,7 @@ const COMPROMISED_HOURS: u64 = 12;
 const FOLLOW_HOURS: u64 = 120;
 
 pub fn run(params: &Params, seed: u64, progress: &ProgressBar) -> Vec<Row> {
-    let config = trust::Config::default();
+    let config = params.trust.clone();
     let baseline = Baseline::default();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut net = Network::build(params, &mut rng);

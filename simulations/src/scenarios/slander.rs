@@ -8,7 +8,7 @@ use indicatif::ProgressBar;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use vouch_node::trust::{self, Verdict};
+use vouch_node::trust::Verdict;
 use vouch_protocol::Subject;
 
 use super::{Row, percent};
@@ -45,7 +45,7 @@ pub fn run(params: &Params, seed: u64, progress: &ProgressBar) -> Vec<Row> {
 
 /// Returns (Vouch %, baseline %) of slandered servers blocked.
 fn measure(params: &Params, seed: u64, f: f64, progress: &ProgressBar) -> (f64, f64) {
-    let config = trust::Config::default();
+    let config = params.trust.clone();
     let baseline = Baseline::default();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut net = Network::build(params, &mut rng);

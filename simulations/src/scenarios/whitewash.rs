@@ -18,7 +18,7 @@ use crate::world::{DAY, Index, T0, node_key};
 const FRESH: u8 = 3;
 
 pub fn run(params: &Params, seed: u64, progress: &ProgressBar) -> Vec<Row> {
-    let config = trust::Config::default();
+    let config = params.trust.clone();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut net = Network::build(params, &mut rng);
     let now = net.run_days(&mut rng);

@@ -143,10 +143,14 @@ async fn listed_senders_answer_codes_reasons_and_configured_ttls() {
         config.dnsbl.negative_ttl_secs = 45;
     })
     .await;
-    let me = node.state.signer.clone();
-    node.report(&me, "203.0.113.9", ReportCategory::Phishing, 0);
-    node.report(&me, "2001:db8::66", ReportCategory::Malware, 0);
-    node.report_mine("spam.example");
+    // Two voices block: mine and a trusted peer's.
+    let (me, friend) = (node.state.signer.clone(), peer(1));
+    node.trust(&friend);
+    for author in [&me, &friend] {
+        node.report(author, "203.0.113.9", ReportCategory::Phishing, 0);
+        node.report(author, "2001:db8::66", ReportCategory::Malware, 0);
+        node.report(author, "spam.example", ReportCategory::Spam, 0);
+    }
     node.endorse_mine("192.0.2.25", EndorseCategory::Operator);
 
     let blocked = udp(node.dns, "9.113.0.203.bl.vouch.local.", RecordType::A).await;
@@ -155,7 +159,7 @@ async fn listed_senders_answer_codes_reasons_and_configured_ttls() {
     let reason = txt(&udp(node.dns, "9.113.0.203.bl.vouch.local.", RecordType::TXT).await);
     assert!(
         reason.starts_with(
-            "Vouch: 203.0.113.9 block: reported by 1 trusted operator in the last 1h (phishing)"
+            "Vouch: 203.0.113.9 block: reported by 2 trusted operators in the last 1h (phishing)"
         ),
         "{reason}"
     );

@@ -81,14 +81,18 @@ impl Client {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_requests_on_one_connection_get_verdict_based_answers() {
     let node = TestNode::start(|_| {}).await;
+    // Two voices block: mine and a trusted peer's.
     node.report_mine("203.0.113.9");
+    let friend = peer(1);
+    node.trust(&friend);
+    node.report(&friend, "203.0.113.9", ReportCategory::Spam, 0);
     node.endorse_mine("192.0.2.25", vouch_protocol::EndorseCategory::Operator);
     let mut client = Client::connect(node.policy).await;
 
     let blocked = client
         .ask(&[("client_address", "203.0.113.9"), ("instance", "a")])
         .await;
-    assert!(blocked.starts_with("554 5.7.1 Vouch: client 203.0.113.9 reported by 1 trusted operator in the last 1h (spam)"), "{blocked}");
+    assert!(blocked.starts_with("554 5.7.1 Vouch: client 203.0.113.9 reported by 2 trusted operators in the last 1h (spam)"), "{blocked}");
     assert!(
         blocked.ends_with("see vouch query 203.0.113.9 --explain"),
         "{blocked}"
@@ -140,18 +144,19 @@ async fn trusted_peers_reports_sender_domains_and_helo_names() {
         config.policy.on_suspect = PolicyAction::DeferIfPermit;
     })
     .await;
-    for n in 1..=3 {
+    for n in 1..=2 {
         let p = peer(n);
         node.trust(&p);
         node.report(&p, "203.0.113.50", ReportCategory::Phishing, 3600 * 47 + 30);
     }
     node.report_mine("spam.example");
+    node.report(&peer(1), "spam.example", ReportCategory::Spam, 0);
     let mut client = Client::connect(node.policy).await;
     let by_peers = client.ask(&[("client_address", "203.0.113.50")]).await;
-    // Three trusted peers, reports two days old (decayed): suspect, deferred.
+    // Two trusted peers, reports two days old (decayed): suspect, deferred.
     assert_eq!(
         by_peers,
-        "DEFER_IF_PERMIT 4.7.1 Vouch: client 203.0.113.50 reported by 3 trusted operators \
+        "DEFER_IF_PERMIT 4.7.1 Vouch: client 203.0.113.50 reported by 2 trusted operators \
          in the last 48h (phishing); see vouch query 203.0.113.50 --explain"
     );
     let by_domain = client
