@@ -49,6 +49,7 @@ fi
 WORK="$(mktemp -d /tmp/vouch-postfix.XXXXXX)"
 chmod 755 "$WORK"
 NODE_PID=""
+PEER_PID=""
 UNBOUND_PID=""
 POSTFIX_STARTED=""
 stop_node() {
@@ -65,11 +66,16 @@ cleanup() {
     set +e
     if [ "$status" -ne 0 ]; then
         echo "--- vouch log";   tail -n 30 "$WORK/vouch.log" 2>/dev/null
+        echo "--- peer log";    tail -n 30 "$WORK/peer.log" 2>/dev/null
         echo "--- postfix log"; tail -n 30 "$WORK/maillog" 2>/dev/null
         echo "--- unbound log"; tail -n 30 "$WORK/unbound/unbound.log" 2>/dev/null
     fi
     [ -n "$POSTFIX_STARTED" ] && postfix -c "$WORK/postfix" stop >/dev/null 2>&1
     stop_node
+    if [ -n "$PEER_PID" ]; then
+        kill "$PEER_PID" 2>/dev/null
+        wait "$PEER_PID" 2>/dev/null
+    fi
     if [ -n "$UNBOUND_PID" ]; then
         kill "$UNBOUND_PID" 2>/dev/null
         wait "$UNBOUND_PID" 2>/dev/null
@@ -140,11 +146,45 @@ vouch() { "$VOUCH" --data-dir "$DATA" "$@"; }
 say "starting vouch (API :$API_PORT, policy :$POLICY_PORT, DNS :$DNS_PORT)"
 start_node
 
-# Reports and endorsements by this node's operator (trust 1.0: one report blocks).
-vouch report 203.0.113.9 --category phishing --count 12 >/dev/null
-vouch report 203.0.113.10 >/dev/null
-for host in 1 2 3; do vouch report "198.51.100.$host" >/dev/null; done
+# --- a peer node on loopback whose operator this one trusts ------------------------
+# One voice (even this node's own) makes a sender suspect; a block needs a
+# second. The peer's reports travel to this node over the real network.
+PEER_DATA="$WORK/peer"
+PEER_P2P=$(free_port)
+"$VOUCH" --data-dir "$PEER_DATA" init >/dev/null
+cat > "$PEER_DATA/config.toml" <<EOF
+[api]
+listen = "127.0.0.1:$(free_port)"
+[policy]
+listen = "127.0.0.1:$(free_port)"
+[dnsbl]
+listen = "127.0.0.1:$(free_port)"
+[p2p]
+listen = ["/ip4/127.0.0.1/tcp/$PEER_P2P"]
+EOF
+"$VOUCH" --data-dir "$PEER_DATA" run >>"$WORK/peer.log" 2>&1 &
+PEER_PID=$!
+peer() { "$VOUCH" --data-dir "$PEER_DATA" "$@"; }
+for _ in $(seq 100); do
+    peer status >/dev/null 2>&1 && break
+    kill -0 "$PEER_PID" 2>/dev/null || fail "the peer node exited"
+    sleep 0.1
+done
+vouch trust add "/ip4/127.0.0.1/tcp/$PEER_P2P/p2p/$(peer id --peer)" >/dev/null
+
+# Reports by both operators, an endorsement by this one.
+for by in vouch peer; do
+    $by report 203.0.113.9 --category phishing --count 12 >/dev/null
+    $by report 203.0.113.10 >/dev/null
+    for host in 1 2 3; do $by report "198.51.100.$host" >/dev/null; done
+done
 vouch endorse 198.51.100.25 --category operator >/dev/null
+for _ in $(seq 300); do
+    vouch query 203.0.113.10 | grep BLOCK >/dev/null && vouch query 198.51.100.3 | grep BLOCK >/dev/null && break
+    kill -0 "$PEER_PID" 2>/dev/null || fail "the peer node exited"
+    sleep 0.1
+done
+vouch query 198.51.100.3 | grep BLOCK >/dev/null || fail "the peer's reports did not arrive"
 vouch query 203.0.113.9 --explain
 vouch query 198.51.100.9
 vouch query 198.51.100.25
@@ -188,7 +228,7 @@ done
 [ "$answer" = "127.0.0.2" ] || fail "RFC 5782 test point not resolvable through unbound: '$answer'"
 txt="$(dig +short @"$RESOLVER" 9.113.0.203.bl.vouch.local TXT)"
 echo "TXT 9.113.0.203.bl.vouch.local: $txt"
-case "$txt" in *"reported by 1 trusted operator"*) ;; *) fail "TXT reason missing";; esac
+case "$txt" in *"reported by 2 trusted operators"*) ;; *) fail "TXT reason missing";; esac
 
 # --- a private Postfix instance ---------------------------------------------------
 PF="$WORK/postfix"
@@ -288,7 +328,7 @@ passed=0
 
 say "policy server (check_policy_service)"
 expect "reported sender rejected with Vouch's reason" "$SMTP_POLICY" 203.0.113.9 \
-    "554 5.7.1" "Vouch: client 203.0.113.9 reported by 1 trusted operator in the last 1h (phishing)" \
+    "554 5.7.1" "Vouch: client 203.0.113.9 reported by 2 trusted operators in the last 1h (phishing)" \
     "see vouch query 203.0.113.9 --explain"
 passed=$((passed + 1))
 expect "unknown sender accepted" "$SMTP_POLICY" 192.0.2.77 "$ACCEPTED"
@@ -307,7 +347,7 @@ passed=$((passed + 1))
 
 say "DNS zones (reject_rbl_client / permit_dnswl_client through unbound)"
 expect "reported sender rejected by the block list with the TXT reason" "$SMTP_DNS" 203.0.113.9 \
-    "554 5.7.1" "blocked using bl.vouch.local" "Vouch: 203.0.113.9 block: reported by 1 trusted operator"
+    "554 5.7.1" "blocked using bl.vouch.local" "Vouch: 203.0.113.9 block: reported by 2 trusted operators"
 passed=$((passed + 1))
 expect "unknown sender accepted" "$SMTP_DNS" 192.0.2.77 "$ACCEPTED"
 passed=$((passed + 1))
