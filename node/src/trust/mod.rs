@@ -149,7 +149,7 @@ impl Config {
         if !(self.max_author_weight > 0.0 && self.max_author_weight <= 1.0) {
             return Err("trust.max_author_weight must be within 0 (excluded) and 1".into());
         }
-        if !(self.author_cap_of_mean > 0.0) {
+        if !(self.author_cap_of_mean > 0.0 && self.author_cap_of_mean.is_finite()) {
             return Err("trust.author_cap_of_mean must be positive".into());
         }
         if !(0.0..=1.0).contains(&self.netblock_weight) {
