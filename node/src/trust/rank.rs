@@ -57,9 +57,10 @@ impl TrustMap {
     ///
     /// The cap is the smaller of `max_author_weight` and a multiple of the
     /// web's trust-weighted mean trust (Σ trust² / Σ trust: the trust of the
-    /// author an average unit of trust sits on). In a small web every peer holds a large share and
-    /// the cap is `max_author_weight`, so a few voices can block; in a large
-    /// one the few closest peers are flattened towards the crowd, so a
+    /// author an average unit of trust sits on). In a small web every peer
+    /// holds a large share and the cap is `max_author_weight`, so a few
+    /// voices can block; in a large one the few closest peers are flattened
+    /// towards the crowd, so a
     /// verdict rests on many voices and a handful of nearby liars (or
     /// mistaken peers) cannot swing it. The local node's own statements
     /// weigh `max_author_weight`: one voice, never a verdict on its own.

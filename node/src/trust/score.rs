@@ -274,7 +274,7 @@ pub fn reputation(
         (reported_ips >= config.netblock_min_reported_ips || block_reported) && endorsed <= 0.0;
     let netblock_mass = if counts && !per_neighbour.is_empty() {
         let mean = per_neighbour.values().sum::<f64>() / per_neighbour.len() as f64;
-        (config.netblock_weight * mean).min(-config.thresholds.suspect)
+        (config.netblock_weight * mean).min(config.thresholds.suspect.abs())
     } else {
         0.0
     };
