@@ -16,10 +16,13 @@ pub mod mta;
 mod node;
 pub mod p2p;
 pub mod store;
-pub mod trust;
 
 #[cfg(test)]
 pub(crate) mod test_node;
+
+/// The trust and scoring engine (the `vouch-trust` crate), under the name
+/// the node's modules use.
+pub use vouch_trust as trust;
 
 pub use config::Config;
 pub use data_dir::DataDir;

@@ -5,11 +5,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use vouch_protocol::Subject;
+use vouch_protocol::{StatementId, Subject};
 
 use crate::metrics::Metrics;
 use crate::store::{self, Store, Stored};
-use crate::trust::{Entry, Evidence, Reputation, TrustEngine};
+use crate::trust::{Evidence, Reputation, TrustEngine};
 
 /// A cheap, cloneable handle for reputation lookups.
 #[derive(Clone)]
@@ -32,7 +32,7 @@ impl Reputations {
     /// Scores one subject at time `now`. Blocking (reads RocksDB); never
     /// walks the trust graph.
     pub fn lookup(&self, subject: &Subject, now: u64) -> Result<Reputation, store::Error> {
-        let exact = pairs(self.store.about(subject)?);
+        let about = self.store.about(subject)?;
         let (netblock, relayed) = match subject {
             Subject::Ip(_) => (
                 pairs(self.store.in_netblock(subject)?),
@@ -40,10 +40,17 @@ impl Reputations {
             ),
             _ => (Vec::new(), Vec::new()),
         };
+        let mut first_reported: Vec<(StatementId, u64)> = about
+            .iter()
+            .chain(&relayed)
+            .filter_map(|s| Some((s.id, s.first_reported?)))
+            .collect();
+        first_reported.sort_unstable_by_key(|(id, _)| *id);
         let evidence = Evidence {
-            exact: &exact,
+            exact: &pairs(about),
             netblock: &netblock,
-            relayed: &relayed,
+            relayed: &pairs(relayed),
+            first_reported: &first_reported,
         };
         let reputation = self.trust.reputation(subject, &evidence, now);
         self.metrics.lookup(reputation.verdict.as_str());
@@ -59,7 +66,7 @@ impl Reputations {
         &self,
         origin: &Subject,
         now: u64,
-    ) -> Result<Vec<Entry>, store::Error> {
+    ) -> Result<Vec<Stored>, store::Error> {
         let mut forwarders: HashMap<Subject, bool> = HashMap::new();
         let mut kept = Vec::new();
         for report in self.store.relayed_from(origin)? {
@@ -74,15 +81,13 @@ impl Reputations {
                 }
             };
             if endorsed {
-                kept.push((report.id, report.statement));
+                kept.push(report);
             }
         }
         Ok(kept)
     }
 }
 
-fn pairs(
-    stored: Vec<Stored>,
-) -> Vec<(vouch_protocol::StatementId, vouch_protocol::SignedStatement)> {
+fn pairs(stored: Vec<Stored>) -> Vec<(StatementId, vouch_protocol::SignedStatement)> {
     stored.into_iter().map(|s| (s.id, s.statement)).collect()
 }

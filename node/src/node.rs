@@ -215,13 +215,18 @@ async fn housekeeping(state: AppState, config: Config) {
         tokio::select! {
             _ = recompute.tick() => {
                 let trust = state.trust.clone();
-                let before = trust.snapshot().len();
-                if let Ok(Some(took)) = tokio::task::spawn_blocking(move || trust.recompute_if_dirty()).await {
+                let took = tokio::task::spawn_blocking(move || trust.recompute_if_dirty()).await;
+                if let Ok(Some(took)) = took {
                     let after = state.trust.snapshot().len();
                     state.metrics.trust_recompute_micros.set(took.as_micros().min(i64::MAX as u128) as i64);
                     state.metrics.trusted_authors.set(after as i64);
                     tracing::debug!(?took, "trust recomputed");
-                    settle_strangers(&state, &config, after > before).await;
+                }
+                // Back-fill pages and operator vouches recompute trust
+                // too; growth is noticed here whoever recomputed.
+                let grew = state.trust.take_growth();
+                if grew || matches!(took, Ok(Some(_))) {
+                    settle_strangers(&state, &config, grew).await;
                 }
             }
             _ = sweep.tick() => {

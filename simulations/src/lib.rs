@@ -1,5 +1,5 @@
 //! The Vouch simulator: thousands of simulated operators and attackers,
-//! scored by the node's real trust and scoring code (`vouch_node::trust`),
+//! scored by the node's real trust and scoring code (the `vouch-trust` crate),
 //! side by side with a shared-blocklist baseline on the same statements.
 //! Deterministic: the same seed gives the same tables.
 //!

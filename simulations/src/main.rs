@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use vouch_sim::network::Params;
+use vouch_sim::scenarios::calibration::{Calibration, HonestWorld};
 use vouch_sim::{output, scenarios};
 
 /// Run Vouch's attack scenarios against a shared-blocklist baseline, or a
@@ -130,6 +131,25 @@ fn testnet(args: TestnetArgs) -> anyhow::Result<bool> {
     Ok(figures.delivery_percent >= 99.0)
 }
 
+/// The `[trust]` table of a node configuration file (the node's defaults
+/// for every setting it leaves out).
+fn trust_settings(path: &std::path::Path) -> anyhow::Result<vouch_trust::Config> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut file: toml::Table =
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let config: vouch_trust::Config = match file.remove("trust") {
+        Some(table) => table
+            .try_into()
+            .with_context(|| format!("the [trust] table of {}", path.display()))?,
+        None => vouch_trust::Config::default(),
+    };
+    config
+        .check()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    Ok(config)
+}
+
 fn run(cli: ScenarioArgs) -> anyhow::Result<bool> {
     let mut params = match cli.size {
         Size::Full => Params::full(),
@@ -141,7 +161,7 @@ fn run(cli: ScenarioArgs) -> anyhow::Result<bool> {
             "no configuration file at {}",
             path.display()
         );
-        params.trust = vouch_node::config::Config::load(path)?.trust;
+        params.trust = trust_settings(path)?;
     }
     let chosen: Vec<&scenarios::Scenario> = scenarios::ALL
         .iter()
@@ -154,11 +174,18 @@ fn run(cli: ScenarioArgs) -> anyhow::Result<bool> {
         ProgressStyle::with_template("{elapsed} [{bar:40}] {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    progress.set_message("calibrating the baselines");
+    let calibration = Calibration::compute(&HonestWorld::build(&params, cli.seed));
+    let context = scenarios::Context {
+        params,
+        seed: cli.seed,
+        calibration,
+    };
     let mut all_passed = true;
     let mut report = String::new();
     for scenario in chosen {
         progress.set_message(scenario.name);
-        let outcome = scenarios::run(scenario, &params, cli.seed, &progress);
+        let outcome = scenarios::run(scenario, &context, &progress);
         all_passed &= outcome.passed();
         output::csv(&outcome, &cli.out)
             .with_context(|| format!("writing CSV to {}", cli.out.display()))?;

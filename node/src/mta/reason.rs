@@ -143,6 +143,7 @@ mod tests {
             signal: Signal::Exact,
             age_secs,
             decay: 1.0,
+            fresh: false,
             weight: if kind == "report" { -1.0 } else { 1.0 },
         }
     }
@@ -151,6 +152,7 @@ mod tests {
         Reputation {
             forwarder: false,
             remediated_at: None,
+            fresh_reporters: 0,
             subject: "203.0.113.9".into(),
             score: -2.0,
             confidence: 0.9,

@@ -157,19 +157,55 @@ pub struct SlotValue {
     pub seq: u64,
     /// Its expiry.
     pub expires_at: u64,
+    /// For a report that renewed an earlier report (or retraction) in the
+    /// same slot: when the first of them was made. A renewal is not fresh
+    /// evidence; only the author's first report on a subject is.
+    pub first_reported: Option<u64>,
     /// The subject key of its relay-chain origin (reports of relayed mail),
     /// so the relayed index entry can be removed with it.
     pub relay_origin: Option<Vec<u8>>,
 }
 
+/// Marks the first-reported time in an encoded [`SlotValue`]; subject keys
+/// (the relay origin that may follow) never start with it.
+const FIRST_REPORTED_TAG: u8 = 0xff;
+
+/// The value of a subjects, netblocks or relayed index entry: the
+/// statement id, then (for renewed reports) when the author first reported
+/// the subject.
+pub fn index_value(id: &StatementId, first_reported: Option<u64>) -> Vec<u8> {
+    let mut v = Vec::with_capacity(40);
+    v.extend_from_slice(&id.0);
+    if let Some(first) = first_reported {
+        v.extend_from_slice(&first.to_be_bytes());
+    }
+    v
+}
+
+/// Decodes an index value; `None` when malformed (values written before
+/// first-reported times existed are bare ids, and decode).
+pub fn index_entry(bytes: &[u8]) -> Option<(StatementId, Option<u64>)> {
+    let (id, rest) = bytes.split_first_chunk::<32>()?;
+    let first = match rest.len() {
+        0 => None,
+        _ => Some(read_u64(rest)?),
+    };
+    Some((StatementId(*id), first))
+}
+
 impl SlotValue {
-    /// Encodes as 56 bytes, followed by the relay origin key if any.
+    /// Encodes as 56 bytes, then the tagged first-reported time if any,
+    /// then the relay origin key if any.
     pub fn encode(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(80);
+        let mut v = Vec::with_capacity(89);
         v.extend_from_slice(&self.id.0);
         v.extend_from_slice(&self.created_at.to_be_bytes());
         v.extend_from_slice(&self.seq.to_be_bytes());
         v.extend_from_slice(&self.expires_at.to_be_bytes());
+        if let Some(first) = self.first_reported {
+            v.push(FIRST_REPORTED_TAG);
+            v.extend_from_slice(&first.to_be_bytes());
+        }
         if let Some(origin) = &self.relay_origin {
             v.extend_from_slice(origin);
         }
@@ -182,11 +218,19 @@ impl SlotValue {
         let (created_at, rest) = rest.split_first_chunk::<8>()?;
         let (seq, rest) = rest.split_first_chunk::<8>()?;
         let (expires_at, rest) = rest.split_first_chunk::<8>()?;
+        let (first_reported, rest) = match rest.split_first() {
+            Some((&FIRST_REPORTED_TAG, tail)) => {
+                let (first, tail) = tail.split_first_chunk::<8>()?;
+                (Some(u64::from_be_bytes(*first)), tail)
+            }
+            _ => (None, rest),
+        };
         Some(SlotValue {
             id: StatementId(*id),
             created_at: u64::from_be_bytes(*created_at),
             seq: u64::from_be_bytes(*seq),
             expires_at: u64::from_be_bytes(*expires_at),
+            first_reported,
             relay_origin: (!rest.is_empty()).then(|| rest.to_vec()),
         })
     }

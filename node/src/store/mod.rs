@@ -76,6 +76,10 @@ pub struct Stored {
     pub id: StatementId,
     /// The statement.
     pub statement: SignedStatement,
+    /// For a report that renewed the author's earlier report on the same
+    /// subject: when that first report was made (read from the subject
+    /// indexes; `None` elsewhere).
+    pub first_reported: Option<u64>,
 }
 
 /// Counts for status and metrics.
@@ -223,11 +227,27 @@ impl Store {
                 }
                 next.statements = next.statements.saturating_sub(1);
             }
+            // A report renewing a live report (or its retraction) keeps the
+            // time of the author's first one: renewals are not fresh news.
+            let first_reported = match &current {
+                Some(c)
+                    if body.claim.slot_kind() == Kind::Report && c.expires_at > body.created_at =>
+                {
+                    Some(
+                        c.first_reported
+                            .unwrap_or(c.created_at)
+                            .min(body.created_at),
+                    )
+                    .filter(|first| *first < body.created_at)
+                }
+                _ => None,
+            };
             let value = SlotValue {
                 id: item.id,
                 created_at: body.created_at,
                 seq: next.next_seq,
                 expires_at: body.expires_at,
+                first_reported,
                 relay_origin: relay_origin(&item.statement),
             };
             self.add(&mut batch, item, &subject_key, &slot_key, &value)?;
@@ -318,20 +338,20 @@ impl Store {
             batch.put_cf(
                 self.cf(keys::SUBJECTS)?,
                 keys::indexed(&[], subject_key, &statement.author, kind),
-                item.id.0,
+                keys::index_value(&item.id, value.first_reported),
             );
             if let Some(origin) = &value.relay_origin {
                 batch.put_cf(
                     self.cf(keys::RELAYED)?,
                     keys::indexed(origin, subject_key, &statement.author, kind),
-                    item.id.0,
+                    keys::index_value(&item.id, value.first_reported),
                 );
             }
             if let Some(block) = keys::netblock(&statement.body.subject) {
                 batch.put_cf(
                     self.cf(keys::NETBLOCKS)?,
                     keys::indexed(&block, subject_key, &statement.author, kind),
-                    item.id.0,
+                    keys::index_value(&item.id, value.first_reported),
                 );
             }
         }
@@ -449,7 +469,12 @@ impl Store {
         let subjects = self.cf(keys::SUBJECTS)?;
         let ids = self
             .prefix_entries(subjects, &[keys::NODE_TAG])
-            .filter_map(|entry| entry.ok().and_then(|(_, v)| id_of(&v)))
+            .filter_map(|entry| {
+                entry
+                    .ok()
+                    .and_then(|(_, v)| keys::index_entry(&v))
+                    .map(|(id, _)| id)
+            })
             .collect();
         Ok(self.load(ids)?.into_iter().map(|s| s.statement).collect())
     }
@@ -540,17 +565,29 @@ impl Store {
     fn scan_ids(&self, family: &'static str, prefix: &[u8]) -> Result<Vec<Stored>, Error> {
         let cf = self.cf(family)?;
         let mut ids = Vec::new();
+        let mut firsts = Vec::new();
         for entry in self.prefix_entries(cf, prefix) {
             let (_, value) = entry?;
-            if let Some(id) = id_of(&value) {
+            if let Some((id, first)) = keys::index_entry(&value) {
                 ids.push(id);
+                firsts.push(first);
             }
             if ids.len() >= MAX_STATEMENTS_PER_LOOKUP {
                 tracing::warn!(limit = MAX_STATEMENTS_PER_LOOKUP, "lookup capped");
                 break;
             }
         }
-        self.load(ids)
+        Ok(self
+            .load_aligned(&ids)?
+            .into_iter()
+            .zip(firsts)
+            .filter_map(|(stored, first_reported)| {
+                stored.map(|s| Stored {
+                    first_reported,
+                    ..s
+                })
+            })
+            .collect())
     }
 
     fn load(&self, ids: Vec<StatementId>) -> Result<Vec<Stored>, Error> {
@@ -567,7 +604,11 @@ impl Store {
             .map(|(id, value)| {
                 Ok(value?
                     .and_then(|bytes| decode_stored(id, &bytes))
-                    .map(|statement| Stored { id: *id, statement }))
+                    .map(|statement| Stored {
+                        id: *id,
+                        statement,
+                        first_reported: None,
+                    }))
             })
             .collect()
     }

@@ -6,24 +6,33 @@ use indicatif::ProgressBar;
 use rand::SeedableRng;
 use rand::seq::IndexedRandom;
 use rand_chacha::ChaCha8Rng;
-use vouch_node::trust::{self, Entry, Evidence};
 use vouch_protocol::{Claim, EndorseCategory, NodeKey, Subject};
+use vouch_trust::{self as trust, Entry, Evidence};
 
-use super::Row;
+use super::{Context, Findings, Row};
 use crate::eval;
-use crate::network::{Network, Params, spam_report};
-use crate::world::{DAY, Index, T0, node_key};
+use crate::network::{Network, spam_report};
+use crate::world::{DAY, T0, Timeline, node_key};
 
 /// Population tag of whitewashers' keys.
 const FRESH: u8 = 3;
 
-pub fn run(params: &Params, seed: u64, progress: &ProgressBar) -> Vec<Row> {
+pub fn run(context: &Context, progress: &ProgressBar) -> Findings {
+    let params = &context.params;
     let config = params.trust.clone();
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut rng = ChaCha8Rng::seed_from_u64(context.seed);
     let mut net = Network::build(params, &mut rng);
-    let now = net.run_days(&mut rng);
-    let targets: Vec<Subject> = net.legit.choose_multiple(&mut rng, 10).cloned().collect();
-    let spam: Vec<Subject> = net.spam.choose_multiple(&mut rng, 10).cloned().collect();
+    let sources = net.run_spam(&mut rng);
+    let now = params.end();
+    let targets: Vec<Subject> = net
+        .legit
+        .choose_multiple(&mut rng, 10)
+        .map(|l| l.subject.clone())
+        .collect();
+    let spam: Vec<Subject> = sources
+        .choose_multiple(&mut rng, 10)
+        .map(|s| s.subject.clone())
+        .collect();
     let viewer_keys = net.viewers(&mut rng);
     let subjects: Vec<Subject> = targets.iter().chain(&spam).cloned().collect();
     let attack = |net: &mut Network, key: NodeKey| {
@@ -47,8 +56,14 @@ pub fn run(params: &Params, seed: u64, progress: &ProgressBar) -> Vec<Row> {
     // Epoch 1: a fresh key nobody vouches for.
     let first = node_key(FRESH, 1);
     attack(&mut net, first);
-    let index = net.world.index(now);
-    let fresh = influence(&index, first, &viewer_keys, &subjects, now, &config);
+    let fresh = influence(
+        &net.world.timeline(),
+        first,
+        &viewer_keys,
+        &subjects,
+        now,
+        &config,
+    );
     // A blocklist counts every reporter's reports in full, keyed or not.
     let base = 100.0;
     progress.inc(1);
@@ -63,7 +78,7 @@ pub fn run(params: &Params, seed: u64, progress: &ProgressBar) -> Vec<Row> {
         365 * DAY,
     );
     let vouched = influence(
-        &net.world.index(now),
+        &net.world.timeline(),
         first,
         &viewer_keys,
         &subjects,
@@ -76,7 +91,7 @@ pub fn run(params: &Params, seed: u64, progress: &ProgressBar) -> Vec<Row> {
     let second = node_key(FRESH, 2);
     attack(&mut net, second);
     let rotated = influence(
-        &net.world.index(now),
+        &net.world.timeline(),
         second,
         &viewer_keys,
         &subjects,
@@ -85,7 +100,7 @@ pub fn run(params: &Params, seed: u64, progress: &ProgressBar) -> Vec<Row> {
     );
     progress.inc(1);
 
-    vec![
+    let rows = vec![
         Row::target(
             "fresh unvouched key: score influence (baseline: % of its reports counted)",
             fresh,
@@ -105,24 +120,25 @@ pub fn run(params: &Params, seed: u64, progress: &ProgressBar) -> Vec<Row> {
             "0",
             rotated == 0.0,
         ),
-    ]
+    ];
+    (rows, Vec::new())
 }
 
 /// Mean over viewers of the total absolute score change that `attacker`'s
 /// statements cause on `subjects`.
 fn influence(
-    index: &Index,
+    timeline: &Timeline,
     attacker: NodeKey,
     viewer_keys: &[NodeKey],
     subjects: &[Subject],
     now: u64,
     config: &trust::Config,
 ) -> f64 {
-    let viewers = eval::viewers(index, viewer_keys, config);
+    let viewers = eval::viewers(timeline, now, viewer_keys, config);
     let mut total = 0.0;
     for viewer in &viewers {
         for subject in subjects {
-            let with = index.about(subject);
+            let with = timeline.about(subject, now);
             let without: Vec<Entry> = with
                 .iter()
                 .filter(|(_, s)| s.author != attacker)
@@ -133,10 +149,11 @@ fn influence(
                     exact,
                     netblock: &[],
                     relayed: &[],
+                    first_reported: &[],
                 };
                 trust::reputation(subject, &evidence, &viewer.trust, now, config).score
             };
-            total += (score(with) - score(&without)).abs();
+            total += (score(&with) - score(&without)).abs();
         }
     }
     total / viewers.len().max(1) as f64

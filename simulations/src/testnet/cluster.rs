@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use serde_json::Value;
-use vouch_node::DataDir;
 
 /// One node of the testnet.
 pub struct Member {
@@ -52,20 +51,35 @@ fn free_port(held: &mut Vec<TcpListener>) -> anyhow::Result<u16> {
     Ok(port)
 }
 
+/// Runs `vouch --data-dir DIR ARGS…` to its end and returns what it printed.
+fn vouch_cli(vouch: &Path, dir: &Path, args: &[&str]) -> anyhow::Result<String> {
+    let output = Command::new(vouch)
+        .arg("--data-dir")
+        .arg(dir)
+        .args(args)
+        .output()
+        .with_context(|| format!("running {}", vouch.display()))?;
+    if !output.status.success() {
+        bail!(
+            "vouch {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
 impl Cluster {
     /// Initialises `n` data directories under `root`; node 0 is the
     /// bootstrap node every other node dials first, as in docker/compose.yml.
-    pub fn create(root: &Path, n: usize) -> anyhow::Result<Cluster> {
+    pub fn create(vouch: &Path, root: &Path, n: usize) -> anyhow::Result<Cluster> {
         let mut members: Vec<Member> = Vec::with_capacity(n);
         let mut held = Vec::with_capacity(2 * n);
         for i in 0..n {
             let dir = root.join(format!("node{i}"));
             std::fs::create_dir_all(&dir)?;
-            let data_dir = DataDir::new(&dir);
-            let keypair = data_dir.init()?;
-            let peer_id = vouch_node::p2p::identity::peer_id(&keypair.public())
-                .context("node key is not a peer id")?
-                .to_string();
+            vouch_cli(vouch, &dir, &["init"])?;
+            let peer_id = vouch_cli(vouch, &dir, &["id", "--peer"])?;
             let (api_port, p2p_port) = (free_port(&mut held)?, free_port(&mut held)?);
             let addr = format!("/ip4/127.0.0.1/tcp/{p2p_port}/p2p/{peer_id}");
             let bootstrap = match members.first() {
@@ -79,10 +93,11 @@ impl Cluster {
                  [p2p]\nlisten = [\"/ip4/127.0.0.1/tcp/{p2p_port}\"]\nbootstrap = {bootstrap}\n\
                  sync_interval_secs = 10\n"
             );
-            std::fs::write(data_dir.config_path(), config)?;
+            std::fs::write(dir.join("config.toml"), config)?;
+            let token = std::fs::read_to_string(dir.join("api.token"))?;
             members.push(Member {
                 api: format!("http://127.0.0.1:{api_port}"),
-                token: data_dir.token()?,
+                token: token.trim().to_owned(),
                 dir,
                 peer_id,
                 addr,

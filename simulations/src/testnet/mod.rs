@@ -68,7 +68,7 @@ pub fn run(options: &Options) -> anyhow::Result<Figures> {
         );
     }
     let root = tempfile::Builder::new().prefix("vouch-testnet").tempdir()?;
-    let mut cluster = Cluster::create(root.path(), options.nodes)?;
+    let mut cluster = Cluster::create(&options.vouch, root.path(), options.nodes)?;
     eprintln!(
         "starting {} nodes in {}",
         options.nodes,

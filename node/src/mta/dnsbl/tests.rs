@@ -285,6 +285,7 @@ impl Lookup for Slow {
         Ok(Reputation {
             forwarder: false,
             remediated_at: None,
+            fresh_reporters: 0,
             subject: subject.to_string(),
             score: -5.0,
             confidence: 1.0,

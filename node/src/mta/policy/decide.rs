@@ -151,6 +151,7 @@ mod tests {
         Reputation {
             forwarder: false,
             remediated_at: None,
+            fresh_reporters: 0,
             subject: subject.into(),
             score,
             confidence: 0.5,

@@ -147,17 +147,18 @@ async fn trusted_peers_reports_sender_domains_and_helo_names() {
     for n in 1..=2 {
         let p = peer(n);
         node.trust(&p);
-        node.report(&p, "203.0.113.50", ReportCategory::Phishing, 3600 * 47 + 30);
+        node.report(&p, "203.0.113.50", ReportCategory::Phishing, 3600 * 11 + 30);
     }
     node.report_mine("spam.example");
     node.report(&peer(1), "spam.example", ReportCategory::Spam, 0);
     let mut client = Client::connect(node.policy).await;
     let by_peers = client.ask(&[("client_address", "203.0.113.50")]).await;
-    // Two trusted peers, reports two days old (decayed): suspect, deferred.
+    // Two trusted peers, reports eleven hours old (nearly a half-life):
+    // suspect, deferred.
     assert_eq!(
         by_peers,
         "DEFER_IF_PERMIT 4.7.1 Vouch: client 203.0.113.50 reported by 2 trusted operators \
-         in the last 48h (phishing); see vouch query 203.0.113.50 --explain"
+         in the last 12h (phishing); see vouch query 203.0.113.50 --explain"
     );
     let by_domain = client
         .ask(&[
@@ -246,6 +247,7 @@ impl Lookup for Broken {
         Ok(Reputation {
             forwarder: false,
             remediated_at: None,
+            fresh_reporters: 0,
             subject: subject.to_string(),
             score: -5.0,
             confidence: 1.0,

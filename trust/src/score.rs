@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use serde::Serialize;
 use vouch_protocol::{Claim, EndorseCategory, SignedStatement, StatementId, Subject};
 
-use super::Config;
-use super::rank::TrustMap;
+use crate::Config;
+use crate::rank::TrustMap;
 
 /// What a mail server should do with mail from a subject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -63,6 +63,24 @@ pub struct Evidence<'a> {
     /// and whose reported host is an endorsed forwarder (see
     /// [`is_endorsed_forwarder`]); the caller filters.
     pub relayed: &'a [Entry],
+    /// For reports that renew an earlier report by the same author on the
+    /// same subject (the slot held a report or its retraction before):
+    /// when that first report was made, sorted by statement id. Reports
+    /// not listed count from their own creation. Only a first report is
+    /// fresh evidence.
+    pub first_reported: &'a [(StatementId, u64)],
+}
+
+impl Evidence<'_> {
+    /// When the author of the report `id`, made at `created_at`, first
+    /// reported its subject.
+    fn first_reported(&self, id: &StatementId, created_at: u64) -> u64 {
+        self.first_reported
+            .binary_search_by(|(listed, _)| listed.cmp(id))
+            .ok()
+            .and_then(|i| self.first_reported.get(i))
+            .map_or(created_at, |(_, first)| (*first).min(created_at))
+    }
 }
 
 /// One statement's part in a verdict.
@@ -86,9 +104,11 @@ pub struct Contribution {
     pub age_secs: u64,
     /// Decay factor, 0..=1 (faster for reports made before a trusted remediation).
     pub decay: f64,
+    /// Whether the report weighs as fresh evidence (see `Reputation::fresh_reporters`).
+    pub fresh: bool,
     /// Signed contribution to the score: trust (at most the per-author
-    /// cap) × decay, negative for reports (0 for remediation notices, which
-    /// change decay instead).
+    /// cap) × decay, or the fresh weight when that is larger, negative for
+    /// reports (0 for remediation notices, which change decay instead).
     pub weight: f64,
 }
 
@@ -120,6 +140,12 @@ pub struct Reputation {
     /// Latest remediation time asserted by a trusted author, if any, and
     /// not void: reports made since it weigh less than the suspect threshold.
     pub remediated_at: Option<u64>,
+    /// Distinct trusted authors whose first report on the subject falls
+    /// within the fresh window. Once they outnumber the trusted authors
+    /// endorsing the subject by `fresh_min_reporters`, their reports weigh
+    /// up to `fresh_boost` times more, fading within hours: a spam source
+    /// is blocked while it still sends.
+    pub fresh_reporters: usize,
     /// Number of statements that contributed.
     pub statements: usize,
     /// The largest contributions, largest first; remediation notices always.
@@ -140,7 +166,13 @@ struct Weighed<'a> {
     signal: Signal,
     trust: f64,
     age_secs: u64,
+    /// Seconds since the author first reported the subject (reports only).
+    witness_age_secs: u64,
     decay: f64,
+    fresh: bool,
+    /// A report of relayed mail against an endorsed forwarder: it counts
+    /// against the source, so here it is never fresh evidence.
+    attributed_elsewhere: bool,
     /// Signed: positive for endorsements, negative for reports.
     weight: f64,
 }
@@ -224,14 +256,6 @@ pub fn reputation(
         .iter()
         .filter_map(|s| weigh(s, Signal::Exact))
         .collect();
-    if forwarder {
-        for w in exact
-            .iter_mut()
-            .filter(|w| w.weight < 0.0 && relayed(w.statement))
-        {
-            w.weight *= config.forwarder_discount;
-        }
-    }
     exact.extend(
         evidence
             .relayed
@@ -239,6 +263,29 @@ pub fn reputation(
             .filter(|(_, s)| &s.body.subject != subject)
             .filter_map(|s| weigh(s, Signal::Relayed)),
     );
+    for w in exact.iter_mut() {
+        let first = evidence.first_reported(w.id, w.statement.body.created_at);
+        w.witness_age_secs = now.saturating_sub(first);
+    }
+    if forwarder {
+        for w in exact
+            .iter_mut()
+            .filter(|w| w.weight < 0.0 && relayed(w.statement) && w.signal == Signal::Exact)
+        {
+            w.weight *= config.forwarder_discount;
+            w.attributed_elsewhere = true;
+        }
+    }
+    let fresh_reporters = fresh_witnesses(&exact, trust, config, remediated_at);
+    let endorsers = endorsing_witnesses(&exact, trust, config);
+    if fresh_reporters >= config.fresh_min_reporters + endorsers {
+        for w in exact.iter_mut() {
+            boost_if_fresh(w, trust, config, remediated_at);
+        }
+    } else if fresh_reporters >= endorsers + 2 {
+        defer_on_fresh(&mut exact, trust, config, remediated_at);
+    }
+    cap_branches(&mut exact, trust, config);
     let endorsed: f64 = exact
         .iter()
         .filter(|w| w.weight > 0.0)
@@ -320,8 +367,167 @@ pub fn reputation(
         netblock_reported_ips: reported_ips,
         forwarder,
         remediated_at,
+        fresh_reporters,
         statements,
         explanation,
+    }
+}
+
+/// Whether a report may count as fresh evidence: a report (exact or
+/// attributed through a forwarder) whose author first reported the subject
+/// within the fresh window, and not before a trusted remediation.
+fn is_fresh_candidate(w: &Weighed, config: &Config, remediated_at: Option<u64>) -> bool {
+    matches!(w.statement.body.claim, Claim::Report { .. })
+        && w.signal != Signal::Netblock
+        && !w.attributed_elsewhere
+        && (w.witness_age_secs as f64) <= fresh_memory_secs(config)
+        && remediated_at.is_none_or(|fixed| w.statement.body.created_at >= fixed)
+}
+
+/// How far back first reports can still matter to the fast clock: four
+/// half-lives (the boost is down to 1/16 by then).
+fn fresh_memory_secs(config: &Config) -> f64 {
+    4.0 * config.fresh_half_life_minutes * 60.0
+}
+
+/// Whether an author weighs enough to be a fresh witness.
+fn is_witness(author: &vouch_protocol::NodeKey, trust: &TrustMap, config: &Config) -> bool {
+    trust.weight(author) >= config.fresh_witness_share * trust.author_cap()
+}
+
+/// Distinct fresh witnesses among the weighed statements: authors of fresh
+/// first reports who weigh at least `fresh_witness_share` of the
+/// per-author cap.
+fn fresh_witnesses(
+    weighed: &[Weighed],
+    trust: &TrustMap,
+    config: &Config,
+    remediated_at: Option<u64>,
+) -> usize {
+    // (first report age, author) of every witness within the memory; the
+    // most distinct authors whose first reports fit in one window.
+    let mut firsts: Vec<(u64, &vouch_protocol::NodeKey)> = weighed
+        .iter()
+        .filter(|w| is_fresh_candidate(w, config, remediated_at))
+        .filter(|w| is_witness(&w.statement.author, trust, config))
+        .map(|w| (w.witness_age_secs, &w.statement.author))
+        .collect();
+    firsts.sort_unstable_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(&b.0)));
+    firsts.dedup_by(|a, b| a.1 == b.1);
+    firsts.sort_unstable();
+    let window = (config.fresh_window_minutes * 60.0) as u64;
+    let mut best = 0;
+    let mut start = 0;
+    for (end, (newest, _)) in firsts.iter().enumerate() {
+        while firsts
+            .get(start)
+            .is_some_and(|(oldest, _)| newest - oldest > window)
+        {
+            start += 1;
+        }
+        best = best.max(end + 1 - start);
+    }
+    best
+}
+
+/// Distinct witnesses endorsing the subject: each one holds back one fresh
+/// report, so a sender trusted operators vouch for is not blocked on a
+/// handful of mistaken reports within the hour.
+fn endorsing_witnesses(weighed: &[Weighed], trust: &TrustMap, config: &Config) -> usize {
+    let mut authors: Vec<&vouch_protocol::NodeKey> = weighed
+        .iter()
+        .filter(|w| matches!(w.statement.body.claim, Claim::Endorse { .. }))
+        .filter(|w| w.signal == Signal::Exact && is_witness(&w.statement.author, trust, config))
+        .map(|w| &w.statement.author)
+        .collect();
+    authors.sort_unstable();
+    authors.dedup();
+    authors.len()
+}
+
+/// Raises a fresh witness's report to its fresh weight: `fresh_boost`
+/// times its author's weight, at most `max_author_weight`, halving every
+/// `fresh_half_life_minutes`; never below its ordinary weight.
+fn boost_if_fresh(w: &mut Weighed, trust: &TrustMap, config: &Config, remediated_at: Option<u64>) {
+    if !is_fresh_candidate(w, config, remediated_at)
+        || !is_witness(&w.statement.author, trust, config)
+    {
+        return;
+    }
+    let author = trust.weight(&w.statement.author);
+    let fresh = (config.fresh_boost * author).min(config.max_author_weight)
+        * decay(w.witness_age_secs, config.fresh_half_life_minutes * 60.0);
+    if fresh > w.weight.abs() {
+        w.weight = -fresh;
+        w.fresh = true;
+    }
+}
+
+/// Short of the trigger, new witnesses within the window defer: their
+/// fresh weight counts, but all of it together no further than the
+/// suspect threshold. One trusted new report tempfails a new source's mail
+/// (a legitimate sender retries and gets through once it fades); only
+/// several independent ones block.
+fn defer_on_fresh(
+    weighed: &mut [Weighed],
+    trust: &TrustMap,
+    config: &Config,
+    remediated_at: Option<u64>,
+) {
+    let window = config.fresh_window_minutes * 60.0;
+    let ordinary: f64 = weighed
+        .iter()
+        .filter(|w| w.weight < 0.0)
+        .map(|w| -w.weight)
+        .sum();
+    let mut raised = Vec::new();
+    for (i, w) in weighed.iter_mut().enumerate() {
+        let before = w.weight;
+        if (w.witness_age_secs as f64) <= window {
+            boost_if_fresh(w, trust, config, remediated_at);
+        }
+        if w.fresh {
+            raised.push((i, before));
+        }
+    }
+    let extra: f64 = raised
+        .iter()
+        .filter_map(|&(i, before)| weighed.get(i).map(|w| before - w.weight))
+        .sum();
+    let room = (config.thresholds.suspect.abs() - ordinary).max(0.0);
+    if extra > room && extra > 0.0 {
+        let keep = room / extra;
+        for &(i, before) in &raised {
+            if let Some(w) = weighed.get_mut(i) {
+                w.weight = before + (w.weight - before) * keep;
+            }
+        }
+    }
+}
+
+/// Scales down the reports of each branch of my web (the authors first
+/// reached through one operator I vouch for directly) so that together
+/// they weigh at most one voice (`max_author_weight`): a region behind a
+/// single vouch — a sybil clique, a ring of colluders — never blocks alone.
+fn cap_branches(weighed: &mut [Weighed], trust: &TrustMap, config: &Config) {
+    let mut mass: HashMap<&vouch_protocol::NodeKey, f64> = HashMap::new();
+    for w in weighed.iter().filter(|w| w.weight < 0.0) {
+        if let Some(branch) = trust.branch(&w.statement.author) {
+            *mass.entry(branch).or_default() -= w.weight;
+        }
+    }
+    let scale: HashMap<vouch_protocol::NodeKey, f64> = mass
+        .into_iter()
+        .filter(|(_, m)| *m > config.max_author_weight)
+        .map(|(b, m)| (*b, config.max_author_weight / m))
+        .collect();
+    if scale.is_empty() {
+        return;
+    }
+    for w in weighed.iter_mut().filter(|w| w.weight < 0.0) {
+        if let Some(k) = trust.branch(&w.statement.author).and_then(|b| scale.get(b)) {
+            w.weight *= k;
+        }
     }
 }
 
@@ -375,7 +581,10 @@ fn weigh<'a>(
         signal,
         trust: author_trust,
         age_secs,
+        witness_age_secs: age_secs,
         decay,
+        fresh: false,
+        attributed_elsewhere: false,
         weight: sign * trust.weight(&statement.author) * decay,
     })
 }
@@ -399,6 +608,7 @@ fn remediation_notices<'a>(
             signal: Signal::Exact,
             age_secs: now.saturating_sub(s.body.created_at),
             decay: 1.0,
+            fresh: false,
             weight: 0.0,
         }),
         _ => None,
@@ -432,6 +642,7 @@ fn contribution(w: &Weighed) -> Contribution {
         signal: w.signal,
         age_secs: w.age_secs,
         decay: w.decay,
+        fresh: w.fresh,
         weight: w.weight,
     }
 }

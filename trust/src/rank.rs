@@ -19,7 +19,7 @@ use std::collections::HashMap;
 
 use vouch_protocol::NodeKey;
 
-use super::graph::TrustGraph;
+use crate::graph::TrustGraph;
 
 /// Parameters of the walk.
 #[derive(Debug, Clone, Copy)]
@@ -41,6 +41,9 @@ pub struct RankParams {
 #[derive(Debug, Clone, Default)]
 pub struct TrustMap {
     trust: HashMap<NodeKey, f64>,
+    /// The direct peer each author is first reached through (breadth
+    /// first from the local node).
+    branch: HashMap<NodeKey, NodeKey>,
     root: Option<NodeKey>,
     own_weight: f64,
     author_cap: f64,
@@ -70,6 +73,15 @@ impl TrustMap {
         } else {
             self.get(author).min(self.author_cap)
         }
+    }
+
+    /// The operator I vouch for directly through whom `author` is first
+    /// reached (itself, for my direct peers); `None` for me and for
+    /// authors outside my web. Reports are capped per branch, so a region
+    /// behind any one of my vouches — a sybil clique a peer's peer let in —
+    /// weighs at most one voice, however many keys it has.
+    pub fn branch(&self, author: &NodeKey) -> Option<&NodeKey> {
+        self.branch.get(author)
     }
 
     /// The most any author other than the local node weighs (see [`TrustMap::weight`]).
@@ -102,15 +114,25 @@ impl TrustMap {
 
 /// Computes personalised trust from `root`'s point of view.
 pub fn personalised_rank(graph: &TrustGraph, root: NodeKey, params: RankParams) -> TrustMap {
-    // Index the nodes reachable from the root; nothing else can get trust.
+    // Index the nodes reachable from the root, breadth first (nothing else
+    // can get trust), and note the branch each is first reached through.
     let mut index: HashMap<NodeKey, usize> = HashMap::from([(root, 0)]);
+    let mut branch: HashMap<NodeKey, NodeKey> = HashMap::new();
     let mut nodes = vec![root];
     let mut cursor = 0;
     while let Some(from) = nodes.get(cursor).copied() {
-        for (to, _) in graph.edges_from(&from) {
+        let mut next: Vec<&NodeKey> = graph.edges_from(&from).map(|(to, _)| to).collect();
+        next.sort_unstable();
+        for to in next {
             if !index.contains_key(to) {
                 index.insert(*to, nodes.len());
                 nodes.push(*to);
+                let via = if from == root {
+                    *to
+                } else {
+                    branch.get(&from).copied().unwrap_or(*to)
+                };
+                branch.insert(*to, via);
             }
         }
         cursor += 1;
@@ -176,8 +198,10 @@ pub fn personalised_rank(graph: &TrustGraph, root: NodeKey, params: RankParams) 
             (sum + t, squares + t * t)
         });
     let mean_trust = if sum > 0.0 { squares / sum } else { 0.0 };
+    branch.retain(|node, _| trust.contains_key(node));
     TrustMap {
         trust,
+        branch,
         root: Some(root),
         own_weight: params.max_author_weight,
         author_cap: (params.author_cap_of_mean * mean_trust).min(params.max_author_weight),

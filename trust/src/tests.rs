@@ -88,7 +88,7 @@ fn score(engine: &TrustEngine, subject: &str, exact: &[Entry], netblock: &[Entry
     let evidence = Evidence {
         exact,
         netblock,
-        relayed: &[],
+        ..Evidence::default()
     };
     engine.reputation(&subject.parse().expect("subject"), &evidence, NOW)
 }
@@ -200,20 +200,20 @@ fn decay_lowers_an_old_reports_weight() {
     let me = key(1);
     let engine = engine(&me, &[]);
     let fresh = score(&engine, "192.0.2.1", &[report(&me, "192.0.2.1", 0)], &[]);
-    let day_old = score(
+    let half_life = score(
         &engine,
         "192.0.2.1",
-        &[report(&me, "192.0.2.1", 72 * HOUR)],
+        &[report(&me, "192.0.2.1", 12 * HOUR)],
         &[],
     );
     let old = score(
         &engine,
         "192.0.2.1",
-        &[report(&me, "192.0.2.1", 96 * HOUR)],
+        &[report(&me, "192.0.2.1", 24 * HOUR)],
         &[],
     );
     assert!(
-        (day_old.reported - fresh.reported / 2.0).abs() < 1e-6,
+        (half_life.reported - fresh.reported / 2.0).abs() < 1e-6,
         "one half-life halves the weight"
     );
     assert!(old.reported < fresh.reported / 2.0);
@@ -221,7 +221,7 @@ fn decay_lowers_an_old_reports_weight() {
     assert_eq!(
         old.verdict,
         Verdict::Neutral,
-        "a report four days old no longer makes a sender suspect alone"
+        "a report a day old no longer makes a sender suspect alone"
     );
 }
 
@@ -408,9 +408,8 @@ fn endorsed_forwarder_is_not_blamed_and_the_source_is() {
     // The reports are attributed to the source the forwarder recorded.
     assert!(engine.is_endorsed_forwarder(&about, NOW));
     let evidence = Evidence {
-        exact: &[],
-        netblock: &[],
         relayed: &reports,
+        ..Evidence::default()
     };
     let source = engine.reputation(&"203.0.113.66".parse().expect("ip"), &evidence, NOW);
     assert_eq!(source.verdict, Verdict::Block);
@@ -555,4 +554,173 @@ fn a_remediation_followed_by_fresh_reports_is_void() {
     let r = score(&engine, "192.0.2.1", &after, &[]);
     assert_eq!(r.remediated_at, None);
     assert_eq!(r.verdict, Verdict::Block);
+}
+
+/// A web where I vouch for forty operators, each of whom vouches for two
+/// more: every author weighs little, as in a large network.
+fn wide_web(me: &Keypair) -> (TrustEngine, Vec<Keypair>) {
+    let peers: Vec<Keypair> = (10..50).map(key).collect();
+    let mut edges: Vec<SignedStatement> = peers.iter().map(|p| trust(me, p, 100)).collect();
+    for (i, p) in peers.iter().enumerate() {
+        edges.push(trust(p, &peers[(i + 1) % peers.len()], 80));
+        edges.push(trust(p, &peers[(i + 7) % peers.len()], 80));
+    }
+    (engine(me, &edges), peers)
+}
+
+fn score_with_firsts(
+    engine: &TrustEngine,
+    subject: &str,
+    exact: &[Entry],
+    first_reported: &[(StatementId, u64)],
+) -> Reputation {
+    let mut first_reported = first_reported.to_vec();
+    first_reported.sort_unstable_by_key(|(id, _)| *id);
+    let evidence = Evidence {
+        exact,
+        first_reported: &first_reported,
+        ..Evidence::default()
+    };
+    engine.reputation(&subject.parse().expect("subject"), &evidence, NOW)
+}
+
+#[test]
+fn fresh_first_reports_from_several_trusted_operators_block_within_the_hour() {
+    let me = key(1);
+    let (engine, peers) = wide_web(&me);
+    let config = Config::default();
+    let k = config.fresh_min_reporters;
+    // Ordinary weights are small: k slow reports alone do not even defer.
+    let old: Vec<Entry> = peers[..k]
+        .iter()
+        .map(|p| report(p, "203.0.113.7", 20 * HOUR))
+        .collect();
+    assert_eq!(
+        score(&engine, "203.0.113.7", &old, &[]).verdict,
+        Verdict::Neutral
+    );
+    // The same operators reporting within the last hour: block.
+    let fresh: Vec<Entry> = peers[..k]
+        .iter()
+        .enumerate()
+        .map(|(i, p)| report(p, "203.0.113.7", 600 + 300 * i as u64))
+        .collect();
+    let r = score(&engine, "203.0.113.7", &fresh, &[]);
+    assert_eq!(r.verdict, Verdict::Block, "{r:?}");
+    assert_eq!(r.fresh_reporters, k);
+    assert!(r.explanation.iter().all(|c| c.fresh), "{:?}", r.explanation);
+    // Two of them: deferred, not blocked.
+    let r = score(&engine, "203.0.113.7", &fresh[..2], &[]);
+    assert_eq!(r.verdict, Verdict::Suspect, "{r:?}");
+    // One alone: no more than its ordinary weight.
+    let r = score(&engine, "203.0.113.7", &fresh[..1], &[]);
+    assert_eq!(r.verdict, Verdict::Neutral, "{r:?}");
+    // Fresh evidence fades within hours: the same reports five hours on
+    // weigh their ordinary weight again.
+    let later: Vec<Entry> = peers[..k]
+        .iter()
+        .map(|p| report(p, "203.0.113.7", 5 * HOUR))
+        .collect();
+    assert_ne!(
+        score(&engine, "203.0.113.7", &later, &[]).verdict,
+        Verdict::Block
+    );
+}
+
+#[test]
+fn renewed_reports_are_not_fresh_evidence() {
+    let me = key(1);
+    let (engine, peers) = wide_web(&me);
+    let k = Config::default().fresh_min_reporters;
+    let fresh: Vec<Entry> = peers[..k]
+        .iter()
+        .map(|p| report(p, "203.0.113.8", 600))
+        .collect();
+    // Each author first reported this subject two days ago and has just
+    // renewed the report: colluders reporting a server day after day.
+    let firsts: Vec<(StatementId, u64)> =
+        fresh.iter().map(|(id, _)| (*id, NOW - 48 * HOUR)).collect();
+    let r = score_with_firsts(&engine, "203.0.113.8", &fresh, &firsts);
+    assert_eq!(r.fresh_reporters, 0);
+    assert_ne!(r.verdict, Verdict::Block, "{r:?}");
+    assert!(
+        r.explanation.iter().all(|c| !c.fresh),
+        "{:?}",
+        r.explanation
+    );
+    // Without the memory the same statements block.
+    let r = score_with_firsts(&engine, "203.0.113.8", &fresh, &[]);
+    assert_eq!(r.verdict, Verdict::Block);
+}
+
+#[test]
+fn a_trusted_endorsement_holds_back_one_fresh_report() {
+    let me = key(1);
+    let (engine, peers) = wide_web(&me);
+    let k = Config::default().fresh_min_reporters;
+    let mut statements: Vec<Entry> = peers[..k]
+        .iter()
+        .map(|p| report(p, "198.51.100.30", 600))
+        .collect();
+    statements.push(endorse(&peers[30], "198.51.100.30"));
+    let r = score(&engine, "198.51.100.30", &statements, &[]);
+    assert_ne!(r.verdict, Verdict::Block, "{r:?}");
+    // One more independent fresh report outweighs the endorsement.
+    statements.push(report(&peers[k], "198.51.100.30", 600));
+    let r = score(&engine, "198.51.100.30", &statements, &[]);
+    assert_eq!(r.verdict, Verdict::Block, "{r:?}");
+}
+
+#[test]
+fn a_clique_behind_any_single_vouch_of_a_small_web_never_blocks() {
+    // Four honest nodes; the clique hangs off each honest node in turn,
+    // behind a full-weight vouch.
+    let (me, a, b, c) = (key(1), key(2), key(3), key(4));
+    let honest = [
+        trust(&me, &a, 80),
+        trust(&me, &b, 80),
+        trust(&a, &c, 80),
+        trust(&b, &me, 80),
+    ];
+    let clique: Vec<Keypair> = (60..66).map(key).collect();
+    for gate in [&me, &a, &b, &c] {
+        let mut edges = honest.to_vec();
+        edges.push(trust(gate, &clique[0], 100));
+        for x in &clique {
+            for y in &clique {
+                if x.public() != y.public() {
+                    edges.push(trust(x, y, 100));
+                }
+            }
+        }
+        let engine = engine(&me, &edges);
+        let reports: Vec<Entry> = clique
+            .iter()
+            .map(|s| report(s, "192.0.2.99", 300))
+            .collect();
+        let r = score(&engine, "192.0.2.99", &reports, &[]);
+        assert_ne!(
+            r.verdict,
+            Verdict::Block,
+            "clique behind {:?}: {r:?}",
+            gate.public()
+        );
+        assert!(r.reported <= Config::default().max_author_weight + 1e-9);
+    }
+}
+
+#[test]
+fn growth_is_reported_once_whoever_recomputed() {
+    let (me, a, b) = (key(1), key(2), key(3));
+    let engine = engine(&me, &[trust(&me, &a, 100)]);
+    assert!(engine.take_growth(), "reaching a is growth");
+    assert!(!engine.take_growth(), "told once");
+    // A back-fill page brings a's vouch for b and recomputes at once.
+    engine.apply(&trust(&a, &b, 100));
+    engine.recompute_if_dirty();
+    assert!(engine.take_growth());
+    // Withdrawing a vouch shrinks the web: not growth.
+    engine.apply(&trust(&a, &b, 0));
+    engine.recompute_if_dirty();
+    assert!(!engine.take_growth());
 }

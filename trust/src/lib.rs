@@ -1,10 +1,12 @@
 //! The trust and scoring engine.
 //!
 //! Pure: it takes statements in and answers queries, and depends on neither
-//! the store nor the network, so the simulator runs exactly this code. The
+//! the store nor the network (its only dependencies are `vouch-protocol`
+//! and serde), so the simulator runs exactly the code the node runs. The
 //! expensive part, personalised trust over the whole graph, is recomputed
 //! when the graph changed (the node calls [`TrustEngine::recompute_if_dirty`]
 //! on a timer); lookups only read the last result and never walk the graph.
+#![deny(missing_docs)]
 
 mod graph;
 mod rank;
@@ -101,6 +103,27 @@ pub struct Config {
     /// Half-life, in hours, of reports made before a trusted remediation,
     /// counted from the remediation on.
     pub remediated_half_life_hours: f64,
+    /// Fresh evidence, the fast clock: once this many new witnesses
+    /// (authors weighing at least `fresh_witness_share` of the per-author
+    /// cap, whose first report on the subject is within
+    /// `fresh_window_minutes`) have reported a subject, each one's report
+    /// weighs up to `fresh_boost` times its author's weight (never more
+    /// than `max_author_weight`), fading with `fresh_half_life_minutes` to
+    /// its ordinary weight. A spam source is usually gone within hours:
+    /// independent fresh reports must act while it sends. A report that
+    /// only renews the author's earlier one is not fresh evidence, so a
+    /// few insiders reporting a server day after day never start the clock.
+    pub fresh_min_reporters: usize,
+    /// Minutes within which reports count as fresh witnesses.
+    pub fresh_window_minutes: f64,
+    /// How much more a fresh report weighs than its author's ordinary weight.
+    pub fresh_boost: f64,
+    /// Half-life of the fresh boost, in minutes.
+    pub fresh_half_life_minutes: f64,
+    /// Least weight, as a share of the per-author cap, an author needs to
+    /// count as a fresh witness: dust-weight keys (a sybil region's) never
+    /// start the fast clock however many there are.
+    pub fresh_witness_share: f64,
     /// Contributions listed in an explanation.
     pub max_explanation: usize,
     /// Verdict thresholds.
@@ -116,14 +139,19 @@ impl Default for Config {
             max_author_weight: 0.075,
             author_cap_of_mean: 0.25,
             min_author_trust: 1e-5,
-            report_half_life_hours: 72.0,
+            report_half_life_hours: 12.0,
             endorse_half_life_days: 90.0,
             netblock_min_reported_ips: 3,
             netblock_weight: 0.5,
             forwarder_min_endorsement: 1e-5,
             forwarder_discount: 0.1,
             remediation_min_trust: 4e-4,
-            remediated_half_life_hours: 2.0,
+            remediated_half_life_hours: 1.0,
+            fresh_min_reporters: 4,
+            fresh_window_minutes: 60.0,
+            fresh_boost: 100.0,
+            fresh_half_life_minutes: 120.0,
+            fresh_witness_share: 0.02,
             max_explanation: 5,
             thresholds: Thresholds::default(),
         }
@@ -161,6 +189,20 @@ impl Config {
         if !positive(self.remediated_half_life_hours) {
             return Err("trust.remediated_half_life_hours must be positive".into());
         }
+        if self.fresh_min_reporters == 0 {
+            return Err("trust.fresh_min_reporters must be at least 1".into());
+        }
+        if !positive(self.fresh_window_minutes) || !positive(self.fresh_half_life_minutes) {
+            return Err(
+                "trust.fresh_window_minutes and fresh_half_life_minutes must be positive".into(),
+            );
+        }
+        if !(self.fresh_boost >= 1.0 && self.fresh_boost.is_finite()) {
+            return Err("trust.fresh_boost must be at least 1".into());
+        }
+        if !(0.0..=1.0).contains(&self.fresh_witness_share) {
+            return Err("trust.fresh_witness_share must be within 0..=1".into());
+        }
         if !(t.block < t.suspect && t.suspect < t.allow) {
             return Err("trust.thresholds must satisfy block < suspect < allow".into());
         }
@@ -186,6 +228,8 @@ pub struct TrustEngine {
     config: Config,
     graph: Mutex<TrustGraph>,
     dirty: AtomicBool,
+    /// Set when a recompute reached an author the previous map did not.
+    grown: AtomicBool,
     current: RwLock<Arc<TrustMap>>,
 }
 
@@ -197,6 +241,7 @@ impl TrustEngine {
             config,
             graph: Mutex::new(TrustGraph::default()),
             dirty: AtomicBool::new(true),
+            grown: AtomicBool::new(false),
             current: RwLock::new(Arc::new(TrustMap::default())),
         };
         engine.recompute_if_dirty();
@@ -250,8 +295,24 @@ impl TrustEngine {
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
         let map = personalised_rank(&graph, self.root, self.config.rank_params());
-        *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(map);
+        let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
+        if map
+            .ranked()
+            .iter()
+            .any(|(author, _)| current.get(author) == 0.0)
+        {
+            self.grown.store(true, Ordering::Release);
+        }
+        *current = Arc::new(map);
         Some(started.elapsed())
+    }
+
+    /// Whether the web of trust reached new authors since the last call,
+    /// whoever recomputed it (the node's timer, an operator's vouch, a
+    /// back-fill page bringing trust statements): statements by those
+    /// authors that were refused before must be fetched again.
+    pub fn take_growth(&self) -> bool {
+        self.grown.swap(false, Ordering::AcqRel)
     }
 
     /// The last computed trust map.
