@@ -159,6 +159,11 @@ pub fn chart(outcome: &Outcome, dir: &Path) -> Result<(), Box<dyn std::error::Er
     Ok(())
 }
 
+/// The widest share of legitimate senders blocked the curves chart shows:
+/// beyond a few percent no list is usable, and the interesting part is
+/// near zero.
+const CURVE_MAX_LEGIT_PERCENT: f64 = 5.0;
+
 /// Spam stopped against legitimate senders blocked, one line per baseline
 /// as its threshold moves, and Vouch's operating point.
 fn curves(outcome: &Outcome, dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
@@ -172,7 +177,7 @@ fn curves(outcome: &Outcome, dir: &Path) -> Result<(), Box<dyn std::error::Error
         .map(|p| p.0)
         .filter(|x| x.is_finite())
         .fold(1.0f64, f64::max)
-        .min(100.0);
+        .min(CURVE_MAX_LEGIT_PERCENT);
     let mut chart = ChartBuilder::on(&root)
         .caption(
             "Spam messages stopped against legitimate senders blocked",
@@ -194,7 +199,12 @@ fn curves(outcome: &Outcome, dir: &Path) -> Result<(), Box<dyn std::error::Error
         .filter(|c| c.points.len() > 1)
         .zip(colours)
     {
-        let mut points: Vec<(f64, f64)> = curve.points.iter().map(|p| (p.0, p.1)).collect();
+        let mut points: Vec<(f64, f64)> = curve
+            .points
+            .iter()
+            .filter(|p| p.0 <= max_legit)
+            .map(|p| (p.0, p.1))
+            .collect();
         points.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
         chart
             .draw_series(LineSeries::new(points, colour.stroke_width(2)))?

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use vouch_protocol::{NodeKey, SignedStatement, Subject};
 
 pub use graph::TrustGraph;
-pub use rank::{RankParams, TrustMap, personalised_rank};
+pub use rank::{RankParams, TrustMap, WEAK_VOUCH, personalised_rank};
 pub use score::{
     Contribution, Entry, Evidence, Reputation, Signal, Verdict, decay, forwarder_mass,
     is_endorsed_forwarder, reputation,

@@ -21,6 +21,10 @@ use vouch_protocol::NodeKey;
 
 use crate::graph::TrustGraph;
 
+/// Vouches weaker than this (out of 100) are weak: what stands behind one
+/// is capped together (see [`TrustMap::gate`]).
+pub const WEAK_VOUCH: u8 = 50;
+
 /// Parameters of the walk.
 #[derive(Debug, Clone, Copy)]
 pub struct RankParams {
@@ -44,6 +48,9 @@ pub struct TrustMap {
     /// The direct peer each author is first reached through (breadth
     /// first from the local node).
     branch: HashMap<NodeKey, NodeKey>,
+    /// For authors first reached across a weak vouch: the node that vouch
+    /// names, and its weight (the weakest such vouch on the way).
+    gate: HashMap<NodeKey, (NodeKey, u8)>,
     root: Option<NodeKey>,
     own_weight: f64,
     author_cap: f64,
@@ -84,6 +91,15 @@ impl TrustMap {
         self.branch.get(author)
     }
 
+    /// The weak vouch (weight below [`WEAK_VOUCH`], made by someone other
+    /// than me) through which `author` is first reached, as the node it names and its weight. Everything
+    /// behind a weak vouch of weight w weighs at most w% of one voice: an
+    /// operator who vouches weakly passes on a weak voice, however many
+    /// keys stand behind it.
+    pub fn gate(&self, author: &NodeKey) -> Option<(&NodeKey, u8)> {
+        self.gate.get(author).map(|(node, w)| (node, *w))
+    }
+
     /// The most any author other than the local node weighs (see [`TrustMap::weight`]).
     pub fn author_cap(&self) -> f64 {
         self.author_cap
@@ -118,12 +134,13 @@ pub fn personalised_rank(graph: &TrustGraph, root: NodeKey, params: RankParams) 
     // can get trust), and note the branch each is first reached through.
     let mut index: HashMap<NodeKey, usize> = HashMap::from([(root, 0)]);
     let mut branch: HashMap<NodeKey, NodeKey> = HashMap::new();
+    let mut gate: HashMap<NodeKey, (NodeKey, u8)> = HashMap::new();
     let mut nodes = vec![root];
     let mut cursor = 0;
     while let Some(from) = nodes.get(cursor).copied() {
-        let mut next: Vec<&NodeKey> = graph.edges_from(&from).map(|(to, _)| to).collect();
+        let mut next: Vec<(&NodeKey, u8)> = graph.edges_from(&from).collect();
         next.sort_unstable();
-        for to in next {
+        for (to, weight) in next {
             if !index.contains_key(to) {
                 index.insert(*to, nodes.len());
                 nodes.push(*to);
@@ -133,6 +150,17 @@ pub fn personalised_rank(graph: &TrustGraph, root: NodeKey, params: RankParams) 
                     branch.get(&from).copied().unwrap_or(*to)
                 };
                 branch.insert(*to, via);
+                let inherited = gate.get(&from).copied();
+                // My own vouches weigh what I chose; a weak vouch further out
+                // caps what stands behind it.
+                let here = (from != root && weight < WEAK_VOUCH).then_some((*to, weight));
+                let weakest = match (inherited, here) {
+                    (Some(a), Some(b)) => Some(if b.1 <= a.1 { b } else { a }),
+                    (a, b) => a.or(b),
+                };
+                if let Some(weakest) = weakest {
+                    gate.insert(*to, weakest);
+                }
             }
         }
         cursor += 1;
@@ -199,9 +227,11 @@ pub fn personalised_rank(graph: &TrustGraph, root: NodeKey, params: RankParams) 
         });
     let mean_trust = if sum > 0.0 { squares / sum } else { 0.0 };
     branch.retain(|node, _| trust.contains_key(node));
+    gate.retain(|node, _| trust.contains_key(node));
     TrustMap {
         trust,
         branch,
+        gate,
         root: Some(root),
         own_weight: params.max_author_weight,
         author_cap: (params.author_cap_of_mean * mean_trust).min(params.max_author_weight),

@@ -510,6 +510,7 @@ fn defer_on_fresh(
 /// they weigh at most one voice (`max_author_weight`): a region behind a
 /// single vouch — a sybil clique, a ring of colluders — never blocks alone.
 fn cap_branches(weighed: &mut [Weighed], trust: &TrustMap, config: &Config) {
+    cap_gates(weighed, trust, config);
     let mut mass: HashMap<&vouch_protocol::NodeKey, f64> = HashMap::new();
     for w in weighed.iter().filter(|w| w.weight < 0.0) {
         if let Some(branch) = trust.branch(&w.statement.author) {
@@ -526,6 +527,32 @@ fn cap_branches(weighed: &mut [Weighed], trust: &TrustMap, config: &Config) {
     }
     for w in weighed.iter_mut().filter(|w| w.weight < 0.0) {
         if let Some(k) = trust.branch(&w.statement.author).and_then(|b| scale.get(b)) {
+            w.weight *= k;
+        }
+    }
+}
+
+/// Scales down the reports of the authors behind each weak vouch so that
+/// together they weigh at most the vouch's weight in percent of one voice.
+fn cap_gates(weighed: &mut [Weighed], trust: &TrustMap, config: &Config) {
+    let mut mass: HashMap<&vouch_protocol::NodeKey, (f64, u8)> = HashMap::new();
+    for w in weighed.iter().filter(|w| w.weight < 0.0) {
+        if let Some((gate, weight)) = trust.gate(&w.statement.author) {
+            mass.entry(gate).or_insert((0.0, weight)).0 -= w.weight;
+        }
+    }
+    let scale: HashMap<vouch_protocol::NodeKey, f64> = mass
+        .into_iter()
+        .filter_map(|(gate, (m, weight))| {
+            let cap = config.max_author_weight * f64::from(weight) / 100.0;
+            (m > cap).then(|| (*gate, cap / m))
+        })
+        .collect();
+    for w in weighed.iter_mut().filter(|w| w.weight < 0.0) {
+        if let Some(k) = trust
+            .gate(&w.statement.author)
+            .and_then(|(gate, _)| scale.get(gate))
+        {
             w.weight *= k;
         }
     }

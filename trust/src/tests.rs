@@ -724,3 +724,31 @@ fn growth_is_reported_once_whoever_recomputed() {
     engine.recompute_if_dirty();
     assert!(!engine.take_growth());
 }
+
+#[test]
+fn a_clique_behind_one_weak_vouch_two_hops_away_changes_nothing() {
+    // Four honest nodes: me, my peers a and b, and a's peer c, who vouches
+    // with weight 10 for one key of a six-key clique.
+    let (me, a, b, c) = (key(1), key(2), key(3), key(4));
+    let clique: Vec<Keypair> = (70..76).map(key).collect();
+    let mut edges = vec![
+        trust(&me, &a, 80),
+        trust(&me, &b, 80),
+        trust(&a, &c, 80),
+        trust(&c, &clique[0], 10),
+    ];
+    for x in &clique {
+        for y in &clique {
+            if x.public() != y.public() {
+                edges.push(trust(x, y, 100));
+            }
+        }
+    }
+    let engine = engine(&me, &edges);
+    let reports: Vec<Entry> = clique
+        .iter()
+        .map(|s| report(s, "192.0.2.77", 300))
+        .collect();
+    let r = score(&engine, "192.0.2.77", &reports, &[]);
+    assert_eq!(r.verdict, Verdict::Neutral, "{r:?}");
+}
