@@ -159,6 +159,12 @@ pub fn reputation(r: &Value, explain: bool) {
         text(&r["netblock_reported_ips"]),
         text(&r["statements"])
     );
+    let fresh = r["fresh_reporters"].as_u64().unwrap_or(0);
+    if fresh > 0 {
+        println!(
+            "  {fresh} trusted operators first reported it within an hour of each other (fresh evidence)"
+        );
+    }
     if !explain {
         return;
     }
@@ -177,6 +183,11 @@ pub fn reputation(r: &Value, explain: bool) {
                 format!("{:.3}", c["author_trust"].as_f64().unwrap_or(0.0)),
                 age(c["age_secs"].as_u64().unwrap_or(0)),
                 format!("{:.2}", c["decay"].as_f64().unwrap_or(0.0)),
+                if c["fresh"].as_bool().unwrap_or(false) {
+                    "yes".into()
+                } else {
+                    String::new()
+                },
             ]
         })
         .collect();
@@ -187,7 +198,7 @@ pub fn reputation(r: &Value, explain: bool) {
         table(
             &[
                 "WEIGHT", "KIND", "CATEGORY", "SIGNAL", "SUBJECT", "AUTHOR", "TRUST", "AGE",
-                "DECAY",
+                "DECAY", "FRESH",
             ],
             &rows,
         );

@@ -3,4 +3,5 @@
 
 mod cli;
 mod harness;
+mod small_web;
 mod testnet;

@@ -140,11 +140,12 @@ pub struct Reputation {
     /// Latest remediation time asserted by a trusted author, if any, and
     /// not void: reports made since it weigh less than the suspect threshold.
     pub remediated_at: Option<u64>,
-    /// Distinct trusted authors whose first report on the subject falls
-    /// within the fresh window. Once they outnumber the trusted authors
-    /// endorsing the subject by `fresh_min_reporters`, their reports weigh
-    /// up to `fresh_boost` times more, fading within hours: a spam source
-    /// is blocked while it still sends.
+    /// The most trusted authors whose first reports on the subject fall
+    /// within one fresh window (of the last four fresh half-lives). Once
+    /// they outnumber the trusted authors endorsing the subject by
+    /// `fresh_min_reporters`, their reports weigh up to `fresh_boost` times
+    /// more, fading within hours: a spam source is blocked while it still
+    /// sends.
     pub fresh_reporters: usize,
     /// Number of statements that contributed.
     pub statements: usize,
@@ -286,11 +287,13 @@ pub fn reputation(
         defer_on_fresh(&mut exact, trust, config, remediated_at);
     }
     cap_branches(&mut exact, trust, config);
+    // (An empty f64 sum is -0.0; the max keeps "-0" out of answers.)
     let endorsed: f64 = exact
         .iter()
         .filter(|w| w.weight > 0.0)
         .map(|w| w.weight)
-        .sum();
+        .sum::<f64>()
+        .max(0.0);
     let reported: f64 = -exact
         .iter()
         .filter(|w| w.weight < 0.0)

@@ -5,7 +5,7 @@
 //! node, prints delivery and propagation latency, and stops every process
 //! it started.
 
-mod cluster;
+pub mod cluster;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,7 +17,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
-use cluster::Cluster;
+pub use cluster::Cluster;
 
 /// What to run.
 #[derive(Debug, Clone)]
