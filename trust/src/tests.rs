@@ -671,6 +671,24 @@ fn a_trusted_endorsement_holds_back_one_fresh_report() {
     assert_eq!(r.verdict, Verdict::Block, "{r:?}");
 }
 
+/// My verdict on `subject` when every key of `clique` (all vouching for
+/// each other in full) reports it, over the web of `edges`.
+fn clique_reports(
+    me: &Keypair,
+    mut edges: Vec<SignedStatement>,
+    clique: &[Keypair],
+    subject: &str,
+) -> Reputation {
+    for x in clique {
+        for y in clique.iter().filter(|y| y.public() != x.public()) {
+            edges.push(trust(x, y, 100));
+        }
+    }
+    let engine = engine(me, &edges);
+    let reports: Vec<Entry> = clique.iter().map(|s| report(s, subject, 300)).collect();
+    score(&engine, subject, &reports, &[])
+}
+
 #[test]
 fn a_clique_behind_any_single_vouch_of_a_small_web_never_blocks() {
     // Four honest nodes; the clique hangs off each honest node in turn,
@@ -686,19 +704,7 @@ fn a_clique_behind_any_single_vouch_of_a_small_web_never_blocks() {
     for gate in [&me, &a, &b, &c] {
         let mut edges = honest.to_vec();
         edges.push(trust(gate, &clique[0], 100));
-        for x in &clique {
-            for y in &clique {
-                if x.public() != y.public() {
-                    edges.push(trust(x, y, 100));
-                }
-            }
-        }
-        let engine = engine(&me, &edges);
-        let reports: Vec<Entry> = clique
-            .iter()
-            .map(|s| report(s, "192.0.2.99", 300))
-            .collect();
-        let r = score(&engine, "192.0.2.99", &reports, &[]);
+        let r = clique_reports(&me, edges, &clique, "192.0.2.99");
         assert_ne!(
             r.verdict,
             Verdict::Block,
@@ -731,24 +737,12 @@ fn a_clique_behind_one_weak_vouch_two_hops_away_changes_nothing() {
     // with weight 10 for one key of a six-key clique.
     let (me, a, b, c) = (key(1), key(2), key(3), key(4));
     let clique: Vec<Keypair> = (70..76).map(key).collect();
-    let mut edges = vec![
+    let edges = vec![
         trust(&me, &a, 80),
         trust(&me, &b, 80),
         trust(&a, &c, 80),
         trust(&c, &clique[0], 10),
     ];
-    for x in &clique {
-        for y in &clique {
-            if x.public() != y.public() {
-                edges.push(trust(x, y, 100));
-            }
-        }
-    }
-    let engine = engine(&me, &edges);
-    let reports: Vec<Entry> = clique
-        .iter()
-        .map(|s| report(s, "192.0.2.77", 300))
-        .collect();
-    let r = score(&engine, "192.0.2.77", &reports, &[]);
+    let r = clique_reports(&me, edges, &clique, "192.0.2.77");
     assert_eq!(r.verdict, Verdict::Neutral, "{r:?}");
 }
