@@ -55,10 +55,14 @@ impl Default for Thresholds {
 /// Trust and scoring settings.
 ///
 /// A score adds up trusted, decayed endorsements minus reports, each
-/// author's weight being its trust, capped (see [`TrustMap::weight`]). In a
-/// large web everyone but this node sums to about 3.7 at the defaults, so a
-/// block (0.13) means about 3.5% of my web, decay-weighted, reports the
-/// sender.
+/// author's weight being its trust, capped (see [`TrustMap::weight`]), on
+/// two clocks: fresh first reports by several trusted operators weigh a
+/// full voice each for a few hours (the fast clock, `fresh_*`), and every
+/// report weighs its ordinary weight, halving every
+/// `report_half_life_hours` (the slow clock). In a large web everyone but
+/// this node weighs about 2.5 in all, so the slow clock blocks (0.13) when
+/// about 5% of my web, decay-weighted, reports the sender, and the fast
+/// clock when four trusted operators first report it within an hour.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -81,8 +85,9 @@ pub struct Config {
     pub author_cap_of_mean: f64,
     /// Authors trusted less than this are ignored outright.
     pub min_author_trust: f64,
-    /// Half-life of a report's weight, in hours (most blocklist entries are
-    /// lifted within 72 hours of the last incident).
+    /// Half-life of a report's ordinary weight, in hours: a fixed server
+    /// is accepted again within a day without a remediation notice (a
+    /// SpamCop listing lapses a day after the last report).
     pub report_half_life_hours: f64,
     /// Half-life of an endorsement's weight, in days.
     pub endorse_half_life_days: f64,
@@ -105,8 +110,9 @@ pub struct Config {
     pub remediated_half_life_hours: f64,
     /// Fresh evidence, the fast clock: once this many new witnesses
     /// (authors weighing at least `fresh_witness_share` of the per-author
-    /// cap, whose first report on the subject is within
-    /// `fresh_window_minutes`) have reported a subject, each one's report
+    /// cap, whose first reports on the subject fall within one
+    /// `fresh_window_minutes`) more than there are witnesses endorsing the
+    /// subject have reported it, each one's report
     /// weighs up to `fresh_boost` times its author's weight (never more
     /// than `max_author_weight`), fading with `fresh_half_life_minutes` to
     /// its ordinary weight. A spam source is usually gone within hours:

@@ -81,7 +81,15 @@ pub fn document() -> Value {
                     "verdict": { "type": "string", "enum": ["allow", "neutral", "suspect", "block"] },
                     "endorsed": { "type": "number" }, "reported": { "type": "number" }, "netblock": { "type": "number" },
                     "netblock_reported_ips": { "type": "integer" }, "statements": { "type": "integer" },
-                    "explanation": { "type": "array", "items": { "type": "object" } } } },
+                    "forwarder": { "type": "boolean" }, "remediated_at": { "type": ["integer", "null"] },
+                    "fresh_reporters": { "type": "integer", "description": "trusted operators whose first reports fall within one fresh window" },
+                    "explanation": { "type": "array", "items": { "type": "object", "properties": {
+                        "id": { "type": "string" }, "author": { "type": "string" }, "author_trust": { "type": "number" },
+                        "kind": { "type": "string" }, "category": { "type": "string" }, "subject": { "type": "string" },
+                        "signal": { "type": "string", "enum": ["exact", "netblock", "relayed"] },
+                        "age_secs": { "type": "integer" }, "decay": { "type": "number" },
+                        "fresh": { "type": "boolean", "description": "weighed as fresh evidence" },
+                        "weight": { "type": "number" } } } } } },
                 "WriteResponse": { "type": "object", "properties": {
                     "id": { "type": "string" }, "outcome": { "type": "string" }, "seq": { "type": "integer" } } },
                 "TrustRequest": { "type": "object", "required": ["node", "weight"], "properties": {
