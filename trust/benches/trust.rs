@@ -1,12 +1,12 @@
 //! Trust recomputation (personalised random walk with restart) for 1k, 10k
 //! and 100k operators with about 10 trust edges each. Target: < 100 ms at 10k.
 //!
-//! Run: `cargo bench -p vouch-node --bench trust`
+//! Run: `cargo bench -p vouch-trust --bench trust`
 
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use vouch_node::trust::{Config, TrustGraph, personalised_rank};
+use vouch_trust::{Config, TrustGraph, personalised_rank};
 use vouch_protocol::NodeKey;
 
 fn key(i: u32) -> NodeKey {
