@@ -6,8 +6,8 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use vouch_trust::{Config, TrustGraph, personalised_rank};
 use vouch_protocol::NodeKey;
+use vouch_trust::{Config, TrustGraph, personalised_rank};
 
 fn key(i: u32) -> NodeKey {
     let mut key = [0u8; 32];

@@ -120,6 +120,10 @@ pub struct Config {
     /// only renews the author's earlier one is not fresh evidence, so a
     /// few insiders reporting a server day after day never start the clock.
     pub fresh_min_reporters: usize,
+    /// Short of `fresh_min_reporters`, this many new witnesses (more than
+    /// the witnesses endorsing the subject) within the last window defer
+    /// it: their fresh weight counts up to the suspect threshold.
+    pub fresh_defer_reporters: usize,
     /// Minutes within which reports count as fresh witnesses.
     pub fresh_window_minutes: f64,
     /// How much more a fresh report weighs than its author's ordinary weight.
@@ -154,6 +158,7 @@ impl Default for Config {
             remediation_min_trust: 4e-4,
             remediated_half_life_hours: 1.0,
             fresh_min_reporters: 4,
+            fresh_defer_reporters: 2,
             fresh_window_minutes: 60.0,
             fresh_boost: 100.0,
             fresh_half_life_minutes: 120.0,
@@ -195,8 +200,12 @@ impl Config {
         if !positive(self.remediated_half_life_hours) {
             return Err("trust.remediated_half_life_hours must be positive".into());
         }
-        if self.fresh_min_reporters == 0 {
-            return Err("trust.fresh_min_reporters must be at least 1".into());
+        if self.fresh_defer_reporters == 0 || self.fresh_min_reporters < self.fresh_defer_reporters
+        {
+            return Err(
+                "trust.fresh_defer_reporters must be at least 1 and at most fresh_min_reporters"
+                    .into(),
+            );
         }
         if !positive(self.fresh_window_minutes) || !positive(self.fresh_half_life_minutes) {
             return Err(

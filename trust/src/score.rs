@@ -283,7 +283,7 @@ pub fn reputation(
         for w in exact.iter_mut() {
             boost_if_fresh(w, trust, config, remediated_at);
         }
-    } else if fresh_reporters >= endorsers + 2 {
+    } else if fresh_reporters >= config.fresh_defer_reporters + endorsers {
         defer_on_fresh(&mut exact, trust, config, remediated_at);
     }
     cap_branches(&mut exact, trust, config);
