@@ -464,3 +464,81 @@ fn sync_watermarks_and_the_peer_book_persist() {
     assert_eq!(store.reset_sync_watermarks().expect("reset"), 2);
     assert_eq!(store.sync_watermark(b"peer-b").expect("read"), 0);
 }
+
+#[test]
+fn a_renewed_report_remembers_when_the_author_first_reported() {
+    let (_dir, store) = open();
+    let a = Keypair::from_secret_bytes([1; 32]);
+    let first = make(&a, "192.0.2.40", spam(), NOW - 7200, 86_400);
+    store.insert(&[first]).expect("insert");
+    let about = store
+        .about(&"192.0.2.40".parse().expect("ip"))
+        .expect("about");
+    assert_eq!(
+        about[0].first_reported, None,
+        "a first report is its own first"
+    );
+    // A retraction keeps the memory, and so does the renewal after it.
+    let retract = make(
+        &a,
+        "192.0.2.40",
+        Claim::Retract { kind: Kind::Report },
+        NOW - 3600,
+        86_400,
+    );
+    let renewed = make(&a, "192.0.2.40", spam(), NOW, 86_400);
+    store.insert(&[retract]).expect("insert");
+    store.insert(&[renewed]).expect("insert");
+    let about = store
+        .about(&"192.0.2.40".parse().expect("ip"))
+        .expect("about");
+    assert_eq!(about.len(), 1);
+    assert_eq!(about[0].first_reported, Some(NOW - 7200));
+    // The netblock index remembers it too.
+    let near = store
+        .in_netblock(&"192.0.2.41".parse().expect("ip"))
+        .expect("netblock");
+    assert_eq!(near[0].first_reported, Some(NOW - 7200));
+}
+
+#[test]
+fn a_report_after_the_old_one_expired_starts_afresh() {
+    let (_dir, store) = open();
+    let a = Keypair::from_secret_bytes([1; 32]);
+    let old = make(&a, "192.0.2.50", spam(), NOW - 7200, 3600);
+    store.insert(&[old]).expect("insert");
+    let new = make(&a, "192.0.2.50", spam(), NOW, 3600);
+    store.insert(&[new]).expect("insert");
+    let about = store
+        .about(&"192.0.2.50".parse().expect("ip"))
+        .expect("about");
+    assert_eq!(about[0].first_reported, None);
+}
+
+#[test]
+fn slot_values_round_trip_with_and_without_a_first_report_time() {
+    let id = StatementId([7; 32]);
+    for first_reported in [None, Some(NOW - 60)] {
+        for relay_origin in [
+            None,
+            Some(keys::subject(&"198.51.100.1".parse().expect("ip"))),
+        ] {
+            let value = SlotValue {
+                id,
+                created_at: NOW,
+                seq: 9,
+                expires_at: NOW + 60,
+                first_reported,
+                relay_origin: relay_origin.clone(),
+            };
+            assert_eq!(SlotValue::decode(&value.encode()), Some(value));
+        }
+    }
+    // Index values written before first-report times existed are bare ids.
+    assert_eq!(keys::index_entry(&id.0), Some((id, None)));
+    assert_eq!(
+        keys::index_entry(&keys::index_value(&id, Some(5))),
+        Some((id, Some(5)))
+    );
+    assert_eq!(keys::index_entry(&[1, 2, 3]), None);
+}
