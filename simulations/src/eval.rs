@@ -12,7 +12,7 @@ use vouch_trust::{
     personalised_rank,
 };
 
-use crate::world::{DAY, HOUR, Timeline};
+use crate::world::{HOUR, Timeline};
 
 /// One honest operator's view: its personalised trust in every author.
 pub struct Viewer {
@@ -231,7 +231,3 @@ impl Threshold {
         score > 0.0 && score >= self.0
     }
 }
-
-/// Seconds a report takes to lapse in the baselines, for callers that
-/// follow a subject until it is free again.
-pub const BASELINE_MEMORY: u64 = 7 * DAY;

@@ -311,11 +311,7 @@ impl TrustEngine {
             .clone();
         let map = personalised_rank(&graph, self.root, self.config.rank_params());
         let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
-        if map
-            .ranked()
-            .iter()
-            .any(|(author, _)| current.get(author) == 0.0)
-        {
+        if map.reaches_beyond(&current) {
             self.grown.store(true, Ordering::Release);
         }
         *current = Arc::new(map);

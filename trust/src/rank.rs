@@ -105,6 +105,13 @@ impl TrustMap {
         self.author_cap
     }
 
+    /// Whether this map trusts an author `other` does not (the web grew).
+    pub fn reaches_beyond(&self, other: &TrustMap) -> bool {
+        self.trust
+            .keys()
+            .any(|author| !other.trust.contains_key(author))
+    }
+
     /// Number of authors with non-zero trust (including the local node).
     pub fn len(&self) -> usize {
         self.trust.len()

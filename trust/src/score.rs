@@ -421,10 +421,11 @@ fn fresh_witnesses(
     let window = (config.fresh_window_minutes * 60.0) as u64;
     let mut best = 0;
     let mut start = 0;
-    for (end, (newest, _)) in firsts.iter().enumerate() {
+    // Sorted by age: the window is [start, end], `end` the oldest in it.
+    for (end, (oldest, _)) in firsts.iter().enumerate() {
         while firsts
             .get(start)
-            .is_some_and(|(oldest, _)| newest - oldest > window)
+            .is_some_and(|(youngest, _)| oldest - youngest > window)
         {
             start += 1;
         }
