@@ -1,5 +1,5 @@
 //! The Vouch node as a library: storage, the trust and scoring engine, the
-//! one ingest path, the peer-to-peer network, the HTTP API, the mail-server
+//! one ingest path, evidence read from raw messages, the peer-to-peer network, the HTTP API, the mail-server
 //! front-ends (Postfix policy server, DNS block/allow lists), configuration
 //! and metrics. The `vouch`
 //! binary is a thin shell around [`Node`].
@@ -9,6 +9,7 @@ pub mod api;
 pub mod clock;
 pub mod config;
 pub mod data_dir;
+pub mod evidence;
 pub mod ingest;
 pub mod lookup;
 pub mod metrics;
