@@ -44,10 +44,26 @@ impl Client {
         path: &str,
         body: &B,
     ) -> anyhow::Result<T> {
-        let token = self.token.as_deref().ok_or_else(|| {
-            anyhow!("no API token: this command needs the node's data directory (see --data-dir)")
-        })?;
+        let token = self.token()?;
         self.send(self.http.post(self.url(path)).bearer_auth(token).json(body))
+    }
+
+    /// POST raw bytes (a mail message) to a write endpoint (with the token).
+    pub fn post_raw<T: DeserializeOwned>(&self, path: &str, body: Vec<u8>) -> anyhow::Result<T> {
+        let token = self.token()?;
+        self.send(
+            self.http
+                .post(self.url(path))
+                .bearer_auth(token)
+                .header("content-type", "message/rfc822")
+                .body(body),
+        )
+    }
+
+    fn token(&self) -> anyhow::Result<&str> {
+        self.token.as_deref().ok_or_else(|| {
+            anyhow!("no API token: this command needs the node's data directory (see --data-dir)")
+        })
     }
 
     fn url(&self, path: &str) -> String {

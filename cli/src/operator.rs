@@ -1,5 +1,9 @@
 //! The operator commands: trust, endorse, report, retract, query, status.
 
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use serde_json::{Value, json};
 use vouch_protocol::Subject;
@@ -74,11 +78,38 @@ pub enum ReportCategory {
     Backscatter,
 }
 
+/// Where a message handed to `vouch report --message` comes from.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum MessageSource {
+    /// The operator or a script.
+    Message,
+    /// A user moved it into (or, with --ham, out of) the Junk folder.
+    Junk,
+    /// rspamd rejected or marked it as spam.
+    Rspamd,
+}
+
 /// `vouch report`
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// IP, netblock (CIDR) or domain.
-    subject: String,
+    /// IP, netblock (CIDR) or domain; or use --message.
+    #[arg(required_unless_present = "message", conflicts_with = "message")]
+    subject: Option<String>,
+    /// Read a raw message (RFC 5322 file, or - for standard input) and
+    /// report the host that handed it to this operator's hosts, its HELO
+    /// name and the envelope sender's domain.
+    #[arg(long, value_name = "FILE")]
+    message: Option<PathBuf>,
+    /// With --message: the message is wanted mail; withdraw this node's
+    /// reports about its senders instead.
+    #[arg(long, requires = "message")]
+    ham: bool,
+    /// With --ham: also endorse the host that sent it.
+    #[arg(long, requires = "ham")]
+    endorse: bool,
+    /// With --message: where the message comes from (shown in explanations).
+    #[arg(long, value_enum, default_value = "message", requires = "message")]
+    source: MessageSource,
     /// What kind of bad mail.
     #[arg(long, value_enum, default_value = "spam")]
     category: ReportCategory,
@@ -244,8 +275,12 @@ pub fn report(client: &Client, args: ReportArgs) -> anyhow::Result<()> {
         ReportCategory::Malware => "malware",
         ReportCategory::Backscatter => "backscatter",
     };
+    if let Some(path) = &args.message {
+        return report_message(client, path, category, &args);
+    }
+    let subject = args.subject.as_deref().unwrap_or_default();
     let body = json!({
-        "subject": check_sender(&args.subject)?,
+        "subject": check_sender(subject)?,
         "category": category,
         "count": args.count,
         "message_hashes": args.message_hashes,
@@ -253,6 +288,35 @@ pub fn report(client: &Client, args: ReportArgs) -> anyhow::Result<()> {
         "ttl_hours": args.ttl_hours,
     });
     output::written(&client.post("/v1/report", &body)?)
+}
+
+/// `vouch report --message FILE`
+fn report_message(
+    client: &Client,
+    path: &Path,
+    category: &str,
+    args: &ReportArgs,
+) -> anyhow::Result<()> {
+    let raw = if path == Path::new("-") {
+        let mut raw = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut raw)
+            .context("reading the message from standard input")?;
+        raw
+    } else {
+        std::fs::read(path).with_context(|| format!("reading {}", path.display()))?
+    };
+    let source = match args.source {
+        MessageSource::Message => "message",
+        MessageSource::Junk => "junk",
+        MessageSource::Rspamd => "rspamd",
+    };
+    let query = format!(
+        "/v1/report/message?category={category}&source={source}&ham={}&endorse={}",
+        args.ham, args.endorse
+    );
+    output::message_report(&client.post_raw(&query, raw)?);
+    Ok(())
 }
 
 /// `vouch retract`

@@ -56,6 +56,43 @@ pub fn written(answer: &Value) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints what a message named and what the node did about each subject.
+pub fn message_report(answer: &Value) {
+    println!("origin {}", text(&answer["origin"]));
+    let chain: Vec<String> = answer["relay_chain"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(text)
+        .collect();
+    if !chain.is_empty() {
+        println!("relayed from {}", chain.join(" <- "));
+    }
+    let rows: Vec<Vec<String>> = answer["subjects"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            let mut detail = String::new();
+            if let Some(count) = s["count"].as_u64() {
+                detail.push_str(&format!("x{count} "));
+            }
+            if let Some(reason) = s["reason"].as_str() {
+                detail.push_str(reason);
+            } else if let Some(id) = s["id"].as_str() {
+                detail.push_str(id);
+            }
+            vec![
+                text(&s["action"]),
+                text(&s["role"]),
+                text(&s["subject"]),
+                detail,
+            ]
+        })
+        .collect();
+    table(&["ACTION", "ROLE", "SUBJECT", "DETAIL"], &rows);
+}
+
 /// Prints the peer table.
 pub fn peers(peers: &Value) {
     let rows: Vec<Vec<String>> = peers
@@ -188,6 +225,7 @@ pub fn reputation(r: &Value, explain: bool) {
                 } else {
                     String::new()
                 },
+                c["source"].as_str().unwrap_or_default().to_owned(),
             ]
         })
         .collect();
@@ -198,7 +236,7 @@ pub fn reputation(r: &Value, explain: bool) {
         table(
             &[
                 "WEIGHT", "KIND", "CATEGORY", "SIGNAL", "SUBJECT", "AUTHOR", "TRUST", "AGE",
-                "DECAY", "FRESH",
+                "DECAY", "FRESH", "SOURCE",
             ],
             &rows,
         );

@@ -22,6 +22,8 @@ pub struct Config {
     pub policy: PolicyConfig,
     /// The DNSBL / DNSWL zone server.
     pub dnsbl: DnsblConfig,
+    /// Evidence the mail stack hands over: raw messages to report.
+    pub mta: MtaConfig,
     /// The peer-to-peer network (libp2p).
     pub p2p: crate::p2p::Config,
 }
@@ -62,6 +64,54 @@ impl Default for StoreConfig {
         StoreConfig {
             sweep_interval_secs: 300,
         }
+    }
+}
+
+/// Reading raw messages as evidence (`vouch report --message`,
+/// `POST /v1/report/message`, the Junk-folder and rspamd recipes).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MtaConfig {
+    /// Networks of the operator's own mail hosts: Received hops from them
+    /// are skipped when looking for the host that sent a message. Loopback,
+    /// private and other special-purpose ranges, and the addresses this
+    /// node listens on, are always skipped.
+    pub own_networks: Vec<ipnet::IpNet>,
+    /// Names of the operator's own mail hosts, as their reverse DNS reads
+    /// in Received headers: hops from them are skipped too, and these
+    /// names and their domains are never reported.
+    pub own_hosts: Vec<String>,
+    /// Most statements made from messages in one hour; the rest are
+    /// counted (`vouch_auto_reports_total{outcome="rate_limited"}`) and logged.
+    pub max_reports_per_hour: u32,
+    /// Largest raw message accepted, in bytes.
+    pub max_message_bytes: usize,
+}
+
+impl Default for MtaConfig {
+    fn default() -> Self {
+        MtaConfig {
+            own_networks: Vec::new(),
+            own_hosts: Vec::new(),
+            max_reports_per_hour: 120,
+            max_message_bytes: 32 << 20,
+        }
+    }
+}
+
+impl MtaConfig {
+    fn check(&self) -> Result<(), String> {
+        if self.max_message_bytes < 1024 {
+            return Err("mta.max_message_bytes must be at least 1024".into());
+        }
+        if let Some(bad) = self
+            .own_hosts
+            .iter()
+            .find(|h| !is_zone_name(&h.to_ascii_lowercase()))
+        {
+            return Err(format!("mta.own_hosts: {bad:?} is not a host name"));
+        }
+        Ok(())
     }
 }
 
@@ -370,6 +420,7 @@ impl Config {
         }
         self.policy.check()?;
         self.dnsbl.check()?;
+        self.mta.check()?;
         self.p2p.check()?;
         self.trust.check()
     }
@@ -383,7 +434,8 @@ impl Config {
              # decayed report mass; at or below `block` it is blocked, at or below `suspect`\n\
              # suspect, at or above `allow` allowed, otherwise neutral.\n\
              # [policy] is the Postfix policy server (check_policy_service inet:127.0.0.1:10040),\n\
-             # [dnsbl] the DNS block/allow list zones; see docs/mta.md.\n\
+             # [dnsbl] the DNS block/allow list zones; [mta] how raw messages handed over\n\
+             # as evidence are read (own_networks, own_hosts); see docs/mta.md.\n\
              # [p2p] the network: set `listen` to a reachable address and `bootstrap` to a\n\
              # peer's multiaddr to join one; see the README.\n\n{body}"
         )

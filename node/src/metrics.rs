@@ -22,6 +22,7 @@ pub struct Metrics {
     gossip: Family<Labels, Counter>,
     sync: Family<Labels, Counter>,
     peer_bans: Family<Labels, Counter>,
+    auto_reports: Family<Labels, Counter>,
     synced: Counter,
     /// Peers with an open connection.
     pub peers_connected: Gauge,
@@ -45,6 +46,7 @@ impl Default for Metrics {
         let gossip = Family::<Labels, Counter>::default();
         let sync = Family::<Labels, Counter>::default();
         let peer_bans = Family::<Labels, Counter>::default();
+        let auto_reports = Family::<Labels, Counter>::default();
         let synced = Counter::default();
         let peers_connected = Gauge::default();
         let statements = Gauge::default();
@@ -107,6 +109,11 @@ impl Default for Metrics {
             peer_bans.clone(),
         );
         registry.register(
+            "auto_reports",
+            "Subjects read from raw messages, by source and what was done (reported, counted, withdrawn, endorsed, skipped, rate_limited)",
+            auto_reports.clone(),
+        );
+        registry.register(
             "peers_connected",
             "Peers with an open connection",
             peers_connected.clone(),
@@ -134,6 +141,7 @@ impl Default for Metrics {
             gossip,
             sync,
             peer_bans,
+            auto_reports,
             synced,
             peers_connected,
             statements,
@@ -213,6 +221,13 @@ impl Metrics {
     pub fn peer_banned(&self, reason: &'static str) {
         self.peer_bans
             .get_or_create(&vec![("reason", reason)])
+            .inc();
+    }
+
+    /// Counts one subject read from a raw message, by source and action.
+    pub fn auto_report(&self, source: &'static str, action: &'static str) {
+        self.auto_reports
+            .get_or_create(&vec![("source", source), ("action", action)])
             .inc();
     }
 

@@ -14,6 +14,7 @@ use crate::api::{self, AppState};
 use crate::clock::unix_now;
 use crate::config::{Config, ConfigError};
 use crate::data_dir::{DataDir, DataDirError};
+use crate::evidence::Intake;
 use crate::ingest::Ingest;
 use crate::lookup::Reputations;
 use crate::metrics::Metrics;
@@ -128,6 +129,7 @@ impl Node {
             p2p,
             signer: Arc::new(keypair),
             token: token.into(),
+            intake: Arc::new(Intake::new(&config)),
             metrics,
             max_batch: config.api.max_batch,
             started_at: unix_now(),

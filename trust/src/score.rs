@@ -110,6 +110,11 @@ pub struct Contribution {
     /// cap) × decay, or the fresh weight when that is larger, negative for
     /// reports (0 for remediation notices, which change decay instead).
     pub weight: f64,
+    /// Where the statement came from (`cli`, `message`, `junk`, `rspamd`),
+    /// for the node's own reports: the engine leaves it empty and the node
+    /// fills it in from its records.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<&'static str>,
 }
 
 /// The answer to "how much should I trust this sender, and why?".
@@ -641,6 +646,7 @@ fn remediation_notices<'a>(
             decay: 1.0,
             fresh: false,
             weight: 0.0,
+            source: None,
         }),
         _ => None,
     })
@@ -675,5 +681,6 @@ fn contribution(w: &Weighed) -> Contribution {
         decay: w.decay,
         fresh: w.fresh,
         weight: w.weight,
+        source: None,
     }
 }

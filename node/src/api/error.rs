@@ -28,6 +28,10 @@ pub enum Error {
     /// The body is larger than the configured limit.
     #[error("request body too large")]
     BodyTooLarge,
+    /// A raw message that names nothing to report (it does not parse, or
+    /// every hop is the operator's own).
+    #[error("{0}")]
+    Unusable(String),
     /// More subjects in one batch than allowed.
     #[error("batch of {given} subjects, the limit is {max}")]
     BatchTooLarge {
@@ -58,6 +62,7 @@ impl Error {
             Error::NotASender(_) => (StatusCode::BAD_REQUEST, "not_a_sender"),
             Error::InvalidBody(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
             Error::BodyTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+            Error::Unusable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unusable_message"),
             Error::BatchTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "batch_too_large"),
             Error::Rejected(_) => (StatusCode::BAD_REQUEST, "statement_rejected"),
             Error::NotFound => (StatusCode::NOT_FOUND, "not_found"),

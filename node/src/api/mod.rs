@@ -6,6 +6,7 @@
 mod auth;
 mod error;
 mod json;
+mod message;
 mod openapi;
 mod reputation;
 mod state;
@@ -42,6 +43,12 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         )
         .route("/v1/report", post(write::report).route_layer(auth.clone()))
         .route(
+            "/v1/report/message",
+            post(message::report_message)
+                .layer(DefaultBodyLimit::max(state.intake.max_message_bytes))
+                .route_layer(auth.clone()),
+        )
+        .route(
             "/v1/retract",
             post(write::retract).route_layer(auth.clone()),
         )
@@ -53,5 +60,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .with_state(state)
 }
 
+#[cfg(test)]
+mod message_tests;
 #[cfg(test)]
 mod tests;

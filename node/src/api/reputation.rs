@@ -3,13 +3,14 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
-use vouch_protocol::Subject;
+use vouch_protocol::{StatementId, Subject};
 
 use super::error::Error;
 use super::json::ApiJson;
 use super::state::AppState;
 use super::view::StatementView;
 use crate::clock::unix_now;
+use crate::evidence::Source;
 use crate::trust::Reputation;
 
 /// Parses a sender subject (IP, netblock or domain) from user input.
@@ -21,12 +22,31 @@ pub fn parse_sender(text: &str) -> Result<Subject, Error> {
     Ok(subject)
 }
 
-/// Looks up and scores subjects; blocking (reads the store).
+/// Looks up and scores subjects, saying where the node's own reports came
+/// from; blocking (reads the store).
 fn score_all(state: &AppState, subjects: &[Subject]) -> Result<Vec<Reputation>, Error> {
     let now = unix_now();
+    let me = state.signer.public().to_string();
     subjects
         .iter()
-        .map(|subject| Ok(state.reputations.lookup(subject, now)?))
+        .map(|subject| {
+            let mut reputation = state.reputations.lookup(subject, now)?;
+            for item in reputation
+                .explanation
+                .iter_mut()
+                .filter(|item| item.author == me && item.kind == "report")
+            {
+                let Ok(id) = item.id.parse::<StatementId>() else {
+                    continue;
+                };
+                item.source = state
+                    .store
+                    .source(&id)?
+                    .and_then(Source::from_tag)
+                    .map(Source::as_str);
+            }
+            Ok(reputation)
+        })
         .collect()
 }
 

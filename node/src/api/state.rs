@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use vouch_protocol::Keypair;
 
+use crate::evidence::Intake;
 use crate::ingest::Ingest;
 use crate::lookup::Reputations;
 use crate::metrics::Metrics;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub signer: Arc<Keypair>,
     /// The bearer token write calls must carry.
     pub token: Arc<str>,
+    /// How raw messages handed over as evidence are read.
+    pub intake: Arc<Intake>,
     /// Metrics.
     pub metrics: Metrics,
     /// Most subjects in one batch lookup.

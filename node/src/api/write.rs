@@ -15,11 +15,12 @@ use super::json::ApiJson;
 use super::reputation::parse_sender;
 use super::state::AppState;
 use crate::clock::unix_now;
+use crate::evidence::Source;
 use crate::ingest::Ingested;
 use crate::p2p;
 
-const HOUR: u64 = 3600;
-const DAY: u64 = 24 * HOUR;
+pub(super) const HOUR: u64 = 3600;
+pub(super) const DAY: u64 = 24 * HOUR;
 
 /// Body of `POST /v1/trust`.
 #[derive(Debug, Deserialize)]
@@ -73,6 +74,17 @@ pub enum ReportKind {
     Malware,
     /// Backscatter.
     Backscatter,
+}
+
+impl From<ReportKind> for ReportCategory {
+    fn from(kind: ReportKind) -> ReportCategory {
+        match kind {
+            ReportKind::Spam => ReportCategory::Spam,
+            ReportKind::Phishing => ReportCategory::Phishing,
+            ReportKind::Malware => ReportCategory::Malware,
+            ReportKind::Backscatter => ReportCategory::Backscatter,
+        }
+    }
 }
 
 /// Body of `POST /v1/report`.
@@ -150,7 +162,57 @@ fn ttl(value: Option<u64>, default: u64, unit: u64) -> u64 {
     value.unwrap_or(default).saturating_mul(unit)
 }
 
-/// Signs and ingests one statement of the operator's.
+/// How one of the operator's statements reaches peers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Spread {
+    /// Gossiped at once.
+    Gossip,
+    /// Left to back-fill: a count raised on a report peers already have
+    /// need not flood the network.
+    BackFill,
+}
+
+/// Signs and ingests one statement of the operator's, recording where a
+/// report came from. Blocking (reads and writes the store).
+pub(super) fn sign_and_store(
+    state: &AppState,
+    subject: Subject,
+    claim: Claim,
+    ttl_secs: u64,
+    spread: Spread,
+    source: Option<Source>,
+) -> Result<Option<Ingested>, Error> {
+    let now = unix_now();
+    // Later statements must win their slot even within the same second.
+    let previous =
+        state
+            .store
+            .slot_created_at(&state.signer.public(), claim.slot_kind(), &subject)?;
+    let created_at = previous.map_or(now, |p| now.max(p.saturating_add(1)));
+    let body = Statement {
+        version: VERSION,
+        subject,
+        created_at,
+        expires_at: created_at.saturating_add(ttl_secs),
+        claim,
+    };
+    let statement = state.signer.sign(body);
+    let encoded = vouch_protocol::encode_signed(&statement);
+    let mut results = state.ingest.submit(vec![statement], now)?;
+    let result = results.pop();
+    if let Some(Ingested::Stored { id, .. }) = &result {
+        if let Some(source) = source {
+            state.store.set_source(id, source.tag())?;
+        }
+        if let (Spread::Gossip, Ok(bytes)) = (spread, encoded) {
+            // Peers that miss the gossip back-fill it later.
+            let _ = state.p2p.publish(bytes);
+        }
+    }
+    Ok(result)
+}
+
+/// Signs, ingests and gossips one statement of the operator's.
 async fn publish(
     state: AppState,
     subject: Subject,
@@ -158,31 +220,10 @@ async fn publish(
     ttl_secs: u64,
 ) -> Result<Json<WriteResponse>, Error> {
     let is_trust = claim.slot_kind() == Kind::Trust;
+    let source = matches!(claim, Claim::Report { .. }).then_some(Source::Cli);
     let trust = state.trust.clone();
     let ingested = tokio::task::spawn_blocking(move || {
-        let now = unix_now();
-        // Later statements must win their slot even within the same second.
-        let previous =
-            state
-                .store
-                .slot_created_at(&state.signer.public(), claim.slot_kind(), &subject)?;
-        let created_at = previous.map_or(now, |p| now.max(p.saturating_add(1)));
-        let body = Statement {
-            version: VERSION,
-            subject,
-            created_at,
-            expires_at: created_at.saturating_add(ttl_secs),
-            claim,
-        };
-        let statement = state.signer.sign(body);
-        let encoded = vouch_protocol::encode_signed(&statement);
-        let mut results = state.ingest.submit(vec![statement], now)?;
-        let result = results.pop();
-        if let (Some(Ingested::Stored { .. }), Ok(bytes)) = (&result, encoded) {
-            // Peers that miss the gossip back-fill it later.
-            let _ = state.p2p.publish(bytes);
-        }
-        Ok::<_, Error>(result)
+        sign_and_store(&state, subject, claim, ttl_secs, Spread::Gossip, source)
     })
     .await??;
     if is_trust {
@@ -287,14 +328,8 @@ pub async fn report(
                 .map_err(|_| Error::InvalidBody(format!("relay hop {ip:?} is not an IP address")))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let category = match request.category {
-        ReportKind::Spam => ReportCategory::Spam,
-        ReportKind::Phishing => ReportCategory::Phishing,
-        ReportKind::Malware => ReportCategory::Malware,
-        ReportKind::Backscatter => ReportCategory::Backscatter,
-    };
     let claim = Claim::Report {
-        category,
+        category: request.category.into(),
         count: request.count.unwrap_or(1),
         evidence: Evidence {
             message_hashes,

@@ -132,6 +132,6 @@ fn arc_ips(message: &mail_parser::Message) -> Vec<IpAddr> {
         })
         .take(MAX_HOPS)
         .collect();
-    sets.sort_by(|a, b| b.0.cmp(&a.0));
+    sets.sort_by_key(|&(instance, _)| std::cmp::Reverse(instance));
     sets.into_iter().map(|(_, ip)| ip).collect()
 }

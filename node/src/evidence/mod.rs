@@ -3,6 +3,12 @@
 //! the host that handed it to the operator's hosts, the relay chain behind
 //! it, and the names it gave, without anyone typing an address.
 
+use std::net::IpAddr;
+
+use libp2p::multiaddr::Protocol;
+
+use crate::config::Config;
+
 mod address;
 mod limiter;
 pub mod message;
@@ -14,6 +20,57 @@ pub use limiter::HourlyLimit;
 pub use message::{MessageError, MessageFacts};
 pub use origin::{Origin, OriginError, OwnHosts};
 pub use source::Source;
+
+/// What the node needs to turn messages into statements: whose hops to
+/// skip, the hourly budget, and the size cap.
+#[derive(Debug)]
+pub struct Intake {
+    /// The operator's own hosts and networks.
+    pub own: OwnHosts,
+    /// Statements made from messages this hour.
+    pub budget: HourlyLimit,
+    /// Largest raw message accepted, in bytes.
+    pub max_message_bytes: usize,
+}
+
+impl Intake {
+    /// From `[mta]`, adding every address the node itself listens on to
+    /// the operator's own networks.
+    pub fn new(config: &Config) -> Intake {
+        let mta = &config.mta;
+        let mut networks = mta.own_networks.clone();
+        let p2p_ips = config
+            .p2p
+            .listen
+            .iter()
+            .chain(&config.p2p.external)
+            .filter_map(|addr| addr.parse::<libp2p::Multiaddr>().ok())
+            .filter_map(|addr| {
+                addr.iter().find_map(|part| match part {
+                    Protocol::Ip4(ip) => Some(IpAddr::V4(ip)),
+                    Protocol::Ip6(ip) => Some(IpAddr::V6(ip)),
+                    _ => None,
+                })
+            });
+        let listening = [
+            config.api.listen.ip(),
+            config.policy.listen.ip(),
+            config.dnsbl.listen.ip(),
+        ];
+        networks.extend(
+            listening
+                .into_iter()
+                .chain(p2p_ips)
+                .filter(|ip| !ip.is_unspecified())
+                .map(ipnet::IpNet::from),
+        );
+        Intake {
+            own: OwnHosts::new(networks, mta.own_hosts.clone()),
+            budget: HourlyLimit::new(mta.max_reports_per_hour),
+            max_message_bytes: mta.max_message_bytes,
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests;

@@ -145,6 +145,7 @@ mod tests {
             decay: 1.0,
             fresh: false,
             weight: if kind == "report" { -1.0 } else { 1.0 },
+            source: None,
         }
     }
 

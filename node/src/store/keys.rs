@@ -25,9 +25,12 @@ pub const META: &str = "meta";
 /// strangers: author | id → stored_at, for statements kept under the
 /// stranger quota (authors outside this node's web of trust).
 pub const STRANGERS: &str = "strangers";
+/// sources: id → one-byte tag saying where one of this node's own
+/// statements came from (typed, a raw message, the Junk folder, a filter).
+pub const SOURCES: &str = "sources";
 /// Every column family.
-pub const ALL: [&str; 9] = [
-    STATEMENTS, SLOTS, SUBJECTS, NETBLOCKS, RELAYED, SEQUENCE, EXPIRY, META, STRANGERS,
+pub const ALL: [&str; 10] = [
+    STATEMENTS, SLOTS, SUBJECTS, NETBLOCKS, RELAYED, SEQUENCE, EXPIRY, META, STRANGERS, SOURCES,
 ];
 
 /// meta key: next ingest sequence number.

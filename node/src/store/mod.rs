@@ -369,6 +369,7 @@ impl Store {
     ) -> Result<(), Error> {
         let kind = statement.body.claim.slot_kind();
         batch.delete_cf(self.cf(keys::STATEMENTS)?, old.id.0);
+        batch.delete_cf(self.cf(keys::SOURCES)?, old.id.0);
         batch.delete_cf(self.cf(keys::SEQUENCE)?, old.seq.to_be_bytes());
         batch.delete_cf(
             self.cf(keys::EXPIRY)?,
@@ -415,6 +416,43 @@ impl Store {
             .as_deref()
             .and_then(SlotValue::decode)
             .map(|s| s.created_at))
+    }
+
+    /// The statement holding an author's slot, if any (a retraction included).
+    pub fn slot(
+        &self,
+        author: &NodeKey,
+        kind: Kind,
+        subject: &Subject,
+    ) -> Result<Option<Stored>, Error> {
+        let key = keys::slot(author, kind, &keys::subject(subject));
+        let Some(slot) = self
+            .db
+            .get_cf(self.cf(keys::SLOTS)?, key)?
+            .as_deref()
+            .and_then(SlotValue::decode)
+        else {
+            return Ok(None);
+        };
+        Ok(self.get(&slot.id)?.map(|statement| Stored {
+            id: slot.id,
+            statement,
+            first_reported: slot.first_reported,
+        }))
+    }
+
+    /// Records where one of this node's own statements came from (a tag the
+    /// caller defines); it is deleted with the statement.
+    pub fn set_source(&self, id: &StatementId, tag: u8) -> Result<(), Error> {
+        Ok(self.db.put_cf(self.cf(keys::SOURCES)?, id.0, [tag])?)
+    }
+
+    /// The tag [`Store::set_source`] recorded for a statement, if any.
+    pub fn source(&self, id: &StatementId) -> Result<Option<u8>, Error> {
+        Ok(self
+            .db
+            .get_pinned_cf(self.cf(keys::SOURCES)?, id.0)?
+            .and_then(|tag| tag.first().copied()))
     }
 
     /// One statement by id.
