@@ -118,3 +118,63 @@ fn a_bad_config_stops_the_node_with_a_clear_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_raw_message_from_a_file_or_standard_input_becomes_reports() {
+    let node = NodeDir::new();
+    let running = node.start();
+    let messages = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/data/messages");
+    let plain = format!("{messages}/plain.eml");
+    let out = node.ok(&["report", "--message", &plain, "--source", "junk"]);
+    assert!(out.contains("origin 45.142.120.10"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("reported") && l.contains("origin")),
+        "{out}"
+    );
+    assert!(out.contains("mail.spamsender.example"), "{out}");
+    let explained = node.ok(&["query", "45.142.120.10", "--explain"]);
+    assert!(explained.contains("SOURCE"), "{explained}");
+    assert!(explained.contains("junk"), "{explained}");
+
+    // Standard input, and --ham withdrawing what was reported.
+    let mut child = std::process::Command::new(crate::harness::vouch_bin())
+        .arg("--data-dir")
+        .arg(node.path())
+        .args(["report", "--message", "-", "--ham"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    {
+        use std::io::Write;
+        let raw = std::fs::read(&plain).expect("read");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(&raw)
+            .expect("write");
+    }
+    let out = child.wait_with_output().expect("wait");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("withdrawn"), "{text}");
+    let answer: Value =
+        serde_json::from_str(&node.ok(&["query", "45.142.120.10", "--json"])).expect("json");
+    assert_eq!(answer["verdict"], "neutral", "{answer}");
+
+    // Nothing outside the operator's hosts: a clear error, non-zero exit.
+    let internal = format!("{messages}/internal.eml");
+    let out = node.cli(&["report", "--message", &internal]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("nothing outside"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let missing = node.cli(&["report", "--message", "/nonexistent/message.eml"]);
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/message.eml"));
+    assert!(running.stop());
+}

@@ -35,6 +35,58 @@ fn write_op(summary: &str, body_schema: &str) -> Value {
     }})
 }
 
+/// `POST /v1/report/message` (apart: one `json!` this size exceeds the
+/// macro recursion limit).
+fn report_message_op() -> Value {
+    json!({ "post": {
+        "summary": "Report what a raw message names: the host that handed it to this operator's hosts (with the relay chain behind it), its HELO name and the envelope sender's domain; with ham=true, withdraw this node's reports instead",
+        "security": [{ "bearer": [] }],
+        "parameters": [
+            { "name": "category", "in": "query", "schema": { "type": "string", "enum": ["spam", "phishing", "malware", "backscatter"], "default": "spam" } },
+            { "name": "source", "in": "query", "schema": { "type": "string", "enum": ["message", "junk", "rspamd"], "default": "message" }, "description": "where the message comes from; shown in explanations" },
+            { "name": "ham", "in": "query", "schema": { "type": "boolean", "default": false }, "description": "the message is wanted: withdraw this node's reports about its senders" },
+            { "name": "endorse", "in": "query", "schema": { "type": "boolean", "default": false }, "description": "with ham: also endorse the host that sent it" }
+        ],
+        "requestBody": { "required": true, "content": { "message/rfc822": { "schema": { "type": "string", "format": "binary" } } } },
+        "responses": {
+            "200": ok_json("What the message names and what was done about each subject", "MessageReport"),
+            "400": error_response("Bad query"),
+            "401": error_response("Missing or wrong bearer token"),
+            "413": error_response("Message larger than mta.max_message_bytes"),
+            "422": error_response("Not a message, no Received header with a client address, or every hop is the operator's own")
+        }
+    }})
+}
+
+fn message_report_schema() -> Value {
+    json!({ "type": "object", "properties": {
+                    "origin": { "type": "string" },
+                    "relay_chain": { "type": "array", "items": { "type": "string" }, "description": "public addresses behind the origin, nearest first" },
+                    "subjects": { "type": "array", "items": { "type": "object", "properties": {
+                        "subject": { "type": "string" },
+                        "role": { "type": "string", "enum": ["origin", "helo", "envelope_sender"] },
+                        "action": { "type": "string", "enum": ["reported", "counted", "withdrawn", "endorsed", "unchanged", "skipped", "rate_limited"] },
+                        "id": { "type": "string" }, "count": { "type": "integer" }, "reason": { "type": "string" } } } } } })
+}
+
+fn reputation_schema() -> Value {
+    json!({ "type": "object", "properties": {
+                    "subject": { "type": "string" }, "score": { "type": "number" }, "confidence": { "type": "number" },
+                    "verdict": { "type": "string", "enum": ["allow", "neutral", "suspect", "block"] },
+                    "endorsed": { "type": "number" }, "reported": { "type": "number" }, "netblock": { "type": "number" },
+                    "netblock_reported_ips": { "type": "integer" }, "statements": { "type": "integer" },
+                    "forwarder": { "type": "boolean" }, "remediated_at": { "type": ["integer", "null"] },
+                    "fresh_reporters": { "type": "integer", "description": "trusted operators whose first reports fall within one fresh window" },
+                    "explanation": { "type": "array", "items": { "type": "object", "properties": {
+                        "id": { "type": "string" }, "author": { "type": "string" }, "author_trust": { "type": "number" },
+                        "kind": { "type": "string" }, "category": { "type": "string" }, "subject": { "type": "string" },
+                        "signal": { "type": "string", "enum": ["exact", "netblock", "relayed"] },
+                        "age_secs": { "type": "integer" }, "decay": { "type": "number" },
+                        "fresh": { "type": "boolean", "description": "weighed as fresh evidence" },
+                        "weight": { "type": "number" },
+                        "source": { "type": "string", "enum": ["cli", "message", "junk", "rspamd"], "description": "where this node's own report came from" } } } } } })
+}
+
 /// The document.
 pub fn document() -> Value {
     json!({
@@ -66,6 +118,7 @@ pub fn document() -> Value {
             },
             "/v1/endorse": write_op("Endorse a sender as legitimate", "EndorseRequest"),
             "/v1/report": write_op("Report a sender", "ReportRequest"),
+            "/v1/report/message": report_message_op(),
             "/v1/retract": write_op("Withdraw this node's statement on a subject", "RetractRequest"),
             "/v1/remediate": write_op("Say a sender's problem was fixed (speeds up decay of earlier reports)", "RemediateRequest"),
             "/metrics": { "get": { "summary": "Prometheus metrics", "responses": { "200": { "description": "OpenMetrics text" } } } },
@@ -76,20 +129,8 @@ pub fn document() -> Value {
             "schemas": {
                 "Error": { "type": "object", "properties": { "error": { "type": "object", "properties": {
                     "code": { "type": "string" }, "message": { "type": "string" } } } } },
-                "Reputation": { "type": "object", "properties": {
-                    "subject": { "type": "string" }, "score": { "type": "number" }, "confidence": { "type": "number" },
-                    "verdict": { "type": "string", "enum": ["allow", "neutral", "suspect", "block"] },
-                    "endorsed": { "type": "number" }, "reported": { "type": "number" }, "netblock": { "type": "number" },
-                    "netblock_reported_ips": { "type": "integer" }, "statements": { "type": "integer" },
-                    "forwarder": { "type": "boolean" }, "remediated_at": { "type": ["integer", "null"] },
-                    "fresh_reporters": { "type": "integer", "description": "trusted operators whose first reports fall within one fresh window" },
-                    "explanation": { "type": "array", "items": { "type": "object", "properties": {
-                        "id": { "type": "string" }, "author": { "type": "string" }, "author_trust": { "type": "number" },
-                        "kind": { "type": "string" }, "category": { "type": "string" }, "subject": { "type": "string" },
-                        "signal": { "type": "string", "enum": ["exact", "netblock", "relayed"] },
-                        "age_secs": { "type": "integer" }, "decay": { "type": "number" },
-                        "fresh": { "type": "boolean", "description": "weighed as fresh evidence" },
-                        "weight": { "type": "number" } } } } } },
+                "Reputation": reputation_schema(),
+                "MessageReport": message_report_schema(),
                 "WriteResponse": { "type": "object", "properties": {
                     "id": { "type": "string" }, "outcome": { "type": "string" }, "seq": { "type": "integer" } } },
                 "TrustRequest": { "type": "object", "required": ["node", "weight"], "properties": {

@@ -360,6 +360,7 @@ async fn openapi_document_lists_exactly_the_routes() {
         ("/v1/trust", "post"),
         ("/v1/endorse", "post"),
         ("/v1/report", "post"),
+        ("/v1/report/message", "post"),
         ("/v1/retract", "post"),
         ("/v1/remediate", "post"),
         ("/metrics", "get"),
