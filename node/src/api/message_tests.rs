@@ -273,6 +273,16 @@ async fn unusable_messages_get_clear_errors_and_big_ones_are_capped() {
         .await
         .expect("send");
     assert_eq!(response.status().as_u16(), 401);
+    // rspamd's exporter can only send Basic credentials: the token is the password.
+    let basic = |password: &str| {
+        reqwest::Client::new()
+            .post(format!("{}/v1/report/message?source=rspamd", api.base))
+            .basic_auth("rspamd", Some(password.to_owned()))
+            .body(fixture!("plain.eml"))
+            .send()
+    };
+    assert_eq!(basic("wrong").await.expect("send").status().as_u16(), 401);
+    assert_eq!(basic(&api.token).await.expect("send").status().as_u16(), 200);
     api.node.stop().await;
 }
 
