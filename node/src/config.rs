@@ -24,6 +24,8 @@ pub struct Config {
     pub dnsbl: DnsblConfig,
     /// Evidence the mail stack hands over: raw messages to report.
     pub mta: MtaConfig,
+    /// Looking up operators' names (`_vouch.<domain>` records).
+    pub names: crate::names::Config,
     /// The peer-to-peer network (libp2p).
     pub p2p: crate::p2p::Config,
 }
@@ -421,6 +423,7 @@ impl Config {
         self.policy.check()?;
         self.dnsbl.check()?;
         self.mta.check()?;
+        self.names.check()?;
         self.p2p.check()?;
         self.trust.check()
     }

@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod lookup;
 pub mod metrics;
 pub mod mta;
+pub mod names;
 mod node;
 pub mod p2p;
 pub mod store;

@@ -3,11 +3,11 @@
 //! tools that can only send Basic credentials (rspamd's metadata exporter).
 
 use axum::extract::{Request, State};
-use base64::Engine;
-use base64::prelude::BASE64_STANDARD;
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::Response;
+use base64::Engine;
+use base64::prelude::BASE64_STANDARD;
 
 use super::error::Error;
 use super::state::AppState;

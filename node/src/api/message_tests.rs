@@ -282,7 +282,10 @@ async fn unusable_messages_get_clear_errors_and_big_ones_are_capped() {
             .send()
     };
     assert_eq!(basic("wrong").await.expect("send").status().as_u16(), 401);
-    assert_eq!(basic(&api.token).await.expect("send").status().as_u16(), 200);
+    assert_eq!(
+        basic(&api.token).await.expect("send").status().as_u16(),
+        200
+    );
     api.node.stop().await;
 }
 

@@ -40,6 +40,8 @@ pub const META_COUNT: &[u8] = b"count";
 
 /// meta key prefix: a peer's ingest sequence number this node has back-filled up to.
 pub const META_WATERMARK: &[u8] = b"watermark/";
+/// meta key: the domains this node vouched for by name, pinned to their keys.
+pub const META_NAME_PINS: &[u8] = b"name_pins";
 /// meta key: the peers and addresses known to the network layer.
 pub const META_PEER_BOOK: &[u8] = b"peer_book";
 

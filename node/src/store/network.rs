@@ -1,6 +1,7 @@
-//! What the network layer keeps between runs: how far it has back-filled
-//! from each peer, and the peers and addresses it knows (so a restart
-//! reconnects without the bootstrap peers).
+//! What the node keeps between runs besides statements: how far it has
+//! back-filled from each peer, the peers and addresses it knows (so a
+//! restart reconnects without the bootstrap peers), and the domains it
+//! vouched for by name.
 
 use super::{Error, Store, keys};
 
@@ -46,6 +47,20 @@ impl Store {
     pub fn set_peer_book(&self, book: &[u8]) -> Result<(), Error> {
         self.db
             .put_cf(self.cf(keys::META)?, keys::META_PEER_BOOK, book)?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// The serialised name pins, if any were saved.
+    pub fn name_pins(&self) -> Result<Option<Vec<u8>>, Error> {
+        Ok(self.db.get_cf(self.cf(keys::META)?, keys::META_NAME_PINS)?)
+    }
+
+    /// Saves the serialised name pins.
+    pub fn set_name_pins(&self, pins: &[u8]) -> Result<(), Error> {
+        self.db
+            .put_cf(self.cf(keys::META)?, keys::META_NAME_PINS, pins)?;
         Ok(())
     }
 }
