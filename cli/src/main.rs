@@ -39,8 +39,12 @@ enum Command {
     /// Print this node's id (its public key).
     Id {
         /// Print the libp2p peer id instead (the same key, as peers see it).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "dns")]
         peer: bool,
+        /// Print the TXT record to publish at _vouch.DOMAIN, so operators
+        /// can vouch for this node by its mail domain.
+        #[arg(long, value_name = "DOMAIN")]
+        dns: Option<String>,
     },
     #[command(flatten)]
     Api(ApiCommand),
@@ -92,7 +96,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Init => node_cmd::init(&data_dir),
         Command::Run(args) => node_cmd::run(&data_dir, args),
-        Command::Id { peer } => node_cmd::id(&data_dir, peer),
+        Command::Id { peer, dns } => node_cmd::id(&data_dir, peer, dns.as_deref()),
         Command::Api(command) => client::Client::connect(&data_dir, cli.api.as_deref()).and_then(
             |client| match command {
                 ApiCommand::Status { json } => operator::status(&client, json),

@@ -36,8 +36,11 @@ pub fn init(data_dir: &DataDir) -> anyhow::Result<()> {
 }
 
 /// Prints the node id (or its peer id).
-pub fn id(data_dir: &DataDir, peer: bool) -> anyhow::Result<()> {
+pub fn id(data_dir: &DataDir, peer: bool, dns: Option<&str>) -> anyhow::Result<()> {
     let node = data_dir.keypair()?.public();
+    if let Some(domain) = dns {
+        return dns_record(data_dir, &node, domain);
+    }
     if peer {
         let peer = vouch_node::p2p::identity::peer_id(&node)
             .context("the node key is not a valid ed25519 key")?;
@@ -45,6 +48,30 @@ pub fn id(data_dir: &DataDir, peer: bool) -> anyhow::Result<()> {
     } else {
         println!("{node}");
     }
+    Ok(())
+}
+
+/// Prints the `_vouch.<domain>` TXT record naming this node.
+fn dns_record(
+    data_dir: &DataDir,
+    node: &vouch_protocol::NodeKey,
+    domain: &str,
+) -> anyhow::Result<()> {
+    let domain = vouch_node::names::canonical_domain(domain)?;
+    let config = data_dir.config()?;
+    let (record, has_addr) = vouch_node::names::own_record(node, &config.p2p.external);
+    if !has_addr {
+        eprintln!(
+            "note: no [p2p] external address is configured, so the record names no address to dial"
+        );
+    }
+    println!(
+        "{}.{domain}. 3600 IN TXT \"{record}\"",
+        vouch_node::names::LABEL
+    );
+    eprintln!(
+        "publish it, then claim the name in the network: vouch endorse {domain} --category operator"
+    );
     Ok(())
 }
 

@@ -17,8 +17,10 @@ pub enum TrustCommand {
     /// Vouch for another operator's node.
     Add {
         /// The node: its id (64 hex digits, as `vouch id` prints it), its
-        /// peer id (`vouch id --peer`), or a multiaddr ending in
-        /// /p2p/<peer id>, which the node also dials.
+        /// peer id (`vouch id --peer`), a multiaddr ending in
+        /// /p2p/<peer id>, which the node also dials, or its operator's
+        /// mail domain, whose `_vouch` TXT record names the key (pinned,
+        /// and re-checked daily).
         node: String,
         /// How much, 1..=100.
         #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u8).range(1..=100))]
@@ -213,6 +215,27 @@ pub fn status(client: &Client, json: bool) -> anyhow::Result<()> {
     for addr in status["listen_addrs"].as_array().into_iter().flatten() {
         println!("listen  {}", addr.as_str().unwrap_or_default());
     }
+    for pin in status["names"].as_array().into_iter().flatten() {
+        let state = pin["state"].as_str().unwrap_or_default();
+        let detail = match state {
+            "changed" => format!(
+                "CHANGED: the record now names {}; the vouch stays on the pinned {}",
+                pin["now"].as_str().unwrap_or_default(),
+                pin["key"].as_str().unwrap_or_default()
+            ),
+            "missing" => "MISSING: the record is gone (the vouch stays on the pinned key)".into(),
+            "failing" => format!(
+                "lookup failing: {}",
+                pin["reason"].as_str().unwrap_or_default()
+            ),
+            _ => "verified".into(),
+        };
+        println!(
+            "name    {}  {}",
+            pin["domain"].as_str().unwrap_or_default(),
+            detail
+        );
+    }
     Ok(())
 }
 
@@ -237,7 +260,13 @@ pub fn trust(client: &Client, command: TrustCommand) -> anyhow::Result<()> {
             weight,
             ttl_days,
         } => {
-            check_node(&node)?;
+            if check_node(&node).is_err() {
+                vouch_node::names::canonical_domain(&node).map_err(|_| {
+                    anyhow::anyhow!(
+                        "{node:?} is neither a node id, a peer id, a multiaddr with /p2p/, nor a domain"
+                    )
+                })?;
+            }
             let body = json!({ "node": node.trim(), "weight": weight, "ttl_days": ttl_days });
             output::written(&client.post("/v1/trust", &body)?)
         }

@@ -115,6 +115,7 @@ pub fn peers(peers: &Value) {
                 .collect();
             vec![
                 text(&p["peer_id"]),
+                p["name"].as_str().unwrap_or("-").to_owned(),
                 state,
                 format!("{:.2}", p["score"].as_f64().unwrap_or(0.0)),
                 text(&p["invalid_statements"]),
@@ -130,7 +131,15 @@ pub fn peers(peers: &Value) {
         return;
     }
     table(
-        &["PEER", "STATE", "SCORE", "INVALID", "RTT", "ADDRESSES"],
+        &[
+            "PEER",
+            "NAME",
+            "STATE",
+            "SCORE",
+            "INVALID",
+            "RTT",
+            "ADDRESSES",
+        ],
         &rows,
     );
 }
@@ -144,6 +153,7 @@ pub fn trust_list(list: &Value) {
         .map(|e| {
             vec![
                 text(&e["node"]),
+                e["name"].as_str().unwrap_or("-").to_owned(),
                 text(&e["weight"]),
                 format!("{:.3}", e["trust"].as_f64().unwrap_or(0.0)),
                 text(&e["expires_at"]),
@@ -153,7 +163,7 @@ pub fn trust_list(list: &Value) {
     if rows.is_empty() {
         println!("this node vouches for nobody yet (vouch trust add NODE_ID)");
     } else {
-        table(&["NODE", "WEIGHT", "TRUST", "EXPIRES"], &rows);
+        table(&["NODE", "NAME", "WEIGHT", "TRUST", "EXPIRES"], &rows);
     }
     println!(
         "authors with non-zero trust: {}",
@@ -216,7 +226,9 @@ pub fn reputation(r: &Value, explain: bool) {
                 text(&c["category"]),
                 text(&c["signal"]),
                 text(&c["subject"]),
-                short(&c["author"]),
+                c["author_name"]
+                    .as_str()
+                    .map_or_else(|| short(&c["author"]), str::to_owned),
                 format!("{:.3}", c["author_trust"].as_f64().unwrap_or(0.0)),
                 age(c["age_secs"].as_u64().unwrap_or(0)),
                 format!("{:.2}", c["decay"].as_f64().unwrap_or(0.0)),

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use vouch_protocol::{StatementId, Subject};
 
 use crate::metrics::Metrics;
+use crate::names::NameBook;
 use crate::store::{self, Store, Stored};
 use crate::trust::{Evidence, Reputation, TrustEngine};
 
@@ -17,15 +18,23 @@ pub struct Reputations {
     store: Arc<Store>,
     trust: Arc<TrustEngine>,
     metrics: Metrics,
+    names: Arc<NameBook>,
 }
 
 impl Reputations {
-    /// Lookups over `store`, scored by `trust`, counted in `metrics`.
-    pub fn new(store: Arc<Store>, trust: Arc<TrustEngine>, metrics: Metrics) -> Self {
+    /// Lookups over `store`, scored by `trust`, counted in `metrics`,
+    /// authors named from `names`.
+    pub fn new(
+        store: Arc<Store>,
+        trust: Arc<TrustEngine>,
+        metrics: Metrics,
+        names: Arc<NameBook>,
+    ) -> Self {
         Reputations {
             store,
             trust,
             metrics,
+            names,
         }
     }
 
@@ -52,7 +61,12 @@ impl Reputations {
             relayed: &pairs(relayed),
             first_reported: &first_reported,
         };
-        let reputation = self.trust.reputation(subject, &evidence, now);
+        let mut reputation = self.trust.reputation(subject, &evidence, now);
+        for item in &mut reputation.explanation {
+            if let Ok(author) = item.author.parse::<vouch_protocol::NodeKey>() {
+                item.author_name = self.names.name_of(&author).map(|n| n.to_string());
+            }
+        }
         self.metrics.lookup(reputation.verdict.as_str());
         Ok(reputation)
     }

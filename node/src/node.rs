@@ -19,6 +19,7 @@ use crate::ingest::Ingest;
 use crate::lookup::Reputations;
 use crate::metrics::Metrics;
 use crate::mta;
+use crate::names::Names;
 use crate::p2p;
 use crate::store::{self, Store};
 use crate::trust::TrustEngine;
@@ -121,8 +122,15 @@ impl Node {
         } else {
             (None, p2p::Handle::disabled())
         };
+        let names = Arc::new(Names::open(&config.names, store.clone()));
         let state = AppState {
-            reputations: Reputations::new(store.clone(), trust.clone(), metrics.clone()),
+            reputations: Reputations::new(
+                store.clone(),
+                trust.clone(),
+                metrics.clone(),
+                names.book.clone(),
+            ),
+            names,
             store,
             trust,
             ingest,
@@ -170,6 +178,7 @@ impl Node {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), NodeError> {
         let housekeeping = tokio::spawn(housekeeping(self.state.clone(), self.config.clone()));
+        let names = tokio::spawn(self.state.names.clone().run());
         let (stop, stopping) = tokio::sync::watch::channel(false);
         let front_ends = tokio::spawn(mta::serve(
             listeners.mta,
@@ -200,6 +209,7 @@ impl Node {
             tracing::error!(%error, "network failed");
         }
         housekeeping.abort();
+        names.abort();
         // Wait until it is gone, so nothing holds the store after `serve` returns.
         let _ = housekeeping.await;
         served.map_err(NodeError::Serve)

@@ -165,8 +165,14 @@ impl TestNode {
     /// The node itself endorses `subject`.
     pub fn endorse_mine(&self, subject: &str, category: EndorseCategory) {
         let signer = self.state.signer.clone();
+        self.endorse(&signer, subject, category);
+    }
+
+    /// `author` endorses `subject` (an `operator` endorsement of a domain
+    /// is the author's claim to that name).
+    pub fn endorse(&self, author: &Keypair, subject: &str, category: EndorseCategory) {
         self.submit(
-            &signer,
+            author,
             subject.parse().expect("subject"),
             Claim::Endorse { category },
             0,

@@ -115,6 +115,11 @@ pub struct Contribution {
     /// fills it in from its records.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<&'static str>,
+    /// The author's mail domain and how far DNS backs it
+    /// ("mail.example.org (verified)"); the engine leaves it empty and the
+    /// node fills it in from the names it knows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub author_name: Option<String>,
 }
 
 /// The answer to "how much should I trust this sender, and why?".
@@ -647,6 +652,7 @@ fn remediation_notices<'a>(
             fresh: false,
             weight: 0.0,
             source: None,
+            author_name: None,
         }),
         _ => None,
     })
@@ -682,5 +688,6 @@ fn contribution(w: &Weighed) -> Contribution {
         fresh: w.fresh,
         weight: w.weight,
         source: None,
+        author_name: None,
     }
 }

@@ -32,6 +32,9 @@ pub enum Error {
     /// every hop is the operator's own).
     #[error("{0}")]
     Unusable(String),
+    /// A domain's `_vouch` record could not be used.
+    #[error("{0}")]
+    Name(String),
     /// More subjects in one batch than allowed.
     #[error("batch of {given} subjects, the limit is {max}")]
     BatchTooLarge {
@@ -62,6 +65,7 @@ impl Error {
             Error::NotASender(_) => (StatusCode::BAD_REQUEST, "not_a_sender"),
             Error::InvalidBody(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
             Error::BodyTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"),
+            Error::Name(_) => (StatusCode::UNPROCESSABLE_ENTITY, "name_lookup_failed"),
             Error::Unusable(_) => (StatusCode::UNPROCESSABLE_ENTITY, "unusable_message"),
             Error::BatchTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "batch_too_large"),
             Error::Rejected(_) => (StatusCode::BAD_REQUEST, "statement_rejected"),

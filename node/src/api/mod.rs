@@ -63,4 +63,6 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
 #[cfg(test)]
 mod message_tests;
 #[cfg(test)]
+mod names_tests;
+#[cfg(test)]
 mod tests;

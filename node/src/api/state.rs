@@ -8,6 +8,7 @@ use crate::evidence::Intake;
 use crate::ingest::Ingest;
 use crate::lookup::Reputations;
 use crate::metrics::Metrics;
+use crate::names::Names;
 use crate::p2p;
 use crate::store::Store;
 use crate::trust::TrustEngine;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub signer: Arc<Keypair>,
     /// The bearer token write calls must carry.
     pub token: Arc<str>,
+    /// Operators' names: pins, claims, the resolver.
+    pub names: Arc<Names>,
     /// How raw messages handed over as evidence are read.
     pub intake: Arc<Intake>,
     /// Metrics.

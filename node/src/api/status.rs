@@ -5,11 +5,12 @@ use axum::extract::State;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
 use serde::Serialize;
-use vouch_protocol::{Claim, Kind, Subject};
+use vouch_protocol::{Claim, Kind, NodeKey, Subject};
 
 use super::error::Error;
 use super::state::AppState;
 use crate::clock::unix_now;
+use crate::names::Pin;
 use crate::p2p::{self, PeerInfo};
 
 /// Answer of `GET /v1/status`.
@@ -39,6 +40,9 @@ pub struct Status {
     pub peers_connected: usize,
     /// Statements held under the stranger quota.
     pub stranger_statements: u64,
+    /// Domains vouched for by name, with what their last check found (a
+    /// record that changed or vanished shows here, and is not followed).
+    pub names: Vec<Pin>,
 }
 
 /// `GET /v1/status`
@@ -64,6 +68,7 @@ pub async fn status(State(state): State<AppState>) -> Json<Status> {
             .collect(),
         peers_connected: peers.iter().filter(|p| p.connected).count(),
         stranger_statements: counts.strangers,
+        names: state.names.book.pins(),
     })
 }
 
@@ -73,7 +78,24 @@ pub struct Peers {
     /// Whether the network is running.
     pub network: bool,
     /// Every peer known, connected ones first.
-    pub peers: Vec<PeerInfo>,
+    pub peers: Vec<NamedPeer>,
+}
+
+/// A peer, with its operator's name where one is known.
+#[derive(Debug, Serialize)]
+pub struct NamedPeer {
+    /// What the network knows of it.
+    #[serde(flatten)]
+    pub info: PeerInfo,
+    /// Its operator's domain and how far DNS backs it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// The name to show for a node key given as hex, if any.
+fn name_of(state: &AppState, node: &str) -> Option<String> {
+    let key = node.parse::<NodeKey>().ok()?;
+    state.names.book.name_of(&key).map(|n| n.to_string())
 }
 
 /// `GET /v1/peers`
@@ -82,7 +104,13 @@ pub async fn peers(State(state): State<AppState>) -> Json<Peers> {
     match state.p2p.peers().await {
         Ok(peers) => Json(Peers {
             network: true,
-            peers,
+            peers: peers
+                .into_iter()
+                .map(|info| NamedPeer {
+                    name: info.node_id.as_deref().and_then(|n| name_of(&state, n)),
+                    info,
+                })
+                .collect(),
         }),
         Err(_) => Json(Peers {
             network: false,
@@ -96,6 +124,9 @@ pub async fn peers(State(state): State<AppState>) -> Json<Peers> {
 pub struct TrustEntry {
     /// The trusted node (hex key).
     pub node: String,
+    /// Its operator's domain and how far DNS backs it, where known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// The weight given, 1..=100.
     pub weight: u8,
     /// The node's computed trust from this node's view, 0..=1.
@@ -127,6 +158,7 @@ pub async fn trust_list(State(state): State<AppState>) -> Result<Json<TrustList>
         .filter_map(
             |s| match (&s.statement.body.subject, &s.statement.body.claim) {
                 (Subject::Node(node), Claim::Trust { weight }) if *weight > 0 => Some(TrustEntry {
+                    name: state.names.book.name_of(node).map(|n| n.to_string()),
                     node: node.to_string(),
                     weight: *weight,
                     trust: snapshot.get(node),

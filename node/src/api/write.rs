@@ -17,6 +17,7 @@ use super::state::AppState;
 use crate::clock::unix_now;
 use crate::evidence::Source;
 use crate::ingest::Ingested;
+use crate::names::canonical_domain;
 use crate::p2p;
 
 pub(super) const HOUR: u64 = 3600;
@@ -26,8 +27,9 @@ pub(super) const DAY: u64 = 24 * HOUR;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TrustRequest {
-    /// The node to vouch for: its key (64 hex digits), its peer id, or a
-    /// multiaddr ending in `/p2p/<peer id>` (which is also dialled).
+    /// The node to vouch for: its key (64 hex digits), its peer id, a
+    /// multiaddr ending in `/p2p/<peer id>` (which is also dialled), or its
+    /// operator's domain (the key its `_vouch` TXT record names, pinned).
     pub node: String,
     /// 1..=100; 0 withdraws.
     pub weight: u8,
@@ -254,7 +256,14 @@ pub async fn trust(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<TrustRequest>,
 ) -> Result<Json<WriteResponse>, Error> {
-    let name = p2p::parse_peer(&request.node).map_err(|e| Error::InvalidBody(e.to_string()))?;
+    let name = match p2p::parse_peer(&request.node) {
+        Ok(name) => name,
+        // Not a key, peer id or multiaddr: an operator's domain.
+        Err(_) if canonical_domain(&request.node).is_ok() => {
+            by_domain(&state, &request.node).await?
+        }
+        Err(e) => return Err(Error::InvalidBody(e.to_string())),
+    };
     if let Some(addr) = name.addr
         && request.weight > 0
     {
@@ -271,6 +280,34 @@ pub async fn trust(
         ttl_secs,
     )
     .await
+}
+
+/// The node a domain's `_vouch` record names, pinned (and the address it
+/// publishes, if it names this key's peer id).
+async fn by_domain(state: &AppState, domain: &str) -> Result<p2p::PeerName, Error> {
+    let (domain, record) = state
+        .names
+        .pin(domain)
+        .await
+        .map_err(|e| Error::Name(e.to_string()))?;
+    let peer = p2p::identity::peer_id(&record.key).ok_or_else(|| {
+        Error::Name(format!(
+            "the key in {domain}'s record is not a valid node key"
+        ))
+    })?;
+    // The address must lead to this key's peer; one without a peer id gets it.
+    let addr = record
+        .addr
+        .and_then(|addr| match p2p::identity::peer_of(&addr) {
+            Some(named) => (named == peer).then_some(addr),
+            None => Some(addr.with(libp2p::multiaddr::Protocol::P2p(peer))),
+        });
+    tracing::info!(%domain, key = %record.key, "pinned a name");
+    Ok(p2p::PeerName {
+        node: record.key,
+        peer,
+        addr,
+    })
 }
 
 /// `POST /v1/endorse`

@@ -27,8 +27,9 @@ pub fn reason(reputation: &Reputation) -> String {
         Verdict::Block | Verdict::Suspect => {
             if !reports.is_empty() {
                 parts.push(format!(
-                    "reported by {} in the last {}h ({})",
+                    "reported by {}{} in the last {}h ({})",
                     at_least(authors(&reports)),
+                    verified_names(&reports),
                     window_hours(&reports),
                     categories(&reports)
                 ));
@@ -49,7 +50,11 @@ pub fn reason(reputation: &Reputation) -> String {
         }
         Verdict::Allow => {
             if !endorsements.is_empty() {
-                parts.push(format!("endorsed by {}", at_least(authors(&endorsements))));
+                parts.push(format!(
+                    "endorsed by {}{}",
+                    at_least(authors(&endorsements)),
+                    verified_names(&endorsements)
+                ));
             }
         }
         Verdict::Neutral => {
@@ -90,6 +95,29 @@ fn authors(contributions: &[&Contribution]) -> usize {
     seen.sort_unstable();
     seen.dedup();
     seen.len()
+}
+
+/// " (a.example, b.example)": the verified domains of the first two
+/// authors that have one, or nothing.
+fn verified_names(contributions: &[&Contribution]) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for c in contributions {
+        let Some(domain) = c
+            .author_name
+            .as_deref()
+            .and_then(|n| n.strip_suffix(" (verified)"))
+        else {
+            continue;
+        };
+        if !names.contains(&domain) && names.len() < 2 {
+            names.push(domain);
+        }
+    }
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", names.join(", "))
+    }
 }
 
 /// "spam, phishing": the report categories, in order of weight, without counts.
@@ -146,6 +174,7 @@ mod tests {
             fresh: false,
             weight: if kind == "report" { -1.0 } else { 1.0 },
             source: None,
+            author_name: None,
         }
     }
 
@@ -165,6 +194,33 @@ mod tests {
             statements: explanation.len(),
             explanation,
         }
+    }
+
+    #[test]
+    fn operators_with_a_verified_domain_are_named_and_others_are_not() {
+        let named = |name: &str| {
+            let mut c = contribution("a", "report", "Spam x1", 60);
+            c.author_name = Some(name.into());
+            c
+        };
+        let r = reputation(
+            Verdict::Block,
+            vec![
+                named("mail.alice.example (verified)"),
+                {
+                    let mut c = named("bob.example (MISMATCH)");
+                    c.author = "b".into();
+                    c
+                },
+                contribution("c", "report", "Spam x1", 60),
+            ],
+        );
+        let text = reason(&r);
+        assert!(
+            text.starts_with("reported by 3 trusted operators (mail.alice.example) in the last 1h"),
+            "{text}"
+        );
+        assert!(!text.contains("bob.example"), "{text}");
     }
 
     #[test]

@@ -22,8 +22,8 @@ pub enum PinState {
     Verified,
     /// The record now names another key (not followed).
     Changed {
-        /// The key it names now.
-        key: String,
+        /// The key it names now (hex).
+        now: String,
     },
     /// The record is gone.
     Missing,
@@ -212,7 +212,7 @@ mod tests {
         let (a, b, c) = (NodeKey([1; 32]), NodeKey([2; 32]), NodeKey([3; 32]));
         let book = NameBook::with_pins(vec![
             pin("a.example", a, PinState::Verified),
-            pin("b.example", b, PinState::Changed { key: c.to_string() }),
+            pin("b.example", b, PinState::Changed { now: c.to_string() }),
         ]);
         assert_eq!(
             book.name_of(&a).unwrap().to_string(),

@@ -120,7 +120,7 @@ impl Names {
             pin.state = match self.resolver.lookup(&pin.domain).await {
                 Ok(record) if record.key.to_string() == pin.key => PinState::Verified,
                 Ok(record) => PinState::Changed {
-                    key: record.key.to_string(),
+                    now: record.key.to_string(),
                 },
                 Err(LookupError::Missing(_)) => PinState::Missing,
                 Err(error) => PinState::Failing {
@@ -191,6 +191,19 @@ impl Names {
             Err(error) => tracing::error!(%error, "saving the name pins failed"),
         }
     }
+}
+
+/// The record this node publishes: its key, and the first of its external
+/// addresses (with its peer id) when it has one; says whether it did.
+pub fn own_record(key: &NodeKey, external: &[String]) -> (String, bool) {
+    let addr = crate::p2p::identity::peer_id(key).and_then(|peer| {
+        let addr = external.first()?.parse::<libp2p::Multiaddr>().ok()?;
+        Some(match crate::p2p::identity::peer_of(&addr) {
+            Some(_) => addr,
+            None => addr.with(libp2p::multiaddr::Protocol::P2p(peer)),
+        })
+    });
+    (render_record(key, addr.as_ref()), addr.is_some())
 }
 
 /// The domain `key` claims: its live `operator` endorsement of a domain.

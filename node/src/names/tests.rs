@@ -48,7 +48,7 @@ async fn a_good_record_pins_and_a_changed_or_missing_one_is_reported_not_followe
     assert_eq!(
         pin.state,
         PinState::Changed {
-            key: mallory.to_string()
+            now: mallory.to_string()
         }
     );
     assert_eq!(names.book.name_of(&alice).unwrap().proof, Proof::Mismatch);
