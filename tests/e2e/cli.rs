@@ -178,3 +178,21 @@ fn a_raw_message_from_a_file_or_standard_input_becomes_reports() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/message.eml"));
     assert!(running.stop());
 }
+
+#[test]
+fn id_dns_prints_the_record_operators_publish() {
+    let node = NodeDir::new();
+    let id = node.ok(&["id"]).trim().to_owned();
+    let out = node.cli(&["id", "--dns", "Mail.Example.ORG."]);
+    assert!(out.status.success());
+    let record = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        record.trim(),
+        format!("_vouch.mail.example.org. 3600 IN TXT \"v=vouch1; k={id}\"")
+    );
+    // Without an external address it says the record names none.
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no [p2p] external address"));
+    let bad = node.cli(&["id", "--dns", "not a domain"]);
+    assert!(!bad.status.success());
+    assert!(!bad.stderr.is_empty());
+}

@@ -35,6 +35,20 @@ fn write_op(summary: &str, body_schema: &str) -> Value {
     }})
 }
 
+/// `POST /v1/trust`: a write, and a domain whose record cannot be used is
+/// refused with 422.
+fn trust_op() -> Value {
+    let mut op = write_op(
+        "Vouch for a node, named by key, peer id, multiaddr with /p2p/, or its operator's domain (weight 1..100; 0 withdraws)",
+        "TrustRequest",
+    )["post"]
+        .clone();
+    op["responses"]["422"] = error_response(
+        "The domain's _vouch TXT record is missing, malformed, ambiguous, or the lookup failed",
+    );
+    op
+}
+
 /// `POST /v1/report/message` (apart: one `json!` this size exceeds the
 /// macro recursion limit).
 fn report_message_op() -> Value {
@@ -84,7 +98,8 @@ fn reputation_schema() -> Value {
                         "age_secs": { "type": "integer" }, "decay": { "type": "number" },
                         "fresh": { "type": "boolean", "description": "weighed as fresh evidence" },
                         "weight": { "type": "number" },
-                        "source": { "type": "string", "enum": ["cli", "message", "junk", "rspamd"], "description": "where this node's own report came from" } } } } } })
+                        "source": { "type": "string", "enum": ["cli", "message", "junk", "rspamd"], "description": "where this node's own report came from" },
+                        "author_name": { "type": "string", "description": "the author's mail domain: \"mail.example.org (verified)\", \"(MISMATCH)\" or \"(unverified)\"" } } } } } })
 }
 
 /// The document.
@@ -114,7 +129,7 @@ pub fn document() -> Value {
             "/v1/peers": { "get": { "summary": "Known peers: id, addresses, gossip score, last seen, ban", "responses": { "200": { "description": "Peers" } } } },
             "/v1/trust": {
                 "get": { "summary": "Nodes this node vouches for, with computed trust", "responses": { "200": { "description": "Trust list" } } },
-                "post": write_op("Vouch for a node, named by key, peer id or multiaddr with /p2p/ (weight 1..100; 0 withdraws)", "TrustRequest")["post"].clone()
+                "post": trust_op()
             },
             "/v1/endorse": write_op("Endorse a sender as legitimate", "EndorseRequest"),
             "/v1/report": write_op("Report a sender", "ReportRequest"),
@@ -134,7 +149,7 @@ pub fn document() -> Value {
                 "WriteResponse": { "type": "object", "properties": {
                     "id": { "type": "string" }, "outcome": { "type": "string" }, "seq": { "type": "integer" } } },
                 "TrustRequest": { "type": "object", "required": ["node", "weight"], "properties": {
-                    "node": { "type": "string", "description": "node key (64 hex digits), peer id, or multiaddr ending in /p2p/<peer id>" },
+                    "node": { "type": "string", "description": "node key (64 hex digits), peer id, multiaddr ending in /p2p/<peer id>, or the operator's domain (the key its _vouch TXT record names, pinned)" },
                     "weight": { "type": "integer", "minimum": 0, "maximum": 100 }, "ttl_days": { "type": "integer" } } },
                 "EndorseRequest": { "type": "object", "required": ["subject"], "properties": {
                     "subject": { "type": "string" },
