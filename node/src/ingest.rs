@@ -32,6 +32,17 @@ pub enum Rejection {
 }
 
 impl Rejection {
+    /// Whether the peer that sent the statement is to blame: forgeries and
+    /// malformed statements are; a statement that expired on the way (or a
+    /// moment ago in the sender's store) and one a skewed clock dates in
+    /// the future are not, so they are dropped without punishing anyone.
+    pub fn is_senders_fault(&self) -> bool {
+        !matches!(
+            self,
+            Rejection::Invalid(ValidationError::Expired(_) | ValidationError::FromTheFuture { .. })
+        )
+    }
+
     /// A stable name of the broken rule, for metrics and peer scoring.
     pub fn rule(&self) -> &'static str {
         match self {

@@ -223,15 +223,16 @@ async fn publish(
 ) -> Result<Json<WriteResponse>, Error> {
     let is_trust = claim.slot_kind() == Kind::Trust;
     let source = matches!(claim, Claim::Report { .. }).then_some(Source::Cli);
-    let trust = state.trust.clone();
     let ingested = tokio::task::spawn_blocking(move || {
-        sign_and_store(&state, subject, claim, ttl_secs, Spread::Gossip, source)
+        let ingested = sign_and_store(&state, subject, claim, ttl_secs, Spread::Gossip, source);
+        if is_trust {
+            // The operator expects the next lookup to reflect a trust
+            // change; the recompute is CPU work, kept off the runtime.
+            state.trust.recompute_if_dirty();
+        }
+        ingested
     })
     .await??;
-    if is_trust {
-        // The operator expects the next lookup to reflect a trust change.
-        trust.recompute_if_dirty();
-    }
     match ingested {
         Some(Ingested::Stored { id, seq, .. }) => Ok(Json(WriteResponse {
             id: id.to_string(),

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::{TcpListener, UdpSocket};
-use tokio::sync::watch;
+use tokio::sync::{Semaphore, watch};
 use vouch_protocol::Subject;
 
 use crate::config::{DnsblConfig, PolicyConfig};
@@ -53,6 +53,9 @@ pub enum Fallback {
     /// The blocking task panicked or was cancelled.
     #[error("reputation lookup task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// Too many lookups are still running (the store is slow).
+    #[error("too many reputation lookups still running")]
+    Busy,
 }
 
 impl Fallback {
@@ -62,27 +65,58 @@ impl Fallback {
             Fallback::Timeout(_) => "timeout",
             Fallback::Store(_) => "store",
             Fallback::Task(_) => "task",
+            Fallback::Busy => "busy",
         }
     }
 }
 
-/// Looks up `subjects` on the blocking pool, all within `deadline`.
-pub async fn ask(
-    lookup: &Arc<dyn Lookup>,
-    subjects: Vec<Subject>,
-    deadline: Duration,
-) -> Result<Vec<Reputation>, Fallback> {
-    let lookup = lookup.clone();
-    let task = tokio::task::spawn_blocking(move || {
-        let now = crate::clock::unix_now();
-        subjects
-            .iter()
-            .map(|subject| lookup.lookup(subject, now))
-            .collect::<Result<Vec<_>, _>>()
-    });
-    match tokio::time::timeout(deadline, task).await {
-        Ok(joined) => Ok(joined??),
-        Err(_) => Err(Fallback::Timeout(deadline)),
+/// Most lookups running on the blocking pool at once, across both
+/// front-ends. A lookup that misses its deadline keeps its place until its
+/// blocking work really ends, so a slow store cannot pile up work beyond it.
+pub const MAX_RUNNING_LOOKUPS: usize = 128;
+
+/// The front-ends' way to the reputations: lookups on the blocking pool,
+/// each within a deadline, at most [`MAX_RUNNING_LOOKUPS`] running at once.
+#[derive(Clone)]
+pub struct Lookups {
+    lookup: Arc<dyn Lookup>,
+    running: Arc<Semaphore>,
+}
+
+impl Lookups {
+    /// Lookups through `lookup`, at most `max_running` at a time.
+    pub fn new(lookup: Arc<dyn Lookup>, max_running: usize) -> Lookups {
+        Lookups {
+            lookup,
+            running: Arc::new(Semaphore::new(max_running)),
+        }
+    }
+
+    /// Looks up `subjects`, all within `deadline`; busy when too many
+    /// lookups (finished in time or not) are still running.
+    pub async fn ask(
+        &self,
+        subjects: Vec<Subject>,
+        deadline: Duration,
+    ) -> Result<Vec<Reputation>, Fallback> {
+        let permit = self
+            .running
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| Fallback::Busy)?;
+        let lookup = self.lookup.clone();
+        let task = tokio::task::spawn_blocking(move || {
+            let _running = permit;
+            let now = crate::clock::unix_now();
+            subjects
+                .iter()
+                .map(|subject| lookup.lookup(subject, now))
+                .collect::<Result<Vec<_>, _>>()
+        });
+        match tokio::time::timeout(deadline, task).await {
+            Ok(joined) => Ok(joined??),
+            Err(_) => Err(Fallback::Timeout(deadline)),
+        }
     }
 }
 
@@ -146,18 +180,19 @@ pub async fn serve(
     dnsbl_config: DnsblConfig,
     stop: watch::Receiver<bool>,
 ) {
+    let lookups = Lookups::new(lookup, MAX_RUNNING_LOOKUPS);
     let policy = listeners.policy.map(|listener| {
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(%addr, "policy server listening");
         }
-        let server = policy::Server::new(policy_config, lookup.clone(), metrics.clone());
+        let server = policy::Server::new(policy_config, lookups.clone(), metrics.clone());
         tokio::spawn(server.serve(listener, stop.clone()))
     });
     let dns = listeners.dns.map(|(udp, tcp)| {
         if let Ok(addr) = udp.local_addr() {
             tracing::info!(%addr, zones = ?[&dnsbl_config.block_zone, &dnsbl_config.allow_zone], "DNS zones listening (UDP and TCP)");
         }
-        let zones = dnsbl::Zones::new(dnsbl_config, lookup, metrics);
+        let zones = dnsbl::Zones::new(dnsbl_config, lookups, metrics);
         tokio::spawn(dnsbl::serve(zones, udp, tcp, stop))
     });
     if let Some(policy) = policy
@@ -171,6 +206,9 @@ pub async fn serve(
         tracing::error!(%error, "DNS server task failed");
     }
 }
+
+#[cfg(test)]
+mod tests;
 
 /// Resolves when `stop` turns true or its sender is dropped.
 pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {

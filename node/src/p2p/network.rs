@@ -433,9 +433,13 @@ impl Running {
                 let max = self.config.sync_page_statements;
                 self.tasks.spawn(async move {
                     let page = tokio::task::spawn_blocking(move || {
-                        sync::serve_page(&store, &request, max, |author| {
-                            trust.trust().is_trusted(author)
-                        })
+                        sync::serve_page(
+                            &store,
+                            &request,
+                            max,
+                            |author| trust.trust().is_trusted(author),
+                            unix_now(),
+                        )
                     })
                     .await;
                     match page {

@@ -47,12 +47,15 @@ pub struct SyncPage {
 }
 
 /// Builds the page answering `request` (blocking: reads the store).
-/// `relayable` says whether this node would relay an author's statements.
+/// `relayable` says whether this node would relay an author's statements;
+/// statements expired at `now` but not yet swept are left out (the peer
+/// would only drop them).
 pub fn serve_page(
     store: &Store,
     request: &SyncRequest,
     max_statements: u32,
     relayable: impl Fn(&vouch_protocol::NodeKey) -> bool,
+    now: u64,
 ) -> Result<SyncPage, store::Error> {
     let limit = request.limit.clamp(1, max_statements) as usize;
     let entries = store.since(request.since, limit)?;
@@ -69,7 +72,7 @@ pub fn serve_page(
             return Ok(page);
         }
         page.next = seq.saturating_add(1);
-        if !relayable(&stored.statement.author) {
+        if !relayable(&stored.statement.author) || stored.statement.body.expires_at <= now {
             continue;
         }
         match vouch_protocol::encode_signed(&stored.statement) {
@@ -91,7 +94,8 @@ pub fn serve_page(
 pub struct PageOutcome {
     /// Newly stored statements.
     pub stored: usize,
-    /// Invalid statements (counted against the peer).
+    /// Invalid statements (counted against the peer; stale and
+    /// clock-skewed ones are dropped without counting).
     pub rejected: usize,
 }
 
@@ -118,11 +122,107 @@ pub fn ingest_page(ingest: &Ingest, page: SyncPage, now: u64) -> Result<PageOutc
         for result in ingest.submit_encoded(part, now)? {
             match result {
                 Ingested::Stored { .. } => outcome.stored += 1,
-                Ingested::Rejected(_) => outcome.rejected += 1,
+                Ingested::Rejected(rejection) if rejection.is_senders_fault() => {
+                    outcome.rejected += 1
+                }
                 _ => {}
             }
         }
         ingest.trust().recompute_if_dirty();
     }
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use vouch_protocol::{
+        Evidence, Keypair, ReportCategory, Statement, StatementId, VERSION, encode_signed,
+    };
+
+    use super::*;
+    use crate::metrics::Metrics;
+    use crate::store::Verified;
+    use crate::trust::TrustEngine;
+
+    const NOW: u64 = 1_800_000_000;
+
+    fn report(author: &Keypair, subject: &str, created_at: u64, expires_at: u64) -> Vec<u8> {
+        let statement = author.sign(Statement {
+            version: VERSION,
+            subject: subject.parse().expect("subject"),
+            created_at,
+            expires_at,
+            claim: Claim::Report {
+                category: ReportCategory::Spam,
+                count: 1,
+                evidence: Evidence::default(),
+            },
+        });
+        encode_signed(&statement).expect("encodes")
+    }
+
+    fn open() -> (tempfile::TempDir, Arc<Store>, Keypair) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(Store::open(&dir.path().join("db")).expect("store"));
+        (dir, store, Keypair::from_secret_bytes([5; 32]))
+    }
+
+    #[test]
+    fn statements_expired_but_not_yet_swept_are_not_served() {
+        let (_dir, store, author) = open();
+        let live = report(&author, "192.0.2.1", NOW - 60, NOW + 3600);
+        let expired = report(&author, "192.0.2.2", NOW - 7200, NOW - 1);
+        let verified: Vec<Verified> = [live.clone(), expired]
+            .into_iter()
+            .map(|bytes| Verified {
+                id: StatementId::of_bytes(&bytes),
+                statement: decode_signed(&bytes).expect("decodes"),
+                bytes,
+            })
+            .collect();
+        store.insert(&verified).expect("insert");
+        let request = SyncRequest {
+            since: 0,
+            limit: 10,
+        };
+        let page = serve_page(&store, &request, 10, |_| true, NOW).expect("page");
+        let served: Vec<Vec<u8>> = page.statements.into_iter().map(ByteBuf::into_vec).collect();
+        assert_eq!(served, vec![live]);
+        assert_eq!(
+            page.next, 3,
+            "the expired one is passed over, not served again"
+        );
+    }
+
+    #[test]
+    fn a_page_with_stale_or_skewed_statements_costs_the_peer_nothing_but_forgeries_do() {
+        let (_dir, store, author) = open();
+        let trust = Arc::new(TrustEngine::new(author.public(), Default::default()));
+        let ingest = Ingest::new(store, trust, Metrics::default());
+        let mut forged = report(&author, "192.0.2.4", NOW, NOW + 3600);
+        let last = forged.len() - 1;
+        forged[last] ^= 1;
+        let page = SyncPage {
+            statements: [
+                report(&author, "192.0.2.1", NOW - 60, NOW + 3600),
+                report(&author, "192.0.2.2", NOW - 7200, NOW - 60),
+                report(&author, "192.0.2.3", NOW + 3600, NOW + 7200),
+                forged,
+            ]
+            .into_iter()
+            .map(ByteBuf::from)
+            .collect(),
+            ..SyncPage::default()
+        };
+        let outcome = ingest_page(&ingest, page, NOW).expect("ingest");
+        assert_eq!(
+            outcome,
+            PageOutcome {
+                stored: 1,
+                rejected: 1
+            }
+        );
+    }
 }

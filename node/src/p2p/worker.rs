@@ -83,6 +83,8 @@ pub fn verdict(result: &Ingested) -> Verdict {
         | Ingested::Duplicate(_)
         | Ingested::Stale(_)
         | Ingested::OverQuota(_) => Verdict::Ignore,
+        // Stale or clock-skewed: not relayed, not punished.
+        Ingested::Rejected(rejection) if !rejection.is_senders_fault() => Verdict::Ignore,
         Ingested::Rejected(rejection) => Verdict::Reject(rejection.rule()),
     }
 }
@@ -138,4 +140,25 @@ fn ignore_all(keys: Vec<(MessageId, PeerId)>) -> Vec<(MessageId, PeerId, Verdict
     keys.into_iter()
         .map(|(id, peer)| (id, peer, Verdict::Ignore))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use vouch_protocol::{SignatureError, ValidationError};
+
+    use super::*;
+    use crate::ingest::Rejection;
+
+    #[test]
+    fn only_the_senders_faults_are_rejected_stale_and_skewed_statements_are_ignored() {
+        let expired = Ingested::Rejected(Rejection::Invalid(ValidationError::Expired(60)));
+        let ahead = Ingested::Rejected(Rejection::Invalid(ValidationError::FromTheFuture {
+            ahead_secs: 900,
+            limit_secs: 300,
+        }));
+        assert_eq!(verdict(&expired), Verdict::Ignore);
+        assert_eq!(verdict(&ahead), Verdict::Ignore);
+        let forged = Ingested::Rejected(Rejection::Signature(SignatureError::BadSignature));
+        assert_eq!(verdict(&forged), Verdict::Reject("bad_signature"));
+    }
 }

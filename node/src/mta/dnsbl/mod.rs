@@ -29,7 +29,7 @@ pub use codes::{CODES, allow_code, block_code};
 pub use names::{NameError, Target, Zone, ZoneNames};
 
 use super::reason::printable;
-use super::{BindError, Lookup, ask, reason, stopped};
+use super::{BindError, Lookups, reason, stopped};
 use crate::config::DnsblConfig;
 use crate::metrics::Metrics;
 
@@ -95,15 +95,15 @@ pub async fn serve(
 pub struct Zones {
     config: Arc<DnsblConfig>,
     names: ZoneNames,
-    lookup: Arc<dyn Lookup>,
+    lookups: Lookups,
     metrics: Metrics,
     serial: u32,
     in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 impl Zones {
-    /// Zones answering from `lookup`, counting in `metrics`.
-    pub fn new(config: DnsblConfig, lookup: Arc<dyn Lookup>, metrics: Metrics) -> Zones {
+    /// Zones answering through `lookups`, counting in `metrics`.
+    pub fn new(config: DnsblConfig, lookups: Lookups, metrics: Metrics) -> Zones {
         let names = ZoneNames::new(&config.block_zone, &config.allow_zone);
         // The data changes continuously and is never transferred: the serial
         // only needs to be plausible.
@@ -111,7 +111,7 @@ impl Zones {
         Zones {
             config: Arc::new(config),
             names,
-            lookup,
+            lookups,
             metrics,
             serial,
             in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
@@ -181,7 +181,7 @@ impl Zones {
                     return resolved;
                 };
                 let deadline = Duration::from_millis(self.config.timeout_ms);
-                match ask(&self.lookup, vec![subject], deadline).await {
+                match self.lookups.ask(vec![subject], deadline).await {
                     Ok(mut found) => found.pop().and_then(|reputation| {
                         let code = match zone {
                             Zone::Block => block_code(&reputation, self.config.list_suspect),

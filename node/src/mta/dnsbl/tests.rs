@@ -15,7 +15,7 @@ use vouch_protocol::{EndorseCategory, ReportCategory, Subject};
 use super::{Zones, bind, serve};
 use crate::config::DnsblConfig;
 use crate::metrics::Metrics;
-use crate::mta::Lookup;
+use crate::mta::{Lookup, Lookups};
 use crate::store;
 use crate::test_node::{TestNode, peer};
 use crate::trust::{Reputation, Verdict};
@@ -312,7 +312,11 @@ async fn a_slow_store_answers_servfail_not_a_listing() {
     let addr = udp_socket.local_addr().expect("addr");
     let metrics = Metrics::default();
     let (stop, stopping) = watch::channel(false);
-    let zones = Zones::new(config, Arc::new(Slow), metrics.clone());
+    let zones = Zones::new(
+        config,
+        Lookups::new(Arc::new(Slow), crate::mta::MAX_RUNNING_LOOKUPS),
+        metrics.clone(),
+    );
     let server = tokio::spawn(serve(zones, udp_socket, tcp_listener, stopping));
     let answer = udp(addr, "9.113.0.203.bl.vouch.local.", RecordType::A).await;
     assert_eq!(answer.metadata.response_code, ResponseCode::ServFail);

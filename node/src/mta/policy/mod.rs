@@ -22,7 +22,7 @@ use tracing::Instrument;
 pub use decide::{Answer, Source, decide, subjects};
 pub use protocol::{ProtocolError, Request, read_request};
 
-use super::{Lookup, ask, stopped};
+use super::{Lookups, stopped};
 use crate::config::{PolicyAction, PolicyConfig};
 use crate::metrics::Metrics;
 
@@ -30,16 +30,16 @@ use crate::metrics::Metrics;
 #[derive(Clone)]
 pub struct Server {
     config: Arc<PolicyConfig>,
-    lookup: Arc<dyn Lookup>,
+    lookups: Lookups,
     metrics: Metrics,
 }
 
 impl Server {
-    /// A server answering from `lookup`, counting in `metrics`.
-    pub fn new(config: PolicyConfig, lookup: Arc<dyn Lookup>, metrics: Metrics) -> Server {
+    /// A server answering through `lookups`, counting in `metrics`.
+    pub fn new(config: PolicyConfig, lookups: Lookups, metrics: Metrics) -> Server {
         Server {
             config: Arc::new(config),
-            lookup,
+            lookups,
             metrics,
         }
     }
@@ -147,7 +147,7 @@ impl Server {
             }
             let deadline = Duration::from_millis(self.config.timeout_ms);
             let asked: Vec<_> = found.iter().map(|(_, subject)| subject.clone()).collect();
-            match ask(&self.lookup, asked, deadline).await {
+            match self.lookups.ask(asked, deadline).await {
                 Ok(reputations) => {
                     let judged: Vec<_> = found
                         .into_iter()

@@ -12,7 +12,7 @@ use vouch_protocol::{ReportCategory, Subject};
 use super::Server;
 use crate::config::{PolicyAction, PolicyConfig};
 use crate::metrics::Metrics;
-use crate::mta::Lookup;
+use crate::mta::{Lookup, Lookups};
 use crate::store;
 use crate::test_node::{TestNode, peer};
 use crate::trust::{Reputation, Verdict};
@@ -273,7 +273,11 @@ async fn serve_broken(lookup: Broken) -> (std::net::SocketAddr, Metrics, watch::
         ..PolicyConfig::default()
     };
     let (stop, stopping) = watch::channel(false);
-    let server = Server::new(config, Arc::new(lookup), metrics.clone());
+    let server = Server::new(
+        config,
+        Lookups::new(Arc::new(lookup), crate::mta::MAX_RUNNING_LOOKUPS),
+        metrics.clone(),
+    );
     tokio::spawn(server.serve(listener, stopping));
     (addr, metrics, stop)
 }
