@@ -152,16 +152,18 @@ pub fn gossip_config() -> Result<gossipsub::Config, BuildError> {
 /// Gossipsub v1.1 peer scoring.
 ///
 /// * P4, invalid messages: weight −10 on a counter that is squared, so one
-///   invalid statement (which honest clock skew can cause) costs 10 and
-///   stops gossip to the peer, three cost 90 and graylist it. The counter
-///   decays to nothing over an hour.
+///   forged or malformed statement costs 10 and stops gossip to the peer,
+///   two cost 40, three cost 90 and graylist it (and the node bans it).
+///   The counter decays to nothing over an hour. This is the only charge
+///   for invalid gossip; stale and clock-skewed statements are ignored,
+///   not counted.
 /// * P2, first deliveries: a small reward (capped at +10) for peers that
 ///   bring new statements first.
 /// * P1, time in mesh: +0.01 a second, capped at +3.6 after an hour.
 /// * P3 (mesh delivery rate) off: statements are sporadic, so a quiet
 ///   honest peer must not look like one that withholds messages.
 /// * P5, application score: −1 per strike for abuse the router cannot see
-///   (flooding, forged back-fill pages), weight 1.
+///   (flooding, forged statements in back-fill pages), weight 1.
 /// * P6, IP colocation: loopback is exempt so a testnet on one host works;
 ///   several peers behind one public IP still pay.
 /// * Thresholds: no gossip to peers below −10, no publishing below −50,

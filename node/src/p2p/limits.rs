@@ -40,8 +40,12 @@ impl TokenBucket {
 /// Why a peer earned strikes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Offence {
-    /// Sent an invalid statement (forged, malformed, oversized, expired…).
+    /// Sent an invalid statement (forged, malformed, oversized) in a
+    /// back-fill page, which gossipsub's scoring does not see.
     Invalid,
+    /// Gossiped an invalid statement: gossipsub's invalid-message penalty
+    /// (P4) already counts it, so it costs no strikes on top.
+    InvalidGossip,
     /// Sent messages or requests faster than its rate limit.
     Flooding,
     /// Did not read what we sent it fast enough (its queue overflowed).
@@ -53,6 +57,7 @@ impl Offence {
     pub fn strikes(self) -> u32 {
         match self {
             Offence::Invalid => 10,
+            Offence::InvalidGossip => 0,
             Offence::Flooding | Offence::Slow => 1,
         }
     }
@@ -60,7 +65,7 @@ impl Offence {
     /// Name in logs and metrics.
     pub fn as_str(self) -> &'static str {
         match self {
-            Offence::Invalid => "invalid_statements",
+            Offence::Invalid | Offence::InvalidGossip => "invalid_statements",
             Offence::Flooding => "rate_limit",
             Offence::Slow => "slow",
         }
@@ -97,7 +102,7 @@ impl PeerLimits {
 
     /// Records an offence; true when the peer has now used up `max_strikes`.
     pub fn strike(&mut self, offence: Offence, max_strikes: u32) -> bool {
-        if offence == Offence::Invalid {
+        if matches!(offence, Offence::Invalid | Offence::InvalidGossip) {
             self.invalid += 1;
         }
         self.strikes = self.strikes.saturating_add(offence.strikes());

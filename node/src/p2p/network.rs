@@ -524,7 +524,7 @@ impl Running {
                     self.metrics.gossip(verdict.as_str());
                     if let Verdict::Reject(rule) = verdict {
                         tracing::info!(peer = %source, rule, "invalid statement gossiped");
-                        self.offence(source, Offence::Invalid);
+                        self.offence(source, Offence::InvalidGossip);
                     }
                 }
             }

@@ -422,3 +422,52 @@ async fn the_network_actor_stops_when_every_handle_is_dropped() {
         .expect("the actor ends")
         .expect("join");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_invalid_gossip_is_charged_once_so_two_cost_forty_and_three_ban() {
+    let h1 = node_after(None).await;
+    let mut rogue = rogue(MAX_STATEMENT_BYTES).await;
+    let rogue_id = *rogue.local_peer_id();
+    let h1_peer = peer_id(&h1.state.signer.public()).expect("peer id");
+    join(&mut rogue, h1.p2p.as_ref().expect("addr"), h1_peer).await;
+    let topic = IdentTopic::new(TOPIC);
+    let author = Keypair::from_secret_bytes([9; 32]);
+    let now = unix_now();
+    let forged = |n: u8| {
+        let mut bytes = report_by(&author, &format!("192.0.2.{n}"), now, now + 3600);
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        bytes
+    };
+    let score = || async {
+        let peers = get(&h1, "/v1/peers").await;
+        peers["peers"]
+            .as_array()
+            .expect("peers")
+            .iter()
+            .find(|p| p["peer_id"] == rogue_id.to_string())
+            .map(|p| (p["score"].as_f64().unwrap_or(0.0), p["banned"] == true))
+    };
+    for n in 1..=2 {
+        let _ = rogue.behaviour_mut().publish(topic.clone(), forged(n));
+        drive(&mut rogue, 1).await;
+    }
+    eventually(10, "two invalid statements are counted", || async {
+        let peers = get(&h1, "/v1/peers").await;
+        peers["peers"].as_array().expect("peers").iter().any(|p| {
+            p["peer_id"] == rogue_id.to_string() && p["invalid_statements"].as_u64() == Some(2)
+        })
+    })
+    .await;
+    let (two, banned) = score().await.expect("the rogue is known");
+    assert!(!banned, "two invalid statements do not ban");
+    // P4 alone: −10 × 2² (plus a little time in mesh); counted twice it was −60.
+    assert!((-45.0..=-35.0).contains(&two), "score after two: {two}");
+    let _ = rogue.behaviour_mut().publish(topic.clone(), forged(3));
+    drive(&mut rogue, 1).await;
+    eventually(10, "the third bans the rogue", || async {
+        score().await.is_some_and(|(_, banned)| banned)
+    })
+    .await;
+    h1.stop().await;
+}
