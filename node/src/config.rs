@@ -41,6 +41,11 @@ pub struct ApiConfig {
     pub max_batch: usize,
     /// Largest request body in bytes.
     pub max_body_bytes: usize,
+    /// A request not answered within this many milliseconds (a slow
+    /// client, a stuck store) gets 408 and its connection is freed.
+    pub request_timeout_ms: u64,
+    /// Most requests handled at once; the rest wait their turn.
+    pub max_concurrent_requests: usize,
 }
 
 impl Default for ApiConfig {
@@ -49,6 +54,8 @@ impl Default for ApiConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 7701)),
             max_batch: 1000,
             max_body_bytes: 64 * 1024,
+            request_timeout_ms: 10_000,
+            max_concurrent_requests: 256,
         }
     }
 }
@@ -416,6 +423,11 @@ impl Config {
         }
         if self.api.max_body_bytes < 1024 {
             return Err("api.max_body_bytes must be at least 1024".into());
+        }
+        if self.api.request_timeout_ms == 0 || self.api.max_concurrent_requests == 0 {
+            return Err(
+                "api.request_timeout_ms and api.max_concurrent_requests must be at least 1".into(),
+            );
         }
         if self.store.sweep_interval_secs == 0 {
             return Err("store.sweep_interval_secs must be at least 1".into());

@@ -58,6 +58,11 @@ pub enum NodeError {
     /// The API server failed.
     #[error("API server: {0}")]
     Serve(std::io::Error),
+    /// The API token is empty: every write would need no secret.
+    #[error(
+        "the API token is empty; write endpoints need a secret (remove api.token and run `vouch init`)"
+    )]
+    EmptyToken,
 }
 
 /// Every socket a node serves, bound before serving so callers (tests on
@@ -94,6 +99,9 @@ impl Node {
         keypair: Keypair,
         token: String,
     ) -> Result<Node, NodeError> {
+        if token.trim().is_empty() {
+            return Err(NodeError::EmptyToken);
+        }
         let db_path = data_dir.db_path();
         let store_error = |source| NodeError::Store {
             path: db_path.display().to_string(),
@@ -191,7 +199,7 @@ impl Node {
         let network = listeners
             .p2p
             .map(|running| tokio::spawn(running.run(stopping)));
-        let router = api::router(self.state.clone(), self.config.api.max_body_bytes);
+        let router = api::router(self.state.clone(), &self.config.api);
         if let Ok(addr) = listeners.api.local_addr() {
             tracing::info!(%addr, node_id = %self.state.signer.public(), "API listening");
         }
@@ -295,5 +303,24 @@ async fn settle_strangers(state: &AppState, config: &Config, trust_grew: bool) {
         }
         Ok(Err(error)) => tracing::error!(%error, "settling strangers failed"),
         Err(error) => tracing::error!(%error, "settling strangers task failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_api_token_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data_dir = DataDir::new(dir.path());
+        data_dir.init().expect("init");
+        let mut config = Config::default();
+        config.p2p.enabled = false;
+        for token in ["", "  \n"] {
+            let keypair = data_dir.keypair().expect("key");
+            let opened = Node::open_with(&data_dir, config.clone(), keypair, token.into());
+            assert!(matches!(opened, Err(NodeError::EmptyToken)));
+        }
     }
 }

@@ -159,7 +159,8 @@ pub struct Reputation {
     pub fresh_reporters: usize,
     /// Number of statements that contributed.
     pub statements: usize,
-    /// The largest contributions, largest first; remediation notices always.
+    /// The largest contributions, largest first, then the remediation
+    /// notices that count (by trusted authors; at most three).
     pub explanation: Vec<Contribution>,
 }
 
@@ -367,7 +368,7 @@ pub fn reputation(
     });
     shown.truncate(config.max_explanation);
     let mut explanation: Vec<Contribution> = shown.into_iter().map(contribution).collect();
-    explanation.extend(remediation_notices(evidence.exact, trust, now));
+    explanation.extend(remediation_notices(evidence.exact, trust, now, config));
 
     Reputation {
         subject: subject.to_string(),
@@ -634,29 +635,40 @@ fn remediation_notices<'a>(
     about: &'a [Entry],
     trust: &'a TrustMap,
     now: u64,
+    config: &'a Config,
 ) -> impl Iterator<Item = Contribution> + 'a {
-    about.iter().filter_map(move |(id, s)| match &s.body.claim {
-        Claim::Remediate {
-            note,
-            remediated_at,
-        } if s.body.expires_at > now => Some(Contribution {
-            id: id.to_string(),
-            author: s.author.to_string(),
-            author_trust: trust.get(&s.author),
-            kind: "remediate",
-            category: format!("fixed {}s ago: {note}", now.saturating_sub(*remediated_at)),
-            subject: s.body.subject.to_string(),
-            signal: Signal::Exact,
-            age_secs: now.saturating_sub(s.body.created_at),
-            decay: 1.0,
-            fresh: false,
-            weight: 0.0,
-            source: None,
-            author_name: None,
-        }),
-        _ => None,
-    })
+    // Only notices that count (by authors trusted enough to move decay),
+    // and a few: anyone can publish one, and they must not crowd out the
+    // evidence.
+    about
+        .iter()
+        .filter(move |(_, s)| trust.get(&s.author) >= config.remediation_min_trust)
+        .filter_map(move |(id, s)| match &s.body.claim {
+            Claim::Remediate {
+                note,
+                remediated_at,
+            } if s.body.expires_at > now => Some(Contribution {
+                id: id.to_string(),
+                author: s.author.to_string(),
+                author_trust: trust.get(&s.author),
+                kind: "remediate",
+                category: format!("fixed {}s ago: {note}", now.saturating_sub(*remediated_at)),
+                subject: s.body.subject.to_string(),
+                signal: Signal::Exact,
+                age_secs: now.saturating_sub(s.body.created_at),
+                decay: 1.0,
+                fresh: false,
+                weight: 0.0,
+                source: None,
+                author_name: None,
+            }),
+            _ => None,
+        })
+        .take(MAX_REMEDIATION_NOTICES)
 }
+
+/// Most remediation notices an explanation shows.
+const MAX_REMEDIATION_NOTICES: usize = 3;
 
 fn contribution(w: &Weighed) -> Contribution {
     let (kind, category) = match &w.statement.body.claim {

@@ -453,12 +453,24 @@ fn trusted_remediation_speeds_up_decay_and_shows_in_the_explanation() {
             .iter()
             .any(|c| c.kind == "remediate" && c.category.contains("account closed"))
     );
-    // An untrusted author's remediation shows but changes nothing.
+    // An untrusted author's remediation changes nothing and is not shown.
     let mut untrusted = reports.to_vec();
     untrusted.push(remediate(&stranger));
     let r = score(&engine, "192.0.2.1", &untrusted, &[]);
     assert_eq!(r.reported, plain.reported);
-    assert!(r.explanation.iter().any(|c| c.kind == "remediate"));
+    assert!(!r.explanation.iter().any(|c| c.kind == "remediate"));
+    // Nor can a crowd of strangers' notices flood the explanation; trusted
+    // ones show, a few at most.
+    let mut crowd = reports.to_vec();
+    crowd.extend((10..40).map(|n| remediate(&key(n))));
+    crowd.extend((0..5).map(|_| remediate(&operator)));
+    let r = score(&engine, "192.0.2.1", &crowd, &[]);
+    let notices = r
+        .explanation
+        .iter()
+        .filter(|c| c.kind == "remediate")
+        .count();
+    assert!((1..=3).contains(&notices), "{notices} notices");
     // Reports made after the remediation decay normally.
     let fresh = [report(&me, "192.0.2.1", 0), remediate(&operator)];
     let r = score(&engine, "192.0.2.1", &fresh, &[]);

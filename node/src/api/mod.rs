@@ -14,18 +14,27 @@ mod status;
 mod view;
 mod write;
 
+use std::time::Duration;
+
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
 use axum::middleware;
 use axum::routing::{get, post};
+use tower::limit::ConcurrencyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
 
 pub use error::Error;
+
+use crate::config::ApiConfig;
 pub use openapi::document as openapi_document;
 pub use reputation::parse_sender;
 pub use state::AppState;
 
-/// Builds the router (tests call it without a server).
-pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+/// Builds the router: every request bounded in size, in time
+/// (`api.request_timeout_ms`, then 408) and in number at once
+/// (`api.max_concurrent_requests`).
+pub fn router(state: AppState, config: &ApiConfig) -> Router {
     let auth = middleware::from_fn_with_state(state.clone(), auth::require_token);
     Router::new()
         .route("/v1/reputation/{*subject}", get(reputation::get_one))
@@ -56,7 +65,12 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/v1/openapi.json", get(openapi::serve))
         .route("/metrics", get(status::metrics))
         .fallback(|| async { Error::NotFound })
-        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_millis(config.request_timeout_ms),
+        ))
+        .layer(ConcurrencyLimitLayer::new(config.max_concurrent_requests))
         .with_state(state)
 }
 

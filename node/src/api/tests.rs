@@ -474,3 +474,29 @@ async fn trust_names_a_node_by_key_peer_id_or_multiaddr_and_peers_are_listed() {
     );
     node.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_whose_body_never_comes_gets_408_in_time() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let node = test_node::TestNode::start(|config| config.api.request_timeout_ms = 300).await;
+    let mut stream = tokio::net::TcpStream::connect(node.api)
+        .await
+        .expect("connect");
+    let head = format!(
+        "POST /v1/report HTTP/1.1\r\nHost: vouch\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{",
+        node.token
+    );
+    stream.write_all(head.as_bytes()).await.expect("write");
+    let started = std::time::Instant::now();
+    let mut answer = vec![0u8; 512];
+    let n = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut answer))
+        .await
+        .expect("answered in time")
+        .expect("read");
+    let text = String::from_utf8_lossy(&answer[..n]);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+    node.stop().await;
+}

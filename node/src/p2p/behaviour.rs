@@ -78,6 +78,10 @@ impl Behaviour {
 
         let mut kad_config = kad::Config::new(StreamProtocol::new(KAD_PROTOCOL));
         kad_config.set_query_timeout(Duration::from_secs(30));
+        // Vouch stores no DHT records: inbound PUT_VALUE and ADD_PROVIDER
+        // requests are handed to the node (which ignores them) instead of
+        // filling the record store.
+        kad_config.set_record_filtering(kad::StoreInserts::FilterBoth);
         let mut kademlia =
             kad::Behaviour::with_config(peer_id, kad::store::MemoryStore::new(peer_id), kad_config);
         // Serve the DHT even before an external address is confirmed: nodes
