@@ -206,6 +206,8 @@ pub(super) fn sign_and_store(
         if let Some(source) = source {
             state.store.set_source(id, source.tag())?;
         }
+        // Acknowledged means on disk: back-fill cannot restore these.
+        state.store.sync_wal()?;
         if let (Spread::Gossip, Ok(bytes)) = (spread, encoded) {
             // Peers that miss the gossip back-fill it later.
             let _ = state.p2p.publish(bytes);

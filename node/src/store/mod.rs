@@ -150,6 +150,13 @@ impl Store {
             .ok_or(Error::MissingColumnFamily(name))
     }
 
+    /// Syncs the write-ahead log to disk: what was written so far survives
+    /// a power cut, not only a crash. For the operator's own statements,
+    /// which no peer can bring back.
+    pub fn sync_wal(&self) -> Result<(), Error> {
+        Ok(self.db.flush_wal(true)?)
+    }
+
     /// Current counts.
     pub fn counts(&self) -> Counts {
         *self.writer.lock().unwrap_or_else(PoisonError::into_inner)
