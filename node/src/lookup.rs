@@ -12,6 +12,10 @@ use crate::names::NameBook;
 use crate::store::{self, Store, Stored};
 use crate::trust::{Evidence, Reputation, TrustEngine};
 
+/// Most distinct relaying hosts checked for a forwarder endorsement in one
+/// lookup.
+pub const MAX_FORWARDERS_PER_LOOKUP: usize = 32;
+
 /// A cheap, cloneable handle for reputation lookups.
 #[derive(Clone)]
 pub struct Reputations {
@@ -87,6 +91,9 @@ impl Reputations {
             let host = report.statement.body.subject.clone();
             let endorsed = match forwarders.get(&host) {
                 Some(known) => *known,
+                // Peers' reports choose the hosts: each costs a scan, so
+                // only so many are looked at.
+                None if forwarders.len() >= MAX_FORWARDERS_PER_LOOKUP => continue,
                 None => {
                     let about = pairs(self.store.about(&host)?);
                     let endorsed = self.trust.is_endorsed_forwarder(&about, now);
@@ -104,4 +111,43 @@ impl Reputations {
 
 fn pairs(stored: Vec<Stored>) -> Vec<(StatementId, vouch_protocol::SignedStatement)> {
     stored.into_iter().map(|s| (s.id, s.statement)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use vouch_protocol::{Claim, EndorseCategory, Evidence, ReportCategory};
+
+    use super::MAX_FORWARDERS_PER_LOOKUP;
+    use crate::clock::unix_now;
+    use crate::test_node::{TestNode, peer};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reports_through_many_forwarders_are_checked_a_bounded_number_of_hosts_at_a_time() {
+        let node = TestNode::start(|config| config.p2p.enabled = false).await;
+        let reporter = peer(1);
+        node.trust(&reporter);
+        let origin = "198.51.100.7";
+        let hosts = MAX_FORWARDERS_PER_LOOKUP + 8;
+        for n in 0..hosts {
+            let host = format!("203.0.113.{}", n + 1);
+            node.endorse_mine(&host, EndorseCategory::Forwarder);
+            let claim = Claim::Report {
+                category: ReportCategory::Spam,
+                count: 1,
+                evidence: Evidence {
+                    message_hashes: Vec::new(),
+                    relay_chain: vec![origin.parse().expect("ip")],
+                },
+            };
+            node.submit(&reporter, host.parse().expect("subject"), claim, 60);
+        }
+        node.state.trust.recompute_if_dirty();
+        let reputation = node
+            .state
+            .reputations
+            .lookup(&origin.parse().expect("subject"), unix_now())
+            .expect("lookup");
+        assert_eq!(reputation.statements, MAX_FORWARDERS_PER_LOOKUP);
+        node.stop().await;
+    }
 }

@@ -118,7 +118,7 @@ impl TestNode {
         }
     }
 
-    fn submit(&self, author: &Keypair, subject: Subject, claim: Claim, age_secs: u64) {
+    pub fn submit(&self, author: &Keypair, subject: Subject, claim: Claim, age_secs: u64) {
         let now = unix_now();
         let statement = author.sign(Statement {
             version: VERSION,

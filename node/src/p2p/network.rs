@@ -462,17 +462,19 @@ impl Running {
             } => {
                 let asked = self.requests.remove(&request_id).map(|(_, since)| since);
                 self.metrics.sync("received");
-                // A page must move the watermark forward, or the round ends
-                // (a peer cannot keep a node asking forever).
-                let progressed = asked.is_some_and(|since| response.next > since);
+                let (next, more) = match sync::continue_after(asked, &response) {
+                    sync::Continue::From { next, more } => (next, more),
+                    sync::Continue::Restart => {
+                        tracing::info!(%peer, "the peer's store was reset; back-filling it from the start");
+                        (0, true)
+                    }
+                };
                 let (ingest, store, done) = (
                     self.ingest.clone(),
                     self.store.clone(),
                     self.done_tx.clone(),
                 );
                 self.tasks.spawn(async move {
-                    let next = response.next;
-                    let more = response.more && progressed;
                     let ingested = tokio::task::spawn_blocking(move || {
                         let outcome = sync::ingest_page(&ingest, response, unix_now())?;
                         store.set_sync_watermark(&peer.to_bytes(), next)?;

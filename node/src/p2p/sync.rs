@@ -46,6 +46,36 @@ pub struct SyncPage {
     pub server_next_seq: u64,
 }
 
+/// Where back-fill from a peer goes on after one of its pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Continue {
+    /// Save `next` as the watermark; ask again from it if `more`.
+    From {
+        /// The new watermark.
+        next: u64,
+        /// Whether to ask for the next page now.
+        more: bool,
+    },
+    /// The watermark asked from lies beyond every sequence number the peer
+    /// has assigned: its store was reset. Start over from 0.
+    Restart,
+}
+
+/// What to do after `page` answered a request from watermark `asked`. A
+/// page must move the watermark forward, or the round ends (a peer cannot
+/// keep a node asking forever).
+pub fn continue_after(asked: Option<u64>, page: &SyncPage) -> Continue {
+    match asked {
+        Some(since) if since > page.server_next_seq && page.statements.is_empty() => {
+            Continue::Restart
+        }
+        _ => Continue::From {
+            next: page.next,
+            more: page.more && asked.is_some_and(|since| page.next > since),
+        },
+    }
+}
+
 /// Builds the page answering `request` (blocking: reads the store).
 /// `relayable` says whether this node would relay an author's statements;
 /// statements expired at `now` but not yet swept are left out (the peer
@@ -167,6 +197,36 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Arc::new(Store::open(&dir.path().join("db")).expect("store"));
         (dir, store, Keypair::from_secret_bytes([5; 32]))
+    }
+
+    #[test]
+    fn a_peer_whose_store_was_reset_is_back_filled_from_the_start() {
+        let page = |next, more, server_next_seq| SyncPage {
+            statements: Vec::new(),
+            next,
+            more,
+            server_next_seq,
+        };
+        // The peer has assigned 1..=40; we had read up to 5000 before its reset.
+        assert_eq!(
+            continue_after(Some(5000), &page(5000, false, 41)),
+            Continue::Restart
+        );
+        assert_eq!(
+            continue_after(Some(10), &page(30, true, 41)),
+            Continue::From {
+                next: 30,
+                more: true
+            }
+        );
+        // No progress, no next page.
+        assert_eq!(
+            continue_after(Some(30), &page(30, true, 41)),
+            Continue::From {
+                next: 30,
+                more: false
+            }
+        );
     }
 
     #[test]

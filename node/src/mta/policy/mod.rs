@@ -126,9 +126,17 @@ impl Server {
             }
             self.metrics.policy_answer(action_label(answer.action));
             let reply = format!("action={}\n\n", answer.text);
-            if let Err(error) = write.write_all(reply.as_bytes()).await {
-                tracing::debug!(%error, "cannot write the answer");
-                return;
+            // A client that stops reading must not hold the connection slot.
+            match tokio::time::timeout(idle, write.write_all(reply.as_bytes())).await {
+                Ok(Ok(())) => {}
+                Ok(Err(error)) => {
+                    tracing::debug!(%error, "cannot write the answer");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!("client stopped reading; connection closed");
+                    return;
+                }
             }
         }
     }
