@@ -2,6 +2,7 @@
 //! 127.0.0.1, driven through its CLI. Every test stops what it starts.
 
 mod cli;
+mod crash;
 mod harness;
 mod small_web;
 mod testnet;
