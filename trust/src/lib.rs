@@ -19,6 +19,10 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use vouch_protocol::{NodeKey, SignedStatement, Subject};
 
+/// A map keyed by node keys or subjects with a fast hasher, seeded per
+/// process (the keys in the engine's maps come through the web of trust).
+pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
 pub use graph::TrustGraph;
 pub use rank::{RankParams, TrustMap, WEAK_VOUCH, personalised_rank};
 pub use score::{

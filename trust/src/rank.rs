@@ -15,7 +15,7 @@
 //! through a few attack edges gets at most what flows through those edges,
 //! whatever its size.
 
-use std::collections::HashMap;
+use crate::FastMap;
 
 use vouch_protocol::NodeKey;
 
@@ -44,13 +44,13 @@ pub struct RankParams {
 /// each author's statements weigh in a score.
 #[derive(Debug, Clone, Default)]
 pub struct TrustMap {
-    trust: HashMap<NodeKey, f64>,
+    trust: FastMap<NodeKey, f64>,
     /// The direct peer each author is first reached through (breadth
     /// first from the local node).
-    branch: HashMap<NodeKey, NodeKey>,
+    branch: FastMap<NodeKey, NodeKey>,
     /// For authors first reached across a weak vouch: the node that vouch
     /// names, and its weight (the weakest such vouch on the way).
-    gate: HashMap<NodeKey, (NodeKey, u8)>,
+    gate: FastMap<NodeKey, (NodeKey, u8)>,
     root: Option<NodeKey>,
     own_weight: f64,
     author_cap: f64,
@@ -139,9 +139,10 @@ impl TrustMap {
 pub fn personalised_rank(graph: &TrustGraph, root: NodeKey, params: RankParams) -> TrustMap {
     // Index the nodes reachable from the root, breadth first (nothing else
     // can get trust), and note the branch each is first reached through.
-    let mut index: HashMap<NodeKey, usize> = HashMap::from([(root, 0)]);
-    let mut branch: HashMap<NodeKey, NodeKey> = HashMap::new();
-    let mut gate: HashMap<NodeKey, (NodeKey, u8)> = HashMap::new();
+    let mut index: FastMap<NodeKey, usize> = FastMap::default();
+    index.insert(root, 0);
+    let mut branch: FastMap<NodeKey, NodeKey> = FastMap::default();
+    let mut gate: FastMap<NodeKey, (NodeKey, u8)> = FastMap::default();
     let mut nodes = vec![root];
     let mut cursor = 0;
     while let Some(from) = nodes.get(cursor).copied() {
@@ -220,7 +221,7 @@ pub fn personalised_rank(graph: &TrustGraph, root: NodeKey, params: RankParams) 
     }
 
     let home = visits[0].max(f64::MIN_POSITIVE);
-    let trust: HashMap<NodeKey, f64> = nodes
+    let trust: FastMap<NodeKey, f64> = nodes
         .iter()
         .zip(&visits)
         .filter(|(node, v)| **node == root || **v > 0.0)

@@ -1,7 +1,7 @@
 //! Reputation of a subject from the statements about it, weighted by my trust
 //! in their authors and by their age, with an explanation of the result.
 
-use std::collections::HashMap;
+use crate::FastMap;
 
 use serde::Serialize;
 use vouch_protocol::{Claim, EndorseCategory, SignedStatement, StatementId, Subject};
@@ -320,7 +320,7 @@ pub fn reputation(
         .filter(|(_, s)| &s.body.subject != subject && matches!(s.body.claim, Claim::Report { .. }))
         .filter_map(|s| weigh(s, Signal::Netblock))
         .collect();
-    let mut per_neighbour: HashMap<&Subject, f64> = HashMap::new();
+    let mut per_neighbour: FastMap<&Subject, f64> = FastMap::default();
     for w in &neighbours {
         *per_neighbour.entry(&w.statement.body.subject).or_default() -= w.weight;
     }
@@ -360,13 +360,20 @@ pub fn reputation(
     if counts {
         shown.extend(neighbours.iter());
     }
-    shown.sort_by(|a, b| {
+    // Only the largest few are shown: select them, then sort just those.
+    let by_weight = |a: &&Weighed, b: &&Weighed| {
         b.weight
             .abs()
             .total_cmp(&a.weight.abs())
             .then(a.id.cmp(b.id))
-    });
-    shown.truncate(config.max_explanation);
+    };
+    if shown.len() > config.max_explanation {
+        if config.max_explanation > 0 {
+            shown.select_nth_unstable_by(config.max_explanation - 1, by_weight);
+        }
+        shown.truncate(config.max_explanation);
+    }
+    shown.sort_by(by_weight);
     let mut explanation: Vec<Contribution> = shown.into_iter().map(contribution).collect();
     explanation.extend(remediation_notices(evidence.exact, trust, now, config));
 
@@ -526,13 +533,13 @@ fn defer_on_fresh(
 /// single vouch — a sybil clique, a ring of colluders — never blocks alone.
 fn cap_branches(weighed: &mut [Weighed], trust: &TrustMap, config: &Config) {
     cap_gates(weighed, trust, config);
-    let mut mass: HashMap<&vouch_protocol::NodeKey, f64> = HashMap::new();
+    let mut mass: FastMap<&vouch_protocol::NodeKey, f64> = FastMap::default();
     for w in weighed.iter().filter(|w| w.weight < 0.0) {
         if let Some(branch) = trust.branch(&w.statement.author) {
             *mass.entry(branch).or_default() -= w.weight;
         }
     }
-    let scale: HashMap<vouch_protocol::NodeKey, f64> = mass
+    let scale: FastMap<vouch_protocol::NodeKey, f64> = mass
         .into_iter()
         .filter(|(_, m)| *m > config.max_author_weight)
         .map(|(b, m)| (*b, config.max_author_weight / m))
@@ -550,13 +557,13 @@ fn cap_branches(weighed: &mut [Weighed], trust: &TrustMap, config: &Config) {
 /// Scales down the reports of the authors behind each weak vouch so that
 /// together they weigh at most the vouch's weight in percent of one voice.
 fn cap_gates(weighed: &mut [Weighed], trust: &TrustMap, config: &Config) {
-    let mut mass: HashMap<&vouch_protocol::NodeKey, (f64, u8)> = HashMap::new();
+    let mut mass: FastMap<&vouch_protocol::NodeKey, (f64, u8)> = FastMap::default();
     for w in weighed.iter().filter(|w| w.weight < 0.0) {
         if let Some((gate, weight)) = trust.gate(&w.statement.author) {
             mass.entry(gate).or_insert((0.0, weight)).0 -= w.weight;
         }
     }
-    let scale: HashMap<vouch_protocol::NodeKey, f64> = mass
+    let scale: FastMap<vouch_protocol::NodeKey, f64> = mass
         .into_iter()
         .filter_map(|(gate, (m, weight))| {
             let cap = config.max_author_weight * f64::from(weight) / 100.0;
