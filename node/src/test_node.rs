@@ -16,6 +16,19 @@ use crate::data_dir::DataDir;
 use crate::ingest::Ingested;
 use crate::node::Node;
 
+/// A raw message from tests/data/messages, as bytes.
+macro_rules! message_fixture {
+    ($name:literal) => {
+        include_bytes!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/data/messages/",
+            $name
+        ))
+        .as_slice()
+    };
+}
+pub(crate) use message_fixture;
+
 pub struct TestNode {
     pub api: SocketAddr,
     pub token: String,

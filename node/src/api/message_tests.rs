@@ -4,16 +4,12 @@
 use serde_json::{Value, json};
 
 use crate::config::Config;
-use crate::test_node::TestNode;
+use crate::test_node::{TestNode, message_fixture};
 
+/// A test message, owned.
 macro_rules! fixture {
     ($name:literal) => {
-        include_bytes!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../tests/data/messages/",
-            $name
-        ))
-        .to_vec()
+        message_fixture!($name).to_vec()
     };
 }
 

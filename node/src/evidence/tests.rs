@@ -6,17 +6,7 @@ use sha2::Digest;
 
 use super::message::{self, MessageError};
 use super::origin::{self, OriginError, OwnHosts};
-
-macro_rules! fixture {
-    ($name:literal) => {
-        include_bytes!(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../tests/data/messages/",
-            $name
-        ))
-        .as_slice()
-    };
-}
+use crate::test_node::message_fixture;
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
@@ -36,7 +26,7 @@ fn origin_of(raw: &[u8]) -> origin::Origin {
 
 #[test]
 fn a_plain_message_names_the_host_that_connected_and_its_helo() {
-    let facts = message::parse(fixture!("plain.eml")).unwrap();
+    let facts = message::parse(message_fixture!("plain.eml")).unwrap();
     assert_eq!(facts.hops.len(), 3);
     assert_eq!(
         facts.envelope_domain.as_deref(),
@@ -53,17 +43,17 @@ fn a_plain_message_names_the_host_that_connected_and_its_helo() {
 
 #[test]
 fn a_list_or_forwarder_is_the_origin_and_the_host_behind_it_the_relay_chain() {
-    let list = origin_of(fixture!("mailing-list.eml"));
+    let list = origin_of(message_fixture!("mailing-list.eml"));
     assert_eq!(list.ip, ip("193.0.6.139"));
     assert_eq!(list.relay_chain, vec![ip("81.2.69.160")]);
-    let forwarded = origin_of(fixture!("forwarded.eml"));
+    let forwarded = origin_of(message_fixture!("forwarded.eml"));
     assert_eq!(forwarded.ip, ip("185.12.64.1"));
     assert_eq!(forwarded.relay_chain, vec![ip("81.2.69.161")]);
 }
 
 #[test]
 fn arc_sets_fill_the_relay_chain_nearest_first() {
-    let facts = message::parse(fixture!("arc.eml")).unwrap();
+    let facts = message::parse(message_fixture!("arc.eml")).unwrap();
     assert_eq!(
         facts.arc_ips,
         vec![ip("209.85.220.41"), ip("91.198.174.192")]
@@ -83,7 +73,7 @@ fn arc_sets_fill_the_relay_chain_nearest_first() {
 
 #[test]
 fn ipv6_origins_are_found() {
-    let origin = origin_of(fixture!("ipv6.eml"));
+    let origin = origin_of(message_fixture!("ipv6.eml"));
     assert_eq!(origin.ip, ip("2a00:1450:4864:20::42a"));
     assert_eq!(origin.helo.as_deref(), Some("v6.spamsender.example"));
 }
@@ -109,7 +99,7 @@ fn own_networks_and_host_names_are_skipped() {
 
 #[test]
 fn an_all_internal_message_has_nothing_to_report() {
-    let facts = message::parse(fixture!("internal.eml")).unwrap();
+    let facts = message::parse(message_fixture!("internal.eml")).unwrap();
     assert_eq!(
         origin::find(&facts, &own(), 8),
         Err(OriginError::AllInternal)
@@ -119,20 +109,20 @@ fn an_all_internal_message_has_nothing_to_report() {
 #[test]
 fn malformed_headers_give_a_clear_error_and_truncated_ones_what_they_hold() {
     assert_eq!(
-        message::parse(fixture!("malformed.eml")),
+        message::parse(message_fixture!("malformed.eml")),
         Err(MessageError::NoReceived)
     );
     assert_eq!(message::parse(b""), Err(MessageError::NoHeaders));
     assert!(message::parse(&[0xff; 64]).is_err());
     // Cut inside the second Received header: the part before the cut still
     // names the host that connected.
-    let origin = origin_of(fixture!("truncated.eml"));
+    let origin = origin_of(message_fixture!("truncated.eml"));
     assert_eq!(origin.ip, ip("45.142.120.10"));
 }
 
 #[test]
 fn a_ten_megabyte_body_is_hashed_not_parsed() {
-    let mut raw = fixture!("plain.eml").to_vec();
+    let mut raw = message_fixture!("plain.eml").to_vec();
     raw.extend(
         std::iter::repeat_n(
             b"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd\r\n".as_slice(),
@@ -142,7 +132,7 @@ fn a_ten_megabyte_body_is_hashed_not_parsed() {
     );
     assert!(raw.len() > 10_000_000);
     let big = message::parse(&raw).unwrap();
-    let small = message::parse(fixture!("plain.eml")).unwrap();
+    let small = message::parse(message_fixture!("plain.eml")).unwrap();
     assert_eq!(big.hops, small.hops);
     assert_ne!(big.body_hash, small.body_hash);
 }

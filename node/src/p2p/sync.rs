@@ -167,31 +167,15 @@ pub fn ingest_page(ingest: &Ingest, page: SyncPage, now: u64) -> Result<PageOutc
 mod tests {
     use std::sync::Arc;
 
-    use vouch_protocol::{
-        Evidence, Keypair, ReportCategory, Statement, StatementId, VERSION, encode_signed,
-    };
+    use vouch_protocol::{Keypair, StatementId};
 
     use super::*;
     use crate::metrics::Metrics;
+    use crate::p2p::tests::report_by;
     use crate::store::Verified;
     use crate::trust::TrustEngine;
 
     const NOW: u64 = 1_800_000_000;
-
-    fn report(author: &Keypair, subject: &str, created_at: u64, expires_at: u64) -> Vec<u8> {
-        let statement = author.sign(Statement {
-            version: VERSION,
-            subject: subject.parse().expect("subject"),
-            created_at,
-            expires_at,
-            claim: Claim::Report {
-                category: ReportCategory::Spam,
-                count: 1,
-                evidence: Evidence::default(),
-            },
-        });
-        encode_signed(&statement).expect("encodes")
-    }
 
     fn open() -> (tempfile::TempDir, Arc<Store>, Keypair) {
         let dir = tempfile::tempdir().expect("tempdir");
@@ -232,8 +216,8 @@ mod tests {
     #[test]
     fn statements_expired_but_not_yet_swept_are_not_served() {
         let (_dir, store, author) = open();
-        let live = report(&author, "192.0.2.1", NOW - 60, NOW + 3600);
-        let expired = report(&author, "192.0.2.2", NOW - 7200, NOW - 1);
+        let live = report_by(&author, "192.0.2.1", NOW - 60, NOW + 3600);
+        let expired = report_by(&author, "192.0.2.2", NOW - 7200, NOW - 1);
         let verified: Vec<Verified> = [live.clone(), expired]
             .into_iter()
             .map(|bytes| Verified {
@@ -261,14 +245,14 @@ mod tests {
         let (_dir, store, author) = open();
         let trust = Arc::new(TrustEngine::new(author.public(), Default::default()));
         let ingest = Ingest::new(store, trust, Metrics::default());
-        let mut forged = report(&author, "192.0.2.4", NOW, NOW + 3600);
+        let mut forged = report_by(&author, "192.0.2.4", NOW, NOW + 3600);
         let last = forged.len() - 1;
         forged[last] ^= 1;
         let page = SyncPage {
             statements: [
-                report(&author, "192.0.2.1", NOW - 60, NOW + 3600),
-                report(&author, "192.0.2.2", NOW - 7200, NOW - 60),
-                report(&author, "192.0.2.3", NOW + 3600, NOW + 7200),
+                report_by(&author, "192.0.2.1", NOW - 60, NOW + 3600),
+                report_by(&author, "192.0.2.2", NOW - 7200, NOW - 60),
+                report_by(&author, "192.0.2.3", NOW + 3600, NOW + 7200),
                 forged,
             ]
             .into_iter()

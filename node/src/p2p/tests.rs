@@ -253,7 +253,13 @@ async fn drive(swarm: &mut Swarm<gossipsub::Behaviour>, secs: u64) {
     .await;
 }
 
-fn report_by(author: &Keypair, subject: &str, created_at: u64, expires_at: u64) -> Vec<u8> {
+/// A spam report by `author`, encoded as it travels.
+pub(crate) fn report_by(
+    author: &Keypair,
+    subject: &str,
+    created_at: u64,
+    expires_at: u64,
+) -> Vec<u8> {
     encode_signed(&author.sign(Statement {
         version: VERSION,
         subject: subject.parse().expect("subject"),
