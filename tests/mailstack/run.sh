@@ -19,35 +19,15 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vouch-target}"
 
-say() { printf '== %s\n' "$*"; }
-fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+. tests/lib.sh
 
 [ "$(id -u)" -eq 0 ] || fail "run as root (apt-get, unshare)"
 
 if [ "${VOUCH_MAILSTACK_INSIDE:-}" != 1 ]; then
     # --- what it needs (before leaving the network) ---------------------------
-    missing=()
-    command -v dovecot >/dev/null 2>&1 || missing+=(dovecot-imapd)
-    command -v sievec >/dev/null 2>&1 || missing+=(dovecot-sieve)
-    command -v rspamd >/dev/null 2>&1 || missing+=(rspamd)
-    command -v curl >/dev/null 2>&1 || missing+=(curl)
-    command -v python3 >/dev/null 2>&1 || missing+=(python3)
-    command -v ip >/dev/null 2>&1 || missing+=(iproute2)
-    command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
-    if [ ${#missing[@]} -gt 0 ]; then
-        say "installing ${missing[*]}"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    fi
-    if [ -n "${VOUCH_BIN:-}" ]; then
-        VOUCH="$VOUCH_BIN"
-    else
-        say "building vouch"
-        # The same build as `./dev test`, so CI reuses it.
-        cargo test -q --workspace --locked --no-run
-        VOUCH="$CARGO_TARGET_DIR/debug/vouch"
-    fi
-    [ -x "$VOUCH" ] || fail "no vouch binary at $VOUCH"
+    install_missing dovecot:dovecot-imapd sievec:dovecot-sieve rspamd:rspamd curl:curl \
+        python3:python3 ip:iproute2 unshare:util-linux
+    vouch_binary
     say "entering a network namespace of our own (loopback only)"
     VOUCH_MAILSTACK_INSIDE=1 VOUCH_BIN="$VOUCH" exec unshare --net -- "$0"
 fi

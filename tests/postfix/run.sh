@@ -14,36 +14,14 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vouch-target}"
 
-say() { printf '== %s\n' "$*"; }
-fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
+. tests/lib.sh
 
 [ "$(id -u)" -eq 0 ] || fail "run as root (apt-get, port 53, mount namespace)"
 
 # --- what it needs ------------------------------------------------------------
-missing=()
-command -v postfix >/dev/null 2>&1 || missing+=(postfix)
-command -v swaks >/dev/null 2>&1 || missing+=(swaks)
-command -v unbound >/dev/null 2>&1 || missing+=(unbound)
-command -v dig >/dev/null 2>&1 || missing+=(dnsutils)
-command -v unshare >/dev/null 2>&1 || missing+=(util-linux)
-if [ ${#missing[@]} -gt 0 ]; then
-    say "installing ${missing[*]}"
-    echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
-
-# VOUCH_BIN=path skips the build (a binary you built yourself).
-if [ -n "${VOUCH_BIN:-}" ]; then
-    VOUCH="$VOUCH_BIN"
-else
-    say "building vouch"
-    # The same build as `./dev test`, so CI reuses it: a `-p vouch-cli` build
-    # unifies features differently and compiles RocksDB a second time.
-    cargo test -q --workspace --locked --no-run
-    VOUCH="$CARGO_TARGET_DIR/debug/vouch"
-fi
-[ -x "$VOUCH" ] || fail "no vouch binary at $VOUCH"
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+install_missing postfix:postfix swaks:swaks unbound:unbound dig:dnsutils unshare:util-linux
+vouch_binary
 
 # --- scratch space and cleanup ------------------------------------------------
 WORK="$(mktemp -d /tmp/vouch-postfix.XXXXXX)"
