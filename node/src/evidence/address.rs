@@ -34,8 +34,7 @@ fn special_v4(ip: Ipv4Addr) -> Option<&'static str> {
 }
 
 fn special_v6(ip: Ipv6Addr) -> Option<&'static str> {
-    let segments = ip.segments();
-    let first = segments[0];
+    let [first, second, third, fourth, ..] = ip.segments();
     Some(match first {
         _ if ip.is_loopback() => "loopback",
         _ if ip.is_unspecified() => "unspecified",
@@ -43,10 +42,10 @@ fn special_v6(ip: Ipv6Addr) -> Option<&'static str> {
         0xfc00..=0xfdff => "unique local (fc00::/7)",
         0xfe80..=0xfebf => "link-local",
         0xfec0..=0xfeff => "site-local (deprecated)",
-        0x2001 if segments[1] == 0x0db8 => "documentation (2001:db8::/32)",
-        0x2001 if segments[1] < 0x0200 => "IETF protocol assignments (2001::/23)",
-        0x0064 if segments[1] == 0xff9b => "IPv4/IPv6 translation (64:ff9b::/96)",
-        0x0100 if segments[1..4] == [0, 0, 0] => "discard-only (100::/64)",
+        0x2001 if second == 0x0db8 => "documentation (2001:db8::/32)",
+        0x2001 if second < 0x0200 => "IETF protocol assignments (2001::/23)",
+        0x0064 if second == 0xff9b => "IPv4/IPv6 translation (64:ff9b::/96)",
+        0x0100 if [second, third, fourth] == [0, 0, 0] => "discard-only (100::/64)",
         0x0000 => "reserved (::/8)",
         _ if first & 0xe000 != 0x2000 => "not global unicast (outside 2000::/3)",
         _ => return None,

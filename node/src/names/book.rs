@@ -86,7 +86,8 @@ impl std::fmt::Display for Name {
 #[derive(Debug, Default)]
 struct Entries {
     pins: BTreeMap<String, Pin>,
-    claims: HashMap<NodeKey, (Name, u64)>,
+    /// What each key's claim check found (`None`: it claims no name), and when.
+    claims: HashMap<NodeKey, (Option<Name>, u64)>,
     wanted: HashSet<NodeKey>,
 }
 
@@ -144,7 +145,7 @@ impl NameBook {
                 });
             }
             if let Some((name, _)) = entries.claims.get(key) {
-                return Some(name.clone());
+                return name.clone();
             }
             if entries.wanted.contains(key) {
                 return None;
@@ -167,18 +168,12 @@ impl NameBook {
         keys
     }
 
-    /// Records what checking `key`'s claimed name found (`None`: it claims none).
+    /// Records what checking `key`'s claimed name found (`None`: it claims
+    /// none), so the key is not checked again before the next recheck.
     pub fn set_claim(&self, key: NodeKey, name: Option<Name>, now: u64) {
         let mut entries = self.write();
-        match name {
-            Some(name)
-                if entries.claims.len() < MAX_CLAIMS || entries.claims.contains_key(&key) =>
-            {
-                entries.claims.insert(key, (name, now));
-            }
-            _ => {
-                entries.claims.remove(&key);
-            }
+        if entries.claims.len() < MAX_CLAIMS || entries.claims.contains_key(&key) {
+            entries.claims.insert(key, (name, now));
         }
     }
 
@@ -232,5 +227,12 @@ mod tests {
         assert_eq!(book.name_of(&c), Some(claimed));
         assert_eq!(book.stale_claims(101), vec![c]);
         assert!(book.stale_claims(100).is_empty());
+        // A key that claims nothing is not queued again until its recheck.
+        let d = NodeKey([4; 32]);
+        assert_eq!(book.name_of(&d), None);
+        assert_eq!(book.take_wanted(10), vec![d]);
+        book.set_claim(d, None, 100);
+        assert_eq!(book.name_of(&d), None);
+        assert!(book.take_wanted(10).is_empty());
     }
 }
