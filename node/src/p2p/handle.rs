@@ -2,6 +2,8 @@
 //! oneshot reply over a bounded channel. The actor ends when every handle
 //! is dropped.
 
+use std::time::Duration;
+
 use libp2p::{Multiaddr, PeerId};
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
@@ -50,7 +52,13 @@ pub enum HandleError {
     /// The network is disabled or has stopped.
     #[error("the network is not running")]
     Stopped,
+    /// The network actor did not answer in time (it is stuck or overloaded).
+    #[error("the network did not answer within {0:?}")]
+    Timeout(Duration),
 }
+
+/// How long a call waits for the network actor, queueing included.
+pub const ANSWER_WITHIN: Duration = Duration::from_secs(5);
 
 /// A cheap handle to the network actor.
 #[derive(Debug, Clone)]
@@ -77,12 +85,25 @@ impl Handle {
         &self,
         make: impl FnOnce(oneshot::Sender<T>) -> Command,
     ) -> Result<T, HandleError> {
-        let (reply, answer) = oneshot::channel();
-        self.commands
-            .send(make(reply))
+        self.ask_within(ANSWER_WITHIN, make).await
+    }
+
+    async fn ask_within<T>(
+        &self,
+        limit: Duration,
+        make: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, HandleError> {
+        let call = async {
+            let (reply, answer) = oneshot::channel();
+            self.commands
+                .send(make(reply))
+                .await
+                .map_err(|_| HandleError::Stopped)?;
+            answer.await.map_err(|_| HandleError::Stopped)
+        };
+        tokio::time::timeout(limit, call)
             .await
-            .map_err(|_| HandleError::Stopped)?;
-        answer.await.map_err(|_| HandleError::Stopped)
+            .map_err(|_| HandleError::Timeout(limit))?
     }
 
     /// Gossips an encoded statement (the operator's own). A full queue or a
@@ -105,17 +126,41 @@ impl Handle {
 
     /// Remembers and dials a peer's address.
     pub async fn add_peer(&self, peer: PeerId, addr: Multiaddr) -> Result<(), HandleError> {
-        self.commands
-            .send(Command::AddPeer(peer, addr))
-            .await
-            .map_err(|_| HandleError::Stopped)
+        self.send(Command::AddPeer(peer, addr)).await
     }
 
     /// Starts a back-fill round now.
     pub async fn sync_now(&self) -> Result<(), HandleError> {
-        self.commands
-            .send(Command::SyncNow)
+        self.send(Command::SyncNow).await
+    }
+
+    /// Queues a command, waiting at most [`ANSWER_WITHIN`] for room.
+    async fn send(&self, command: Command) -> Result<(), HandleError> {
+        tokio::time::timeout(ANSWER_WITHIN, self.commands.send(command))
             .await
+            .map_err(|_| HandleError::Timeout(ANSWER_WITHIN))?
             .map_err(|_| HandleError::Stopped)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_stuck_actor_is_answered_by_a_timeout_not_a_hang() {
+        // The actor's queue exists but nobody serves it.
+        let (handle, _queue) = Handle::channel();
+        let started = std::time::Instant::now();
+        let answer = handle
+            .ask_within(Duration::from_millis(100), Command::Peers)
+            .await;
+        assert!(matches!(answer, Err(HandleError::Timeout(_))), "{answer:?}");
+        assert!(started.elapsed() < Duration::from_secs(2));
+        // A stopped network still answers at once.
+        assert!(matches!(
+            Handle::disabled().peers().await,
+            Err(HandleError::Stopped)
+        ));
     }
 }

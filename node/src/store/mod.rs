@@ -96,7 +96,12 @@ pub struct Counts {
 /// The node's statement store.
 pub struct Store {
     db: DB,
+    /// Serialises writes; holds the counts as the writer sees them.
     writer: Mutex<Counts>,
+    /// The counts as of the last completed write, for readers: copied
+    /// under a lock never held across I/O, so status and metrics never
+    /// wait on a write.
+    published: Mutex<Counts>,
 }
 
 impl std::fmt::Debug for Store {
@@ -125,6 +130,7 @@ impl Store {
         let mut store = Store {
             db,
             writer: Mutex::new(Counts::default()),
+            published: Mutex::new(Counts::default()),
         };
         let meta = store.cf(keys::META)?;
         let read = |key| -> Result<u64, Error> {
@@ -141,6 +147,7 @@ impl Store {
             strangers: store.count_strangers()?,
         };
         store.writer = Mutex::new(counts);
+        store.published = Mutex::new(counts);
         Ok(store)
     }
 
@@ -157,9 +164,20 @@ impl Store {
         Ok(self.db.flush_wal(true)?)
     }
 
-    /// Current counts.
+    /// Current counts (as of the last completed write; never waits on one).
     pub fn counts(&self) -> Counts {
-        *self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+        *self
+            .published
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Records counts a write just committed, for [`Store::counts`].
+    fn publish(&self, counts: Counts) {
+        *self
+            .published
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = counts;
     }
 
     /// Stores verified statements, latest-wins per (author, subject, kind),
@@ -282,6 +300,7 @@ impl Store {
         batch.put_cf(cf_meta, keys::META_NEXT_SEQ, next.next_seq.to_be_bytes());
         self.db.write(batch)?;
         *counts = next;
+        self.publish(next);
         Ok(outcomes)
     }
 
@@ -594,6 +613,7 @@ impl Store {
         );
         self.db.write(batch)?;
         *counts = next;
+        self.publish(next);
         Ok(expired)
     }
 

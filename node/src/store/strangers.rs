@@ -183,6 +183,7 @@ impl Store {
         );
         self.db.write(batch)?;
         *counts = next;
+        self.publish(next);
         Ok(sweep)
     }
 }

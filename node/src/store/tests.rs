@@ -542,3 +542,31 @@ fn slot_values_round_trip_with_and_without_a_first_report_time() {
     );
     assert_eq!(keys::index_entry(&[1, 2, 3]), None);
 }
+
+#[test]
+fn counts_never_wait_on_a_write_in_progress() {
+    let (_dir, store) = open();
+    let store = std::sync::Arc::new(store);
+    let before = store.counts();
+    let (held_tx, held_rx) = std::sync::mpsc::channel();
+    let writer = {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            // A long write: the writer lock held across I/O.
+            let _writing = store.writer.lock().expect("lock");
+            held_tx.send(()).expect("send");
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        })
+    };
+    held_rx.recv().expect("writer holds the lock");
+    let started = std::time::Instant::now();
+    assert_eq!(store.counts(), before);
+    assert!(started.elapsed() < std::time::Duration::from_millis(100));
+    writer.join().expect("join");
+    // And a completed write is seen.
+    let author = Keypair::from_secret_bytes([3; 32]);
+    store
+        .insert(&[make(&author, "192.0.2.1", spam(), NOW, 3600)])
+        .expect("insert");
+    assert_eq!(store.counts().statements, before.statements + 1);
+}
