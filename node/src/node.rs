@@ -252,11 +252,19 @@ async fn housekeeping(state: AppState, config: Config) {
             _ = sweep.tick() => {
                 let (store, trust) = (state.store.clone(), state.trust.clone());
                 let swept = tokio::task::spawn_blocking(move || {
-                    let expired = store.sweep_expired(unix_now())?;
-                    for statement in &expired {
-                        trust.remove_expired(statement);
+                    // Batch by batch, so writers interleave with a big sweep.
+                    let now = unix_now();
+                    let mut total = 0;
+                    loop {
+                        let expired = store.sweep_expired(now)?;
+                        for statement in &expired {
+                            trust.remove_expired(statement);
+                        }
+                        total += expired.len();
+                        if expired.len() < store::SWEEP_BATCH {
+                            return Ok::<_, store::Error>(total);
+                        }
                     }
-                    Ok::<_, store::Error>(expired.len())
                 }).await;
                 match swept {
                     Ok(Ok(0)) => {}

@@ -93,6 +93,9 @@ pub struct Counts {
     pub strangers: u64,
 }
 
+/// Most statements one expiry sweep deletes (one write, one lock hold).
+pub const SWEEP_BATCH: usize = 10_000;
+
 /// The node's statement store.
 pub struct Store {
     db: DB,
@@ -567,22 +570,30 @@ impl Store {
             .collect())
     }
 
-    /// Deletes every statement that expired at or before `now`; returns the
-    /// expired statements (so the trust graph can drop expired edges).
+    /// Deletes statements that expired at or before `now`, at most
+    /// [`SWEEP_BATCH`] in one atomic write (call again while it returns that
+    /// many); returns them (so the trust graph can drop expired edges).
     pub fn sweep_expired(&self, now: u64) -> Result<Vec<SignedStatement>, Error> {
         let expiry = self.cf(keys::EXPIRY)?;
         let limit = now.saturating_add(1).to_be_bytes();
-        let due: Vec<StatementId> = self
-            .db
-            .iterator_cf(expiry, IteratorMode::Start)
-            .map_while(|entry| entry.ok())
-            .take_while(|(k, _)| k.as_ref() < limit.as_slice())
-            .filter_map(|(k, _)| k.get(8..).and_then(id_of))
-            .collect();
-        if due.is_empty() {
-            return Ok(Vec::new());
-        }
+        // Under the writer lock, so no statement enters the range between
+        // the scan and the range delete.
         let mut counts = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut due: Vec<StatementId> = Vec::new();
+        let mut last_key: Option<Box<[u8]>> = None;
+        for entry in self.db.iterator_cf(expiry, IteratorMode::Start) {
+            let (key, _) = entry?;
+            if key.as_ref() >= limit.as_slice() || due.len() >= SWEEP_BATCH {
+                break;
+            }
+            if let Some(id) = key.get(8..).and_then(id_of) {
+                due.push(id);
+            }
+            last_key = Some(key);
+        }
+        let Some(last_key) = last_key else {
+            return Ok(Vec::new());
+        };
         let mut next = *counts;
         let mut batch = WriteBatch::default();
         let mut expired = Vec::new();
@@ -606,6 +617,10 @@ impl Store {
             }
             expired.push(statement);
         }
+        // One range tombstone over the swept expiry keys, so the next sweep
+        // does not step over a tombstone per statement from the start.
+        let end = [last_key.as_ref(), &[0u8]].concat();
+        batch.delete_range_cf(expiry, [].as_slice(), end.as_slice());
         batch.put_cf(
             self.cf(keys::META)?,
             keys::META_COUNT,

@@ -570,3 +570,37 @@ fn counts_never_wait_on_a_write_in_progress() {
         .expect("insert");
     assert_eq!(store.counts().statements, before.statements + 1);
 }
+
+#[test]
+fn a_big_expiry_backlog_is_swept_in_bounded_batches_and_leaves_no_keys_to_step_over() {
+    let (_dir, store) = open();
+    let author = Keypair::from_secret_bytes([4; 32]);
+    let backlog = SWEEP_BATCH + 5;
+    let expiring: Vec<Verified> = (0..backlog)
+        .map(|i| {
+            let subject = format!("10.{}.{}.{}", i / 65_536, (i / 256) % 256, i % 256);
+            make(&author, &subject, spam(), NOW, 60 + (i % 7) as u64)
+        })
+        .collect();
+    for chunk in expiring.chunks(1000) {
+        store.insert(chunk).expect("insert");
+    }
+    let live = make(&author, "192.0.2.200", spam(), NOW, 7200);
+    store.insert(&[live]).expect("insert");
+    let later = NOW + 3600;
+    assert_eq!(
+        store.sweep_expired(later).expect("sweep").len(),
+        SWEEP_BATCH
+    );
+    assert_eq!(store.sweep_expired(later).expect("sweep").len(), 5);
+    assert!(store.sweep_expired(later).expect("sweep").is_empty());
+    assert_eq!(store.counts().statements, 1);
+    // What is left in the expiry index is the live statement's key only.
+    let expiry = store.cf(keys::EXPIRY).expect("cf");
+    let left = store
+        .db
+        .iterator_cf(expiry, IteratorMode::Start)
+        .map(|e| e.expect("entry"))
+        .count();
+    assert_eq!(left, 1);
+}
