@@ -152,6 +152,25 @@ impl Store {
             return Ok(StrangerSweep::default());
         }
         let mut counts = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
+        // A write between the scan and the lock may have replaced some of
+        // these statements (and dropped their entries): count only what is
+        // still there, or the stranger count drifts.
+        let still_held =
+            |key: &[u8]| -> Result<bool, Error> { Ok(self.db.get_pinned_cf(cf, key)?.is_some()) };
+        let mut promote_now = Vec::with_capacity(promote.len());
+        for key in promote {
+            if still_held(&key)? {
+                promote_now.push(key);
+            }
+        }
+        let promote = promote_now;
+        let mut expire_now = Vec::with_capacity(expire.len());
+        for (key, id) in expire {
+            if still_held(&key)? {
+                expire_now.push((key, id));
+            }
+        }
+        let expire = expire_now;
         let mut next = *counts;
         let mut batch = WriteBatch::default();
         let mut sweep = StrangerSweep {

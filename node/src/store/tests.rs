@@ -604,3 +604,45 @@ fn a_big_expiry_backlog_is_swept_in_bounded_batches_and_leaves_no_keys_to_step_o
         .expect("entries");
     assert_eq!(left.len(), 1);
 }
+
+#[test]
+fn a_write_between_the_stranger_scan_and_its_settling_does_not_make_the_count_drift() {
+    let (_dir, store) = open();
+    let quota = StrangerQuota {
+        per_author: 5,
+        total: 10,
+    };
+    let (a, b) = (
+        Keypair::from_secret_bytes([1; 32]),
+        Keypair::from_secret_bytes([2; 32]),
+    );
+    let held = [
+        make(&a, "192.0.2.1", spam(), NOW, 3600),
+        make(&a, "192.0.2.2", spam(), NOW, 3600),
+        make(&b, "198.51.100.1", spam(), NOW, 3600),
+    ];
+    let admitted: Vec<(&Verified, Admission)> =
+        held.iter().map(|v| (v, Admission::Stranger)).collect();
+    store
+        .insert_admitted(&admitted, &quota, NOW)
+        .expect("insert");
+    assert_eq!(store.counts().strangers, 3);
+    // A joins the web of trust. While settling scans, a newer statement of
+    // A's replaces one of its held ones (the insert drops that entry itself).
+    let newer = make(&a, "192.0.2.1", spam(), NOW + 1, 3600);
+    let replaced = std::cell::Cell::new(false);
+    store
+        .settle_strangers(
+            |author| {
+                if !replaced.replace(true) {
+                    store.insert(std::slice::from_ref(&newer)).expect("insert");
+                }
+                *author == a.public()
+            },
+            0,
+        )
+        .expect("settle");
+    // B's statement is still held: the count says so.
+    assert_eq!(store.count_strangers().expect("count"), 1);
+    assert_eq!(store.counts().strangers, 1);
+}
