@@ -218,8 +218,9 @@ impl Node {
         }
         housekeeping.abort();
         names.abort();
-        // Wait until it is gone, so nothing holds the store after `serve` returns.
+        // Wait until both are gone: each holds the store.
         let _ = housekeeping.await;
+        let _ = names.await;
         served.map_err(NodeError::Serve)
     }
 }

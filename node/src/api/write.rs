@@ -153,7 +153,8 @@ pub struct RetractRequest {
 pub struct WriteResponse {
     /// The new statement's id.
     pub id: String,
-    /// `stored` or `duplicate`.
+    /// `stored`, or `duplicate` when it (or a newer statement in its slot)
+    /// is already held.
     pub outcome: &'static str,
     /// Its local sequence number, when stored.
     #[serde(skip_serializing_if = "Option::is_none")]

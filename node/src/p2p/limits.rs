@@ -79,7 +79,7 @@ pub struct PeerLimits {
     pub messages: TokenBucket,
     /// Back-fill requests served.
     pub requests: TokenBucket,
-    /// Strikes earned so far; halved every minute of good behaviour.
+    /// Strikes earned so far; halved every minute.
     pub strikes: u32,
     /// Invalid statements received from this peer, ever.
     pub invalid: u64,
