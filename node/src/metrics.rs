@@ -22,6 +22,7 @@ pub struct Metrics {
     gossip: Family<Labels, Counter>,
     sync: Family<Labels, Counter>,
     peer_bans: Family<Labels, Counter>,
+    peer_refusals: Family<Labels, Counter>,
     auto_reports: Family<Labels, Counter>,
     synced: Counter,
     /// Peers with an open connection.
@@ -47,6 +48,7 @@ impl Default for Metrics {
         let sync = Family::<Labels, Counter>::default();
         let peer_bans = Family::<Labels, Counter>::default();
         let auto_reports = Family::<Labels, Counter>::default();
+        let peer_refusals = Family::<Labels, Counter>::default();
         let synced = Counter::default();
         let peers_connected = Gauge::default();
         let statements = Gauge::default();
@@ -109,6 +111,11 @@ impl Default for Metrics {
             peer_bans.clone(),
         );
         registry.register(
+            "peer_refusals",
+            "Inbound connections refused before the handshake, by reason (banned, rate)",
+            peer_refusals.clone(),
+        );
+        registry.register(
             "auto_reports",
             "Subjects read from raw messages, by source and what was done (reported, counted, withdrawn, endorsed, skipped, rate_limited)",
             auto_reports.clone(),
@@ -141,6 +148,7 @@ impl Default for Metrics {
             gossip,
             sync,
             peer_bans,
+            peer_refusals,
             auto_reports,
             synced,
             peers_connected,
@@ -220,6 +228,13 @@ impl Metrics {
     /// Counts one peer banned, by reason.
     pub fn peer_banned(&self, reason: &'static str) {
         self.peer_bans
+            .get_or_create(&vec![("reason", reason)])
+            .inc();
+    }
+
+    /// Counts one inbound connection refused before the handshake.
+    pub fn peer_refused(&self, reason: &'static str) {
+        self.peer_refusals
             .get_or_create(&vec![("reason", reason)])
             .inc();
     }

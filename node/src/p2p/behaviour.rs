@@ -17,7 +17,9 @@ use libp2p::{
 use vouch_protocol::{MAX_STATEMENT_BYTES, StatementId};
 
 use super::Config;
+use super::ip_gate::IpGate;
 use super::sync::{self, SyncPage, SyncRequest};
+use crate::metrics::Metrics;
 
 /// The gossip topic every statement is published on.
 pub const TOPIC: &str = "vouch/statements/1";
@@ -32,6 +34,8 @@ pub const IDENTIFY_PROTOCOL: &str = "/vouch/id/1.0.0";
 /// Every protocol a Vouch node speaks.
 #[derive(NetworkBehaviour)]
 pub struct Behaviour {
+    /// Refuses banned addresses and redial storms before the handshake.
+    pub ip_gate: IpGate,
     /// Refuses banned peers before anything else sees them.
     pub blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
     /// Caps connections in all and per peer.
@@ -63,7 +67,11 @@ pub enum BuildError {
 
 impl Behaviour {
     /// Builds the behaviour for the node with `key`.
-    pub fn new(key: &identity::Keypair, config: &Config) -> Result<Behaviour, BuildError> {
+    pub fn new(
+        key: &identity::Keypair,
+        config: &Config,
+        metrics: Metrics,
+    ) -> Result<Behaviour, BuildError> {
         let peer_id = key.public().to_peer_id();
         let mut gossipsub =
             gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gossip_config()?)
@@ -109,6 +117,11 @@ impl Behaviour {
         );
 
         Ok(Behaviour {
+            ip_gate: IpGate::new(
+                config.inbound_per_ip_per_min,
+                config.exempt_loopback,
+                metrics,
+            ),
             blocked: allow_block_list::Behaviour::default(),
             limits: connection_limits::Behaviour::new(
                 connection_limits::ConnectionLimits::default()

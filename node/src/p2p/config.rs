@@ -53,6 +53,12 @@ pub struct Config {
     pub max_strikes: u32,
     /// Minutes a banned peer stays banned.
     pub ban_minutes: u64,
+    /// Inbound connections one address may open a minute; beyond, they are
+    /// refused before the handshake (as are a banned peer's addresses).
+    pub inbound_per_ip_per_min: u32,
+    /// Exempt loopback from address bans and the per-address cap (a
+    /// testnet on one host).
+    pub exempt_loopback: bool,
 }
 
 impl Default for Config {
@@ -77,6 +83,8 @@ impl Default for Config {
             stranger_retention_hours: 24,
             max_strikes: 100,
             ban_minutes: 10,
+            inbound_per_ip_per_min: 60,
+            exempt_loopback: true,
         }
     }
 }
@@ -107,6 +115,9 @@ impl Config {
 
     /// Checks the settings make sense; the error names the setting.
     pub fn check(&self) -> Result<(), String> {
+        if self.inbound_per_ip_per_min == 0 {
+            return Err("p2p.inbound_per_ip_per_min must be at least 1".into());
+        }
         self.listen_addrs()?;
         self.external_addrs()?;
         self.bootstrap_addrs()?;

@@ -22,6 +22,7 @@ mod behaviour;
 mod config;
 mod handle;
 pub mod identity;
+mod ip_gate;
 pub mod limits;
 mod network;
 mod peer_book;

@@ -96,6 +96,7 @@ impl Network {
         let external = config.external_addrs().map_err(Error::Config)?;
         let bootstrap = config.bootstrap_addrs().map_err(Error::Config)?;
         let behaviour_config = config.clone();
+        let gate_metrics = self.metrics.clone();
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(self.key)
             .with_tokio()
             .with_tcp(
@@ -107,7 +108,7 @@ impl Network {
             .with_dns()
             .map_err(|e| Error::Transport(e.to_string()))?
             .with_behaviour(|key| {
-                Behaviour::new(key, &behaviour_config)
+                Behaviour::new(key, &behaviour_config, gate_metrics)
                     .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
             })
             .map_err(|e| Error::Transport(e.to_string()))?
@@ -641,6 +642,7 @@ impl Running {
         let until =
             Instant::now() + Duration::from_secs(self.config.ban_minutes.saturating_mul(60));
         self.banned.insert(peer, until);
+        self.swarm.behaviour_mut().ip_gate.ban_peer(&peer, until);
         self.swarm.behaviour_mut().blocked.block_peer(peer);
         let _ = self.swarm.disconnect_peer_id(peer);
         self.metrics.peer_banned(reason);
@@ -650,6 +652,7 @@ impl Running {
     /// Lifts expired bans and dials more peers when below the target.
     fn maintain(&mut self) {
         let now = Instant::now();
+        self.swarm.behaviour_mut().ip_gate.maintain(now);
         let expired: Vec<PeerId> = self
             .banned
             .iter()

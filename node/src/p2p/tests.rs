@@ -477,3 +477,53 @@ async fn each_invalid_gossip_is_charged_once_so_two_cost_forty_and_three_ban() {
     .await;
     h1.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_banned_peer_redialling_is_refused_before_the_handshake() {
+    // Loopback is exempt by default; here the rogue's 127.0.0.1 is not.
+    let h1 = TestNode::start(|config: &mut Config| config.p2p.exempt_loopback = false).await;
+    let h1_addr = h1.p2p.clone().expect("addr");
+    let mut rogue = rogue(MAX_STATEMENT_BYTES).await;
+    let h1_peer = peer_id(&h1.state.signer.public()).expect("peer id");
+    join(&mut rogue, &h1_addr, h1_peer).await;
+    let topic = IdentTopic::new(TOPIC);
+    let author = Keypair::from_secret_bytes([9; 32]);
+    let now = unix_now();
+    for n in 1..=3u8 {
+        let mut bytes = report_by(&author, &format!("192.0.2.{n}"), now, now + 3600);
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        let _ = rogue.behaviour_mut().publish(topic.clone(), bytes);
+        drive(&mut rogue, 1).await;
+    }
+    eventually(10, "H1 bans the rogue", || async {
+        h1.metrics().contains("vouch_peer_bans_total")
+    })
+    .await;
+    // The rogue dials again: refused before noise, so it never connects.
+    drive(&mut rogue, 1).await;
+    rogue.dial(h1_addr.clone()).expect("dial");
+    let connected = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match rogue.select_next_some().await {
+                SwarmEvent::ConnectionEstablished { peer_id, .. } if peer_id == h1_peer => {
+                    return true;
+                }
+                SwarmEvent::OutgoingConnectionError { .. } => return false,
+                SwarmEvent::ConnectionClosed { peer_id, .. } if peer_id == h1_peer => {
+                    return false;
+                }
+                _ => {}
+            }
+        }
+    })
+    .await
+    .unwrap_or(false);
+    assert!(!connected, "a banned address must not complete a handshake");
+    eventually(10, "the refusal is counted", || async {
+        h1.metrics()
+            .contains("vouch_peer_refusals_total{reason=\"banned\"}")
+    })
+    .await;
+    h1.stop().await;
+}
