@@ -95,6 +95,10 @@ pub struct MtaConfig {
     pub max_reports_per_hour: u32,
     /// Largest raw message accepted, in bytes.
     pub max_message_bytes: usize,
+    /// Also report the HELO name and the envelope sender's domain a message
+    /// names. Spammers forge both; turn this off to report only the
+    /// address that handed the message over.
+    pub report_names: bool,
 }
 
 impl Default for MtaConfig {
@@ -104,6 +108,7 @@ impl Default for MtaConfig {
             own_hosts: Vec::new(),
             max_reports_per_hour: 120,
             max_message_bytes: 32 << 20,
+            report_names: true,
         }
     }
 }

@@ -144,7 +144,11 @@ fn act_on(state: &AppState, query: &MessageQuery, raw: &[u8]) -> Result<MessageR
     let source = Source::from(query.source);
     let now = unix_now();
     let mut subjects = Vec::new();
-    for (subject, role) in named_subjects(&origin, facts.envelope_domain.as_deref()) {
+    let mut named = named_subjects(&origin, facts.envelope_domain.as_deref());
+    if !state.intake.report_names {
+        named.truncate(1);
+    }
+    for (subject, role) in named {
         let outcomes = if let Some(why) = own_name(state, &subject) {
             vec![SubjectOutcome::new(&subject, role, "skipped").because(why)]
         } else if query.ham {
@@ -178,8 +182,8 @@ fn act_on(state: &AppState, query: &MessageQuery, raw: &[u8]) -> Result<MessageR
     })
 }
 
-/// The origin's address, its HELO name and the envelope sender's domain
-/// (names that are not domains with a dot are left out), each once.
+/// The origin's address (first), its HELO name and the envelope sender's
+/// domain (names that are not domains with a dot are left out), each once.
 fn named_subjects(origin: &Origin, envelope: Option<&str>) -> Vec<(Subject, &'static str)> {
     let mut named = vec![(Subject::Ip(origin.ip), "origin")];
     for (name, role) in [

@@ -235,6 +235,18 @@ async fn own_hosts_are_skipped_and_the_hourly_budget_holds() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_report_names_off_only_the_origin_is_reported() {
+    let api = Api::start(|config| config.mta.report_names = false).await;
+    let (status, answer) = api.message("", fixture!("plain.eml")).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        actions(&answer),
+        vec![line("reported", "origin", "45.142.120.10")]
+    );
+    api.node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unusable_messages_get_clear_errors_and_big_ones_are_capped() {
     let api = Api::start(|config| config.mta.max_message_bytes = 1 << 20).await;
     let (status, internal) = api.message("", fixture!("internal.eml")).await;

@@ -31,6 +31,9 @@ pub struct Intake {
     pub budget: HourlyLimit,
     /// Largest raw message accepted, in bytes.
     pub max_message_bytes: usize,
+    /// Whether the HELO name and the envelope sender's domain are reported
+    /// besides the origin's address.
+    pub report_names: bool,
 }
 
 impl Intake {
@@ -68,6 +71,7 @@ impl Intake {
             own: OwnHosts::new(networks, mta.own_hosts.clone()),
             budget: HourlyLimit::new(mta.max_reports_per_hour),
             max_message_bytes: mta.max_message_bytes,
+            report_names: mta.report_names,
         }
     }
 }
