@@ -70,7 +70,7 @@ impl IpGate {
         }
     }
 
-    /// Lifts expired bans and forgets old counts (called once a minute).
+    /// Lifts expired bans and forgets old counts (called every few seconds).
     pub fn maintain(&mut self, now: Instant) {
         self.banned.retain(|_, until| *until > now);
         self.attempts
