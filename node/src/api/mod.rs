@@ -79,4 +79,6 @@ mod message_tests;
 #[cfg(test)]
 mod names_tests;
 #[cfg(test)]
+mod test_client;
+#[cfg(test)]
 mod tests;

@@ -2,62 +2,13 @@
 
 use std::collections::BTreeSet;
 
+use super::test_client::ApiClient as TestNode;
 use crate::test_node;
 use serde_json::{Value, json};
 
-/// The shared test node, plus an HTTP client for its API.
-struct TestNode {
-    base: String,
-    token: String,
-    node_id: String,
-    http: reqwest::Client,
-    node: test_node::TestNode,
-}
-
-impl TestNode {
-    async fn start() -> TestNode {
-        let node = test_node::TestNode::start(|config| config.api.max_batch = 10).await;
-        TestNode {
-            base: format!("http://{}", node.api),
-            token: node.token.clone(),
-            node_id: node.state.signer.public().to_string(),
-            http: reqwest::Client::new(),
-            node,
-        }
-    }
-
-    async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("send");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let response = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .expect("send");
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn stop(self) {
-        self.node.stop().await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn report_then_query_explains_the_verdict() {
-    let node = TestNode::start().await;
+    let node = TestNode::start(|config| config.api.max_batch = 10).await;
     let (status, body) = node
         .post(
             "/v1/report",
@@ -80,7 +31,7 @@ async fn report_then_query_explains_the_verdict() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retract_removes_the_effect_of_a_report() {
-    let node = TestNode::start().await;
+    let node = TestNode::start(|config| config.api.max_batch = 10).await;
     node.post("/v1/report", json!({ "subject": "spam.example" }))
         .await;
     assert_eq!(
@@ -102,7 +53,7 @@ async fn retract_removes_the_effect_of_a_report() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cidr_subjects_work_in_the_path() {
-    let node = TestNode::start().await;
+    let node = TestNode::start(|config| config.api.max_batch = 10).await;
     let (status, body) = node
         .post(
             "/v1/endorse",
@@ -121,7 +72,7 @@ async fn cidr_subjects_work_in_the_path() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_need_the_token() {
-    let node = TestNode::start().await;
+    let node = TestNode::start(|config| config.api.max_batch = 10).await;
     for token in ["", "wrong"] {
         let response = node
             .http
@@ -145,7 +96,7 @@ async fn writes_need_the_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
-    let node = TestNode::start().await;
+    let node = TestNode::start(|config| config.api.max_batch = 10).await;
     let cases = [
         (
             "/v1/report",
@@ -241,7 +192,7 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batch_answers_in_order_with_per_item_errors() {
-    let node = TestNode::start().await;
+    let node = TestNode::start(|config| config.api.max_batch = 10).await;
     node.post("/v1/report", json!({ "subject": "192.0.2.9" }))
         .await;
     let (status, body) = node
@@ -266,7 +217,7 @@ async fn batch_answers_in_order_with_per_item_errors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trust_list_status_and_metrics() {
-    let node = TestNode::start().await;
+    let node = TestNode::start(|config| config.api.max_batch = 10).await;
     let friend = "22".repeat(32);
     let (status, _) = node
         .post("/v1/trust", json!({ "node": friend, "weight": 80 }))
@@ -314,7 +265,7 @@ async fn trust_list_status_and_metrics() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_document_lists_exactly_the_routes() {
-    let node = TestNode::start().await;
+    let node = TestNode::start(|config| config.api.max_batch = 10).await;
     let (status, doc) = node.get("/v1/openapi.json").await;
     assert_eq!(status, 200);
     assert_eq!(doc["openapi"], "3.0.3");
@@ -375,7 +326,7 @@ async fn openapi_document_lists_exactly_the_routes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remediation_travels_with_the_listing() {
-    let node = TestNode::start().await;
+    let node = TestNode::start(|config| config.api.max_batch = 10).await;
     node.post("/v1/report", json!({ "subject": "192.0.2.44" }))
         .await;
     let (status, body) = node
@@ -422,7 +373,7 @@ async fn remediation_travels_with_the_listing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trust_names_a_node_by_key_peer_id_or_multiaddr_and_peers_are_listed() {
-    let node = TestNode::start().await;
+    let node = TestNode::start(|config| config.api.max_batch = 10).await;
     let other = crate::test_node::peer(9).public();
     let peer = crate::p2p::identity::peer_id(&other).expect("peer id");
     for name in [
