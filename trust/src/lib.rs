@@ -128,6 +128,22 @@ pub struct Config {
     /// the witnesses endorsing the subject) within the last window defer
     /// it: their fresh weight counts up to the suspect threshold.
     pub fresh_defer_reporters: usize,
+    /// This many new witnesses within one `fresh_burst_minutes` (more
+    /// than the witnesses endorsing the subject) also start the fast
+    /// clock: spam comes in bursts, and a burst of first reports is what
+    /// a few colluders reporting at random seldom make.
+    pub fresh_burst_reporters: usize,
+    /// Minutes within which `fresh_burst_reporters` count.
+    pub fresh_burst_minutes: f64,
+    /// This many new witnesses whose first reports fall within the last
+    /// `fresh_steady_hours` (more than the witnesses endorsing the
+    /// subject) also start the fast clock, and hold it over that window:
+    /// a source that sends for a day or more is reported steadily but
+    /// seldom by four operators within one hour, and over hours a steady
+    /// stream of new witnesses stands out from a few colluders' trickle.
+    pub fresh_steady_reporters: usize,
+    /// Hours over which `fresh_steady_reporters` count.
+    pub fresh_steady_hours: f64,
     /// Minutes within which reports count as fresh witnesses.
     pub fresh_window_minutes: f64,
     /// How much more a fresh report weighs than its author's ordinary weight.
@@ -163,6 +179,10 @@ impl Default for Config {
             remediated_half_life_hours: 1.0,
             fresh_min_reporters: 4,
             fresh_defer_reporters: 2,
+            fresh_burst_reporters: 3,
+            fresh_burst_minutes: 20.0,
+            fresh_steady_reporters: 12,
+            fresh_steady_hours: 12.0,
             fresh_window_minutes: 60.0,
             fresh_boost: 100.0,
             fresh_half_life_minutes: 120.0,
@@ -204,16 +224,30 @@ impl Config {
         if !positive(self.remediated_half_life_hours) {
             return Err("trust.remediated_half_life_hours must be positive".into());
         }
-        if self.fresh_defer_reporters == 0 || self.fresh_min_reporters < self.fresh_defer_reporters
-        {
+        let least = self
+            .fresh_min_reporters
+            .min(self.fresh_burst_reporters)
+            .min(self.fresh_steady_reporters);
+        if self.fresh_defer_reporters == 0 || least < self.fresh_defer_reporters {
             return Err(
-                "trust.fresh_defer_reporters must be at least 1 and at most fresh_min_reporters"
+                "trust.fresh_defer_reporters must be at least 1 and at most \
+                 fresh_min_reporters, fresh_burst_reporters and fresh_steady_reporters"
                     .into(),
             );
         }
-        if !positive(self.fresh_window_minutes) || !positive(self.fresh_half_life_minutes) {
+        if ![
+            self.fresh_window_minutes,
+            self.fresh_burst_minutes,
+            self.fresh_steady_hours,
+            self.fresh_half_life_minutes,
+        ]
+        .into_iter()
+        .all(positive)
+        {
             return Err(
-                "trust.fresh_window_minutes and fresh_half_life_minutes must be positive".into(),
+                "trust.fresh_window_minutes, fresh_burst_minutes, fresh_steady_hours \
+                 and fresh_half_life_minutes must be positive"
+                    .into(),
             );
         }
         if !(self.fresh_boost >= 1.0 && self.fresh_boost.is_finite()) {

@@ -150,13 +150,16 @@ pub struct Reputation {
     /// Latest remediation time asserted by a trusted author, if any, and
     /// not void: reports made since it weigh less than the suspect threshold.
     pub remediated_at: Option<u64>,
-    /// The most trusted authors whose first reports on the subject fall
-    /// within one fresh window (of the last four fresh half-lives). Once
-    /// they outnumber the trusted authors endorsing the subject by
-    /// `fresh_min_reporters`, their reports weigh up to `fresh_boost` times
-    /// more, fading within hours: a spam source is blocked while it still
-    /// sends.
+    /// New witnesses: trusted authors whose first reports on the subject
+    /// fall within `fresh_window_minutes` of each other (or within the
+    /// window of the trigger that started the fast clock: a burst, an
+    /// hour, a steady stream). Once they outnumber the trusted authors
+    /// endorsing the subject by the trigger's count, their reports weigh
+    /// up to `fresh_boost` times more, fading within hours: a spam source
+    /// is blocked while it still sends.
     pub fresh_reporters: usize,
+    /// The window, in minutes, `fresh_reporters` fall within.
+    pub fresh_window_minutes: f64,
     /// Number of statements that contributed.
     pub statements: usize,
     /// The largest contributions, largest first, then the remediation
@@ -288,13 +291,14 @@ pub fn reputation(
             w.attributed_elsewhere = true;
         }
     }
-    let fresh_reporters = fresh_witnesses(&exact, trust, config, remediated_at);
+    let witnesses = fresh_witnesses(&exact, trust, config, remediated_at);
     let endorsers = endorsing_witnesses(&exact, trust, config);
-    if fresh_reporters >= config.fresh_min_reporters + endorsers {
+    let clock = witnesses.started(config, endorsers);
+    if let Some(clock) = clock {
         for w in exact.iter_mut() {
-            boost_if_fresh(w, trust, config, remediated_at);
+            boost_if_fresh(w, trust, config, remediated_at, clock.half_life_minutes);
         }
-    } else if fresh_reporters >= config.fresh_defer_reporters + endorsers {
+    } else if witnesses.window >= config.fresh_defer_reporters + endorsers {
         defer_on_fresh(&mut exact, trust, config, remediated_at);
     }
     cap_branches(&mut exact, trust, config);
@@ -388,7 +392,8 @@ pub fn reputation(
         netblock_reported_ips: reported_ips,
         forwarder,
         remediated_at,
-        fresh_reporters,
+        fresh_reporters: clock.map_or(witnesses.window, |c| c.reporters),
+        fresh_window_minutes: clock.map_or(config.fresh_window_minutes, |c| c.window_minutes),
         statements,
         explanation,
     }
@@ -397,11 +402,18 @@ pub fn reputation(
 /// Whether a report may count as fresh evidence: a report (exact or
 /// attributed through a forwarder) whose author first reported the subject
 /// within the fresh window, and not before a trusted remediation.
-fn is_fresh_candidate(w: &Weighed, config: &Config, remediated_at: Option<u64>) -> bool {
+fn is_fresh_candidate(w: &Weighed, half_life_minutes: f64, remediated_at: Option<u64>) -> bool {
+    is_report_candidate(w, remediated_at)
+        && (w.witness_age_secs as f64) <= 4.0 * half_life_minutes * 60.0
+}
+
+/// Whether a report may count as a witness at all, however old: a report
+/// (exact or attributed through a forwarder) not made before a trusted
+/// remediation.
+fn is_report_candidate(w: &Weighed, remediated_at: Option<u64>) -> bool {
     matches!(w.statement.body.claim, Claim::Report { .. })
         && w.signal != Signal::Netblock
         && !w.attributed_elsewhere
-        && (w.witness_age_secs as f64) <= fresh_memory_secs(config)
         && remediated_at.is_none_or(|fixed| w.statement.body.created_at >= fixed)
 }
 
@@ -416,27 +428,104 @@ fn is_witness(author: &vouch_protocol::NodeKey, trust: &TrustMap, config: &Confi
     trust.weight(author) >= config.fresh_witness_share * trust.author_cap()
 }
 
-/// Distinct fresh witnesses among the weighed statements: authors of fresh
-/// first reports who weigh at least `fresh_witness_share` of the
-/// per-author cap.
+/// New witnesses over each of the fast clock's windows.
+#[derive(Debug, Clone, Copy)]
+struct FreshWitnesses {
+    /// The most whose first reports fall within one `fresh_burst_minutes`.
+    burst: usize,
+    /// The most within one `fresh_window_minutes`.
+    window: usize,
+    /// All within the last `fresh_steady_hours`.
+    steady: usize,
+}
+
+/// The trigger that started the fast clock.
+#[derive(Debug, Clone, Copy)]
+struct FreshClock {
+    /// The new witnesses that started it.
+    reporters: usize,
+    /// The window their first reports fall within, minutes.
+    window_minutes: f64,
+    /// How fast their boost fades: a burst or an hour's reports with the
+    /// fresh half-life; a steady stream over its whole window (the boost
+    /// halves four times within it).
+    half_life_minutes: f64,
+}
+
+impl FreshWitnesses {
+    /// The trigger that starts the fast clock, if one does: each needs its
+    /// count of new witnesses beyond the witnesses endorsing the subject.
+    fn started(self, config: &Config, endorsers: usize) -> Option<FreshClock> {
+        let fresh = config.fresh_half_life_minutes;
+        let steady_minutes = config.fresh_steady_hours * 60.0;
+        [
+            (
+                self.window,
+                config.fresh_min_reporters,
+                config.fresh_window_minutes,
+                fresh,
+            ),
+            (
+                self.burst,
+                config.fresh_burst_reporters,
+                config.fresh_burst_minutes,
+                fresh,
+            ),
+            (
+                self.steady,
+                config.fresh_steady_reporters,
+                steady_minutes,
+                fresh.max(steady_minutes / 4.0),
+            ),
+        ]
+        .into_iter()
+        .find(|&(count, needed, _, _)| count >= needed + endorsers)
+        .map(
+            |(reporters, _, window_minutes, half_life_minutes)| FreshClock {
+                reporters,
+                window_minutes,
+                half_life_minutes,
+            },
+        )
+    }
+}
+
+/// Distinct new witnesses among the weighed statements: authors of first
+/// reports within the fresh memory (or the steady window, when longer)
+/// who weigh at least `fresh_witness_share` of the per-author cap, counted
+/// over each of the fast clock's windows.
 fn fresh_witnesses(
     weighed: &[Weighed],
     trust: &TrustMap,
     config: &Config,
     remediated_at: Option<u64>,
-) -> usize {
-    // (first report age, author) of every witness within the memory; the
-    // most distinct authors whose first reports fit in one window.
+) -> FreshWitnesses {
+    let memory = fresh_memory_secs(config);
+    let steady = config.fresh_steady_hours * 3600.0;
+    // (first report age, author) of every witness, one per author.
     let mut firsts: Vec<(u64, &vouch_protocol::NodeKey)> = weighed
         .iter()
-        .filter(|w| is_fresh_candidate(w, config, remediated_at))
+        .filter(|w| is_report_candidate(w, remediated_at))
+        .filter(|w| (w.witness_age_secs as f64) <= memory.max(steady))
         .filter(|w| is_witness(&w.statement.author, trust, config))
         .map(|w| (w.witness_age_secs, &w.statement.author))
         .collect();
     firsts.sort_unstable_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(&b.0)));
     firsts.dedup_by(|a, b| a.1 == b.1);
     firsts.sort_unstable();
-    let window = (config.fresh_window_minutes * 60.0) as u64;
+    let steady = firsts.partition_point(|(age, _)| *age as f64 <= steady);
+    firsts.truncate(firsts.partition_point(|(age, _)| *age as f64 <= memory));
+    let minutes = |m: f64| (m * 60.0) as u64;
+    FreshWitnesses {
+        burst: most_within(&firsts, minutes(config.fresh_burst_minutes)),
+        window: most_within(&firsts, minutes(config.fresh_window_minutes)),
+        steady,
+    }
+}
+
+/// The most first reports (sorted by age) within one window of `window`
+/// seconds.
+fn most_within(firsts: &[(u64, &vouch_protocol::NodeKey)], window: u64) -> usize {
     let mut best = 0;
     let mut start = 0;
     // Sorted by age: the window is [start, end], `end` the oldest in it.
@@ -470,15 +559,21 @@ fn endorsing_witnesses(weighed: &[Weighed], trust: &TrustMap, config: &Config) -
 /// Raises a fresh witness's report to its fresh weight: `fresh_boost`
 /// times its author's weight, at most `max_author_weight`, halving every
 /// `fresh_half_life_minutes`; never below its ordinary weight.
-fn boost_if_fresh(w: &mut Weighed, trust: &TrustMap, config: &Config, remediated_at: Option<u64>) {
-    if !is_fresh_candidate(w, config, remediated_at)
+fn boost_if_fresh(
+    w: &mut Weighed,
+    trust: &TrustMap,
+    config: &Config,
+    remediated_at: Option<u64>,
+    half_life_minutes: f64,
+) {
+    if !is_fresh_candidate(w, half_life_minutes, remediated_at)
         || !is_witness(&w.statement.author, trust, config)
     {
         return;
     }
     let author = trust.weight(&w.statement.author);
     let fresh = (config.fresh_boost * author).min(config.max_author_weight)
-        * decay(w.witness_age_secs, config.fresh_half_life_minutes * 60.0);
+        * decay(w.witness_age_secs, half_life_minutes * 60.0);
     if fresh > w.weight.abs() {
         w.weight = -fresh;
         w.fresh = true;
@@ -506,7 +601,13 @@ fn defer_on_fresh(
     for (i, w) in weighed.iter_mut().enumerate() {
         let before = w.weight;
         if (w.witness_age_secs as f64) <= window {
-            boost_if_fresh(w, trust, config, remediated_at);
+            boost_if_fresh(
+                w,
+                trust,
+                config,
+                remediated_at,
+                config.fresh_half_life_minutes,
+            );
         }
         if w.fresh {
             raised.push((i, before));

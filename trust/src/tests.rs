@@ -640,6 +640,82 @@ fn fresh_first_reports_from_several_trusted_operators_block_within_the_hour() {
 }
 
 #[test]
+fn a_burst_of_first_reports_blocks_before_the_hour_has_four() {
+    let me = key(1);
+    let (engine, peers) = wide_web(&me);
+    let config = Config::default();
+    let k = config.fresh_burst_reporters;
+    assert!(k < config.fresh_min_reporters);
+    let window = (config.fresh_burst_minutes * 60.0) as u64;
+    // k first reports within the burst window: block.
+    let burst: Vec<Entry> = peers[..k]
+        .iter()
+        .enumerate()
+        .map(|(i, p)| report(p, "203.0.113.11", 60 + i as u64 * window / k as u64))
+        .collect();
+    let r = score(&engine, "203.0.113.11", &burst, &[]);
+    assert_eq!(r.verdict, Verdict::Block, "{r:?}");
+    assert_eq!(r.fresh_reporters, k);
+    assert_eq!(r.fresh_window_minutes, config.fresh_burst_minutes);
+    // The same k spread over the hour: deferred only.
+    let spread: Vec<Entry> = peers[..k]
+        .iter()
+        .enumerate()
+        .map(|(i, p)| report(p, "203.0.113.11", 60 + i as u64 * 25 * 60))
+        .collect();
+    let r = score(&engine, "203.0.113.11", &spread, &[]);
+    assert_eq!(r.verdict, Verdict::Suspect, "{r:?}");
+    // An endorsing witness holds a burst back.
+    let mut endorsed = burst.clone();
+    endorsed.push(endorse(&peers[30], "203.0.113.11"));
+    let r = score(&engine, "203.0.113.11", &endorsed, &[]);
+    assert_ne!(r.verdict, Verdict::Block, "{r:?}");
+}
+
+#[test]
+fn a_steady_stream_of_first_reports_blocks_a_slow_source() {
+    let me = key(1);
+    let (engine, peers) = wide_web(&me);
+    let config = Config::default();
+    let k = config.fresh_steady_reporters;
+    let hours = config.fresh_steady_hours;
+    // One new witness every so often over the steady window: never
+    // three within a burst nor four within an hour.
+    let every = (hours * 3600.0 / k as f64) as u64;
+    assert!(every > 20 * 60);
+    let stream = |n: usize| -> Vec<Entry> {
+        peers[..n]
+            .iter()
+            .enumerate()
+            .map(|(i, p)| report(p, "203.0.113.12", 300 + i as u64 * every))
+            .collect()
+    };
+    let r = score(&engine, "203.0.113.12", &stream(k), &[]);
+    assert_eq!(r.verdict, Verdict::Block, "{r:?}");
+    assert_eq!(r.fresh_reporters, k);
+    assert_eq!(r.fresh_window_minutes, hours * 60.0);
+    assert!(r.explanation.iter().all(|c| c.fresh), "{:?}", r.explanation);
+    // (In a web this small, a dozen reports weigh a block even at their
+    // ordinary weight; what the clock adds is the fresh weight.)
+    // One witness short: the clock does not start (the newest two only
+    // defer, as any two within the hour do).
+    let r = score(&engine, "203.0.113.12", &stream(k - 1), &[]);
+    assert_eq!(r.fresh_window_minutes, config.fresh_window_minutes);
+    assert!(r.fresh_reporters < config.fresh_min_reporters, "{r:?}");
+    assert!(r.explanation.iter().any(|c| !c.fresh), "{r:?}");
+    // Renewals are no new witnesses: the same stream, each author having
+    // first reported the subject days ago, does not start it either.
+    let renewed = stream(k);
+    let firsts: Vec<(StatementId, u64)> = renewed
+        .iter()
+        .map(|(id, _)| (*id, NOW - 72 * HOUR))
+        .collect();
+    let r = score_with_firsts(&engine, "203.0.113.12", &renewed, &firsts);
+    assert!(r.explanation.iter().all(|c| !c.fresh), "{r:?}");
+    assert_eq!(r.fresh_reporters, 0);
+}
+
+#[test]
 fn renewed_reports_are_not_fresh_evidence() {
     let me = key(1);
     let (engine, peers) = wide_web(&me);
@@ -670,15 +746,18 @@ fn a_trusted_endorsement_holds_back_one_fresh_report() {
     let me = key(1);
     let (engine, peers) = wide_web(&me);
     let k = Config::default().fresh_min_reporters;
+    // First reports 12.5 minutes apart: k within the hour, never a burst.
+    let spread = |i: usize| 600 + 750 * i as u64;
     let mut statements: Vec<Entry> = peers[..k]
         .iter()
-        .map(|p| report(p, "198.51.100.30", 600))
+        .enumerate()
+        .map(|(i, p)| report(p, "198.51.100.30", spread(i)))
         .collect();
     statements.push(endorse(&peers[30], "198.51.100.30"));
     let r = score(&engine, "198.51.100.30", &statements, &[]);
     assert_ne!(r.verdict, Verdict::Block, "{r:?}");
     // One more independent fresh report outweighs the endorsement.
-    statements.push(report(&peers[k], "198.51.100.30", 600));
+    statements.push(report(&peers[k], "198.51.100.30", spread(k)));
     let r = score(&engine, "198.51.100.30", &statements, &[]);
     assert_eq!(r.verdict, Verdict::Block, "{r:?}");
 }

@@ -90,7 +90,8 @@ fn reputation_schema() -> Value {
                     "endorsed": { "type": "number" }, "reported": { "type": "number" }, "netblock": { "type": "number" },
                     "netblock_reported_ips": { "type": "integer" }, "statements": { "type": "integer" },
                     "forwarder": { "type": "boolean" }, "remediated_at": { "type": ["integer", "null"] },
-                    "fresh_reporters": { "type": "integer", "description": "trusted operators whose first reports fall within one fresh window" },
+                    "fresh_reporters": { "type": "integer", "description": "trusted operators whose first reports fall within fresh_window_minutes of each other" },
+                    "fresh_window_minutes": { "type": "number", "description": "the window of the fast clock's trigger: a burst, an hour or a steady stream" },
                     "explanation": { "type": "array", "items": { "type": "object", "properties": {
                         "id": { "type": "string" }, "author": { "type": "string" }, "author_trust": { "type": "number" },
                         "kind": { "type": "string" }, "category": { "type": "string" }, "subject": { "type": "string" },

@@ -183,6 +183,7 @@ mod tests {
             forwarder: false,
             remediated_at: None,
             fresh_reporters: 0,
+            fresh_window_minutes: 60.0,
             subject: "203.0.113.9".into(),
             score: -2.0,
             confidence: 0.9,

@@ -35,6 +35,7 @@ impl Lookup for Slow {
             forwarder: false,
             remediated_at: None,
             fresh_reporters: 0,
+            fresh_window_minutes: 60.0,
             statements: 0,
             explanation: Vec::new(),
         })

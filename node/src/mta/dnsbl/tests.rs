@@ -286,6 +286,7 @@ impl Lookup for Slow {
             forwarder: false,
             remediated_at: None,
             fresh_reporters: 0,
+            fresh_window_minutes: 60.0,
             subject: subject.to_string(),
             score: -5.0,
             confidence: 1.0,

@@ -152,6 +152,7 @@ mod tests {
             forwarder: false,
             remediated_at: None,
             fresh_reporters: 0,
+            fresh_window_minutes: 60.0,
             subject: subject.into(),
             score,
             confidence: 0.5,

@@ -248,6 +248,7 @@ impl Lookup for Broken {
             forwarder: false,
             remediated_at: None,
             fresh_reporters: 0,
+            fresh_window_minutes: 60.0,
             subject: subject.to_string(),
             score: -5.0,
             confidence: 1.0,
