@@ -3,6 +3,17 @@
 //! `init` and `run` act on the data directory; every other command talks to
 //! the running node's local HTTP API with the token from that directory.
 
+/// `println!` that ends the program quietly when standard output is closed
+/// (`vouch query 192.0.2.1 | head -n 1`) instead of panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(error) = writeln!(std::io::stdout(), $($arg)*) {
+            $crate::stdout_failed(&error);
+        }
+    }};
+}
+
 mod client;
 mod node_cmd;
 mod operator;
@@ -117,4 +128,14 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Standard output cannot be written: a closed pipe ends the program as
+/// `head` intended (status 0); anything else is an error.
+fn stdout_failed(error: &std::io::Error) -> ! {
+    if error.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("error: cannot write to standard output: {error}");
+    std::process::exit(1);
 }

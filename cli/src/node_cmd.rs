@@ -30,8 +30,8 @@ pub struct RunArgs {
 /// Creates key, token and config; refuses to overwrite.
 pub fn init(data_dir: &DataDir) -> anyhow::Result<()> {
     let keypair = data_dir.init()?;
-    println!("initialised {}", data_dir.root().display());
-    println!("node id: {}", keypair.public());
+    outln!("initialised {}", data_dir.root().display());
+    outln!("node id: {}", keypair.public());
     Ok(())
 }
 
@@ -44,9 +44,9 @@ pub fn id(data_dir: &DataDir, peer: bool, dns: Option<&str>) -> anyhow::Result<(
     if peer {
         let peer = vouch_node::p2p::identity::peer_id(&node)
             .context("the node key is not a valid ed25519 key")?;
-        println!("{peer}");
+        outln!("{peer}");
     } else {
-        println!("{node}");
+        outln!("{node}");
     }
     Ok(())
 }
@@ -65,7 +65,7 @@ fn dns_record(
             "note: no [p2p] external address is configured, so the record names no address to dial"
         );
     }
-    println!(
+    outln!(
         "{}.{domain}. 3600 IN TXT \"{record}\"",
         vouch_node::names::LABEL
     );

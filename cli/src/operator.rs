@@ -213,7 +213,7 @@ pub fn status(client: &Client, json: bool) -> anyhow::Result<()> {
         ],
     );
     for addr in status["listen_addrs"].as_array().into_iter().flatten() {
-        println!("listen  {}", addr.as_str().unwrap_or_default());
+        outln!("listen  {}", addr.as_str().unwrap_or_default());
     }
     for pin in status["names"].as_array().into_iter().flatten() {
         let state = pin["state"].as_str().unwrap_or_default();
@@ -230,7 +230,7 @@ pub fn status(client: &Client, json: bool) -> anyhow::Result<()> {
             ),
             _ => "verified".into(),
         };
-        println!(
+        outln!(
             "name    {}  {}",
             pin["domain"].as_str().unwrap_or_default(),
             detail

@@ -4,7 +4,7 @@ use serde_json::Value;
 
 /// Prints pretty JSON.
 pub fn json(value: &Value) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    outln!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
@@ -24,7 +24,7 @@ fn text(value: &Value) -> String {
 pub fn fields(value: &Value, names: &[&str]) {
     let width = names.iter().map(|n| n.len()).max().unwrap_or(0);
     for name in names {
-        println!("{name:<width$}  {}", text(&value[*name]));
+        outln!("{name:<width$}  {}", text(&value[*name]));
     }
 }
 
@@ -42,7 +42,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
             .zip(&widths)
             .map(|(c, w)| format!("{c:<w$}"))
             .collect();
-        println!("{}", padded.join("  ").trim_end());
+        outln!("{}", padded.join("  ").trim_end());
     };
     line(header.iter().map(|h| h.to_string()).collect());
     for row in rows {
@@ -52,13 +52,13 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
 
 /// Prints the answer to a write.
 pub fn written(answer: &Value) -> anyhow::Result<()> {
-    println!("{} {}", text(&answer["outcome"]), text(&answer["id"]));
+    outln!("{} {}", text(&answer["outcome"]), text(&answer["id"]));
     Ok(())
 }
 
 /// Prints what a message named and what the node did about each subject.
 pub fn message_report(answer: &Value) {
-    println!("origin {}", text(&answer["origin"]));
+    outln!("origin {}", text(&answer["origin"]));
     let chain: Vec<String> = answer["relay_chain"]
         .as_array()
         .into_iter()
@@ -66,7 +66,7 @@ pub fn message_report(answer: &Value) {
         .map(text)
         .collect();
     if !chain.is_empty() {
-        println!("relayed from {}", chain.join(" <- "));
+        outln!("relayed from {}", chain.join(" <- "));
     }
     let rows: Vec<Vec<String>> = answer["subjects"]
         .as_array()
@@ -127,7 +127,7 @@ pub fn peers(peers: &Value) {
         })
         .collect();
     if rows.is_empty() {
-        println!("no peers known");
+        outln!("no peers known");
         return;
     }
     table(
@@ -161,11 +161,11 @@ pub fn trust_list(list: &Value) {
         })
         .collect();
     if rows.is_empty() {
-        println!("this node vouches for nobody yet (vouch trust add NODE_ID)");
+        outln!("this node vouches for nobody yet (vouch trust add NODE_ID)");
     } else {
         table(&["NODE", "NAME", "WEIGHT", "TRUST", "EXPIRES"], &rows);
     }
-    println!(
+    outln!(
         "authors with non-zero trust: {}",
         text(&list["trusted_authors"])
     );
@@ -191,14 +191,14 @@ fn age(secs: u64) -> String {
 
 /// Prints a reputation, with its explanation when asked.
 pub fn reputation(r: &Value, explain: bool) {
-    println!(
+    outln!(
         "{}  {}  score {:+.3}  confidence {:.2}",
         text(&r["subject"]),
         text(&r["verdict"]).to_uppercase(),
         r["score"].as_f64().unwrap_or(0.0),
         r["confidence"].as_f64().unwrap_or(0.0)
     );
-    println!(
+    outln!(
         "  reported {:.3}  endorsed {:.3}  netblock {:.3} ({} reported neighbours)  from {} statements",
         r["reported"].as_f64().unwrap_or(0.0),
         r["endorsed"].as_f64().unwrap_or(0.0),
@@ -208,8 +208,10 @@ pub fn reputation(r: &Value, explain: bool) {
     );
     let fresh = r["fresh_reporters"].as_u64().unwrap_or(0);
     if fresh > 0 {
-        println!(
-            "  {fresh} trusted operators first reported it within an hour of each other (fresh evidence)"
+        let minutes = r["fresh_window_minutes"].as_f64().unwrap_or(60.0);
+        outln!(
+            "  {fresh} trusted operators first reported it within {} of each other (fresh evidence)",
+            span(minutes)
         );
     }
     if !explain {
@@ -242,9 +244,9 @@ pub fn reputation(r: &Value, explain: bool) {
         })
         .collect();
     if rows.is_empty() {
-        println!("  no statements from authors in this node's web of trust");
+        outln!("  no statements from authors in this node's web of trust");
     } else {
-        println!();
+        outln!();
         table(
             &[
                 "WEIGHT", "KIND", "CATEGORY", "SIGNAL", "SUBJECT", "AUTHOR", "TRUST", "AGE",
@@ -252,5 +254,16 @@ pub fn reputation(r: &Value, explain: bool) {
             ],
             &rows,
         );
+    }
+}
+
+/// A window of minutes in words: "20 minutes", "an hour", "12 hours".
+fn span(minutes: f64) -> String {
+    if (minutes - 60.0).abs() < 0.5 {
+        "an hour".into()
+    } else if minutes < 60.0 {
+        format!("{minutes:.0} minutes")
+    } else {
+        format!("{:.0} hours", minutes / 60.0)
     }
 }

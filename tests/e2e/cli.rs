@@ -36,6 +36,22 @@ fn operator_commands_fail_clearly_when_the_node_is_not_running() {
 }
 
 #[test]
+fn output_into_a_closed_pipe_ends_quietly() {
+    // `vouch id | head -c 0`: the reader is gone before anything is written.
+    let node = NodeDir::new();
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = std::process::Command::new(crate::harness::vouch_bin())
+        .args(["--data-dir", &node.path().display().to_string(), "id"])
+        .stdout(writer)
+        .output()
+        .expect("run vouch id");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}: {stderr}", out.status);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
 fn bad_arguments_are_refused_before_anything_is_sent() {
     let node = NodeDir::new();
     for args in [
