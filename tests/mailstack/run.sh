@@ -259,7 +259,8 @@ sleep 1
 python3 - <<'EOF' || fail "docs/mta.md does not show the tested recipe files verbatim"
 import pathlib, sys
 doc = pathlib.Path('docs/mta.md').read_text()
-files = sorted(pathlib.Path('docs/dovecot').iterdir()) + sorted(pathlib.Path('docs/rspamd').iterdir())
+files = [f for d in ('docs/dovecot', 'docs/rspamd') for f in sorted(pathlib.Path(d).iterdir())
+         if f.is_file()]
 missing = [str(f) for f in files if f.read_text() not in doc]
 if missing:
     print('not in docs/mta.md:', *missing, file=sys.stderr)

@@ -183,17 +183,11 @@ server:
     logfile: "$WORK/unbound/unbound.log"
     verbosity: 1
     access-control: 127.0.0.0/8 allow
-    # As in docs/mta.md:
-    do-not-query-localhost: no
-    domain-insecure: "vouch.local"
-
-stub-zone:
-    name: "bl.vouch.local"
-    stub-addr: 127.0.0.1@$DNS_PORT
-stub-zone:
-    name: "wl.vouch.local"
-    stub-addr: 127.0.0.1@$DNS_PORT
+# docs/unbound/vouch.conf, pointed at this node's DNS port.
+include: "$WORK/unbound/vouch.conf"
 EOF
+sed "s/@5300$/@$DNS_PORT/" docs/unbound/vouch.conf >"$WORK/unbound/vouch.conf"
+grep -q "@$DNS_PORT" "$WORK/unbound/vouch.conf" || fail "docs/unbound/vouch.conf names no stub on port 5300"
 say "starting unbound on $RESOLVER:53"
 unbound -c "$WORK/unbound/unbound.conf" &
 UNBOUND_PID=$!
