@@ -289,7 +289,7 @@ Hello.
 EOF
 }
 symbols() { # CLIENT_IP
-    message "$1" | rspamc -h 127.0.0.1:11333 --ip "$1" symbols 2>&1 || true
+    message "$1" | timeout 30 rspamc -h 127.0.0.1:11333 --ip "$1" symbols 2>&1 || true
 }
 expect_rspamd() { # NAME CLIENT_IP SYMBOL|!SYMBOL (a symbol name, or the start of one)
     local out
