@@ -48,16 +48,44 @@ impl Client {
         self.send(self.http.post(self.url(path)).bearer_auth(token).json(body))
     }
 
-    /// POST raw bytes (a mail message) to a write endpoint (with the token).
-    pub fn post_raw<T: DeserializeOwned>(&self, path: &str, body: Vec<u8>) -> anyhow::Result<T> {
+    /// POST raw bytes (a mail message, export records) of `content_type`
+    /// to an endpoint that needs the token.
+    pub fn post_raw<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> anyhow::Result<T> {
         let token = self.token()?;
         self.send(
             self.http
                 .post(self.url(path))
                 .bearer_auth(token)
-                .header("content-type", "message/rfc822")
+                .header("content-type", content_type)
                 .body(body),
         )
+    }
+
+    /// GET raw bytes from an endpoint that needs the token, with the
+    /// response's headers.
+    pub fn get_raw(&self, path: &str) -> anyhow::Result<(Vec<u8>, reqwest::header::HeaderMap)> {
+        let token = self.token()?;
+        let response = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .map_err(|e| self.unreachable(e))?;
+        let status = response.status();
+        if !status.is_success() {
+            let body: Value = response.json().unwrap_or(Value::Null);
+            bail!("{}", failure(status, &body));
+        }
+        let headers = response.headers().clone();
+        let bytes = response
+            .bytes()
+            .with_context(|| format!("reading the answer to {path}"))?;
+        Ok((bytes.to_vec(), headers))
     }
 
     fn token(&self) -> anyhow::Result<&str> {
@@ -74,25 +102,32 @@ impl Client {
         &self,
         request: reqwest::blocking::RequestBuilder,
     ) -> anyhow::Result<T> {
-        let response = request.send().map_err(|e| {
-            if e.is_connect() {
-                anyhow!(
-                    "the node is not running at {} (start it with `vouch run`)",
-                    self.base
-                )
-            } else {
-                anyhow!("request to {} failed: {e}", self.base)
-            }
-        })?;
+        let response = request.send().map_err(|e| self.unreachable(e))?;
         let status = response.status();
         let body: Value = response
             .json()
             .with_context(|| format!("the node answered {status} with a body that is not JSON"))?;
         if !status.is_success() {
-            let message = body["error"]["message"].as_str().unwrap_or("no message");
-            let code = body["error"]["code"].as_str().unwrap_or("unknown");
-            bail!("{message} ({code}, HTTP {})", status.as_u16());
+            bail!("{}", failure(status, &body));
         }
         serde_json::from_value(body).context("unexpected answer from the node")
     }
+
+    fn unreachable(&self, error: reqwest::Error) -> anyhow::Error {
+        if error.is_connect() {
+            anyhow!(
+                "the node is not running at {} (start it with `vouch run`)",
+                self.base
+            )
+        } else {
+            anyhow!("request to {} failed: {error}", self.base)
+        }
+    }
+}
+
+/// The API's error answer in words.
+fn failure(status: reqwest::StatusCode, body: &Value) -> String {
+    let message = body["error"]["message"].as_str().unwrap_or("no message");
+    let code = body["error"]["code"].as_str().unwrap_or("unknown");
+    format!("{message} ({code}, HTTP {})", status.as_u16())
 }

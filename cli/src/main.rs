@@ -14,6 +14,7 @@ macro_rules! outln {
     }};
 }
 
+mod archive;
 mod client;
 mod node_cmd;
 mod operator;
@@ -89,6 +90,11 @@ enum ApiCommand {
     Remediate(operator::RemediateArgs),
     /// Ask how much to trust a sender, and why.
     Query(operator::QueryArgs),
+    /// Write every live statement the node holds to an export file (a
+    /// backup, or to fill another node).
+    Export(archive::ExportArgs),
+    /// Ingest an export file, each statement as if a peer had sent it.
+    Import(archive::ImportArgs),
 }
 
 fn default_data_dir() -> PathBuf {
@@ -118,6 +124,8 @@ fn main() -> ExitCode {
                 ApiCommand::Retract(args) => operator::retract(&client, args),
                 ApiCommand::Remediate(args) => operator::remediate(&client, args),
                 ApiCommand::Query(args) => operator::query(&client, args),
+                ApiCommand::Export(args) => archive::export(&client, args),
+                ApiCommand::Import(args) => archive::import(&client, args),
             },
         ),
     };

@@ -344,7 +344,7 @@ fn report_message(
         "/v1/report/message?category={category}&source={source}&ham={}&endorse={}",
         args.ham, args.endorse
     );
-    output::message_report(&client.post_raw(&query, raw)?);
+    output::message_report(&client.post_raw(&query, "message/rfc822", raw)?);
     Ok(())
 }
 

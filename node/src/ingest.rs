@@ -9,7 +9,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use vouch_protocol::{
-    BatchVerifier, DecodeError, Limits, SignatureError, SignedStatement, StatementId,
+    BatchVerifier, Claim, DecodeError, Limits, SignatureError, SignedStatement, StatementId,
     ValidationError, decode_signed, encode_signed, validate,
 };
 
@@ -153,6 +153,32 @@ impl Ingest {
             })
             .collect();
         self.run(decoded, now, true)
+    }
+
+    /// Ingests encoded statements as from the network, trust statements
+    /// first, recomputing trust before the rest, so that statements by
+    /// authors the same batch brings into the web of trust are admitted as
+    /// trusted (back-fill pages and imports). Blocking.
+    pub fn submit_encoded_trust_first(
+        &self,
+        items: Vec<Vec<u8>>,
+        now: u64,
+    ) -> Result<Vec<Ingested>, store::Error> {
+        let (trust, rest): (Vec<Vec<u8>>, Vec<Vec<u8>>) = items.into_iter().partition(|bytes| {
+            matches!(
+                decode_signed(bytes).map(|s| s.body.claim),
+                Ok(Claim::Trust { .. })
+            )
+        });
+        let mut results = Vec::new();
+        for part in [trust, rest] {
+            if part.is_empty() {
+                continue;
+            }
+            results.extend(self.submit_encoded(part, now)?);
+            self.trust.recompute_if_dirty();
+        }
+        Ok(results)
     }
 
     /// Ingests statements made or imported locally by the operator, who

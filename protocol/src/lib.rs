@@ -6,13 +6,17 @@
 //! Time enters as an explicit `now` (seconds since the Unix epoch).
 #![deny(missing_docs)]
 
+mod archive;
 mod codec;
 mod sign;
 mod statement;
 mod subject;
 mod validate;
 
-pub use codec::{DecodeError, MAX_STATEMENT_BYTES, StatementId, decode_signed, encode_signed};
+pub use archive::{RECORD_PREFIX_BYTES, RecordError, Records, records, write_record};
+pub use codec::{
+    DecodeError, MAX_STATEMENT_BYTES, StatementId, decode_signed, decode_stored, encode_signed,
+};
 pub use sign::{BatchVerifier, Keypair, SignatureError, verify_strict};
 pub use statement::{
     Claim, EndorseCategory, Evidence, Kind, NodeKey, ReportCategory, SignedStatement, Statement,
@@ -21,5 +25,7 @@ pub use statement::{
 pub use subject::{Subject, SubjectError};
 pub use validate::{Limits, ValidationError, validate};
 
+#[cfg(test)]
+mod archive_tests;
 #[cfg(test)]
 mod tests;

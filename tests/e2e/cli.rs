@@ -212,3 +212,58 @@ fn id_dns_prints_the_record_operators_publish() {
     assert!(!bad.status.success());
     assert!(!bad.stderr.is_empty());
 }
+
+#[test]
+fn an_export_imported_into_another_node_brings_the_statements_along() {
+    let alice = NodeDir::new();
+    let alice_id = alice.ok(&["id"]).trim().to_owned();
+    let alice_running = alice.start();
+    alice.ok(&["report", "203.0.113.20", "--category", "phishing"]);
+    alice.ok(&["endorse", "198.51.100.20"]);
+    let file = alice.path().join("alice.vouch");
+    let file = file.display().to_string();
+    let out = alice.cli(&["export", "--output", &file]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("exported 2 statements"),
+        "{out:?}"
+    );
+    // To standard output, the same bytes.
+    let to_stdout = alice.cli(&["export"]);
+    assert_eq!(to_stdout.stdout, std::fs::read(&file).expect("read export"));
+    assert!(alice_running.stop());
+
+    let bob = NodeDir::new();
+    let _bob_running = bob.start();
+    bob.ok(&["trust", "add", &alice_id]);
+    let imported = bob.ok(&["import", &file]);
+    assert!(
+        imported
+            .lines()
+            .any(|l| l.split_whitespace().eq(["received", "2"])),
+        "{imported}"
+    );
+    assert!(
+        imported
+            .lines()
+            .any(|l| l.split_whitespace().eq(["stored", "2"])),
+        "{imported}"
+    );
+    let json: Value =
+        serde_json::from_str(&bob.ok(&["query", "203.0.113.20", "--json"])).expect("json");
+    assert_eq!(
+        json["explanation"][0]["author"],
+        alice_id.as_str(),
+        "{json}"
+    );
+
+    // Anything but an export file is refused before anything is sent.
+    let garbage = bob.path().join("garbage");
+    std::fs::write(&garbage, b"\xff\xff\xff\xffnot an export").expect("write");
+    let out = bob.cli(&["import", &garbage.display().to_string()]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not an export file"),
+        "{out:?}"
+    );
+}

@@ -3,6 +3,7 @@
 //! Reads are open (the listener is on loopback by default); writes sign
 //! statements with the node's key and need the bearer token.
 
+mod archive;
 mod auth;
 mod error;
 mod json;
@@ -24,6 +25,7 @@ use axum::routing::{get, post};
 use tower::limit::ConcurrencyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
+pub use archive::{MAX_EXPORT_PAGE, MAX_IMPORT_BYTES, MORE_HEADER, NEXT_HEADER};
 pub use error::Error;
 
 use crate::config::ApiConfig;
@@ -61,7 +63,17 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
             "/v1/retract",
             post(write::retract).route_layer(auth.clone()),
         )
-        .route("/v1/remediate", post(write::remediate).route_layer(auth))
+        .route(
+            "/v1/remediate",
+            post(write::remediate).route_layer(auth.clone()),
+        )
+        .route("/v1/export", get(archive::export).route_layer(auth.clone()))
+        .route(
+            "/v1/import",
+            post(archive::import)
+                .layer(DefaultBodyLimit::max(archive::MAX_IMPORT_BYTES))
+                .route_layer(auth),
+        )
         .route("/v1/openapi.json", get(openapi::serve))
         .route("/metrics", get(status::metrics))
         .fallback(|| async { Error::NotFound })
@@ -74,6 +86,8 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
         .with_state(state)
 }
 
+#[cfg(test)]
+mod archive_tests;
 #[cfg(test)]
 mod message_tests;
 #[cfg(test)]

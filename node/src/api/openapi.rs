@@ -137,6 +137,26 @@ pub fn document() -> Value {
             "/v1/report/message": report_message_op(),
             "/v1/retract": write_op("Withdraw this node's statement on a subject", "RetractRequest"),
             "/v1/remediate": write_op("Say a sender's problem was fixed (speeds up decay of earlier reports)", "RemediateRequest"),
+            "/v1/export": { "get": {
+                "summary": "One page of the node's live statements as export-file records (each a canonical signed statement behind its 4-byte big-endian length), in ingest order",
+                "security": [{ "bearer": [] }],
+                "parameters": [
+                    { "name": "from", "in": "query", "schema": { "type": "integer", "minimum": 0 }, "description": "first local sequence number (default 0)" },
+                    { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 10000 } }
+                ],
+                "responses": {
+                    "200": { "description": "Records; x-vouch-next names the next page's from, x-vouch-more says whether there is one",
+                        "content": { "application/octet-stream": {} } },
+                    "401": { "description": "No or wrong token" } } } },
+            "/v1/import": { "post": {
+                "summary": "Ingest export-file records as if a peer had back-filled them (trust statements first; strangers under their quota)",
+                "security": [{ "bearer": [] }],
+                "requestBody": { "required": true, "content": { "application/octet-stream": {} } },
+                "responses": {
+                    "200": { "description": "Counts: received, stored, stored_stranger, duplicate, stale, over_quota, rejected (by rule)" },
+                    "400": { "description": "The body is not a sequence of records", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+                    "401": { "description": "No or wrong token" },
+                    "413": { "description": "Body over 2 MiB" } } } },
             "/metrics": { "get": { "summary": "Prometheus metrics", "responses": { "200": { "description": "OpenMetrics text" } } } },
             "/v1/openapi.json": { "get": { "summary": "This document", "responses": { "200": { "description": "OpenAPI 3 document" } } } }
         },

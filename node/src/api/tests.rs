@@ -314,6 +314,8 @@ async fn openapi_document_lists_exactly_the_routes() {
         ("/v1/report/message", "post"),
         ("/v1/retract", "post"),
         ("/v1/remediate", "post"),
+        ("/v1/export", "get"),
+        ("/v1/import", "post"),
         ("/metrics", "get"),
         ("/v1/openapi.json", "get"),
     ]

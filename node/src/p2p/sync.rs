@@ -9,7 +9,6 @@
 
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
-use vouch_protocol::{Claim, MAX_STATEMENT_BYTES, decode_signed};
 
 use crate::ingest::{Ingest, Ingested};
 use crate::store::{self, Store};
@@ -105,15 +104,8 @@ pub fn serve_page(
         if !relayable(&stored.statement.author) || stored.statement.body.expires_at <= now {
             continue;
         }
-        match vouch_protocol::encode_signed(&stored.statement) {
-            Ok(encoded) => {
-                bytes += encoded.len();
-                page.statements.push(ByteBuf::from(encoded));
-            }
-            Err(error) => {
-                tracing::error!(id = %stored.id, %error, "cannot re-encode a stored statement")
-            }
-        }
+        bytes += stored.bytes.len();
+        page.statements.push(ByteBuf::from(stored.bytes));
     }
     page.more = scanned == limit;
     Ok(page)
@@ -134,31 +126,13 @@ pub struct PageOutcome {
 /// itself brings into the web of trust are admitted as trusted.
 pub fn ingest_page(ingest: &Ingest, page: SyncPage, now: u64) -> Result<PageOutcome, store::Error> {
     let mut outcome = PageOutcome::default();
-    let (trust, rest): (Vec<Vec<u8>>, Vec<Vec<u8>>) = page
-        .statements
-        .into_iter()
-        .map(ByteBuf::into_vec)
-        .partition(|bytes| {
-            bytes.len() <= MAX_STATEMENT_BYTES
-                && matches!(
-                    decode_signed(bytes).map(|s| s.body.claim),
-                    Ok(Claim::Trust { .. })
-                )
-        });
-    for part in [trust, rest] {
-        if part.is_empty() {
-            continue;
+    let items = page.statements.into_iter().map(ByteBuf::into_vec).collect();
+    for result in ingest.submit_encoded_trust_first(items, now)? {
+        match result {
+            Ingested::Stored { .. } => outcome.stored += 1,
+            Ingested::Rejected(rejection) if rejection.is_senders_fault() => outcome.rejected += 1,
+            _ => {}
         }
-        for result in ingest.submit_encoded(part, now)? {
-            match result {
-                Ingested::Stored { .. } => outcome.stored += 1,
-                Ingested::Rejected(rejection) if rejection.is_senders_fault() => {
-                    outcome.rejected += 1
-                }
-                _ => {}
-            }
-        }
-        ingest.trust().recompute_if_dirty();
     }
     Ok(outcome)
 }
@@ -167,7 +141,7 @@ pub fn ingest_page(ingest: &Ingest, page: SyncPage, now: u64) -> Result<PageOutc
 mod tests {
     use std::sync::Arc;
 
-    use vouch_protocol::{Keypair, StatementId};
+    use vouch_protocol::{Keypair, StatementId, decode_signed};
 
     use super::*;
     use crate::metrics::Metrics;

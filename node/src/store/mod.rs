@@ -18,7 +18,7 @@ use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, Direction, IteratorMode,
     Options, WriteBatch,
 };
-use vouch_protocol::{Claim, Kind, NodeKey, SignedStatement, StatementId, Subject, decode_signed};
+use vouch_protocol::{Claim, Kind, NodeKey, SignedStatement, StatementId, Subject, decode_stored};
 
 use keys::SlotValue;
 pub use strangers::{Admission, StrangerQuota, StrangerSweep};
@@ -489,7 +489,7 @@ impl Store {
         Ok(self
             .db
             .get_cf(self.cf(keys::STATEMENTS)?, id.0)?
-            .and_then(|bytes| decode_stored(id, &bytes)))
+            .and_then(|bytes| read_stored(id, &bytes)))
     }
 
     /// Live endorsements, reports and trust statements about exactly `subject`.
@@ -547,8 +547,9 @@ impl Store {
     }
 
     /// Statements with ingest sequence number ≥ `from`, at most `limit`, in
-    /// order, with their sequence numbers (for back-fill by peers).
-    pub fn since(&self, from: u64, limit: usize) -> Result<Vec<(u64, Stored)>, Error> {
+    /// order, with their sequence numbers and the bytes as stored (for
+    /// back-fill by peers and export: served as read, never encoded again).
+    pub fn since(&self, from: u64, limit: usize) -> Result<Vec<(u64, Verified)>, Error> {
         let sequence = self.cf(keys::SEQUENCE)?;
         let from_key = from.to_be_bytes();
         let entries: Vec<(u64, StatementId)> = self
@@ -561,13 +562,27 @@ impl Store {
             })
             .take(limit)
             .collect();
-        let (seqs, ids): (Vec<u64>, Vec<StatementId>) = entries.into_iter().unzip();
-        let loaded = self.load_aligned(&ids)?;
-        Ok(seqs
-            .into_iter()
-            .zip(loaded)
-            .filter_map(|(seq, s)| s.map(|s| (seq, s)))
-            .collect())
+        let cf = self.cf(keys::STATEMENTS)?;
+        let values = self
+            .db
+            .batched_multi_get_cf(cf, entries.iter().map(|(_, id)| &id.0), false);
+        let mut out = Vec::with_capacity(entries.len());
+        for ((seq, id), value) in entries.into_iter().zip(values) {
+            if let Some(bytes) = value?
+                && let Some(statement) = read_stored(&id, &bytes)
+            {
+                let bytes = bytes.to_vec();
+                out.push((
+                    seq,
+                    Verified {
+                        id,
+                        bytes,
+                        statement,
+                    },
+                ));
+            }
+        }
+        Ok(out)
     }
 
     /// Deletes statements that expired at or before `now`, at most
@@ -683,7 +698,7 @@ impl Store {
             .zip(values)
             .map(|(id, value)| {
                 Ok(value?
-                    .and_then(|bytes| decode_stored(id, &bytes))
+                    .and_then(|bytes| read_stored(id, &bytes))
                     .map(|statement| Stored {
                         id: *id,
                         statement,
@@ -712,10 +727,11 @@ fn id_of(bytes: &[u8]) -> Option<StatementId> {
     bytes.try_into().ok().map(StatementId)
 }
 
-/// Decodes a statement read back from disk. Corrupt entries are logged and
-/// skipped, never trusted and never a panic.
-fn decode_stored(id: &StatementId, bytes: &[u8]) -> Option<SignedStatement> {
-    match decode_signed(bytes) {
+/// Decodes a statement read back from disk (canonical when it was written,
+/// so not encoded again to check). Corrupt entries are logged and skipped,
+/// never trusted and never a panic.
+fn read_stored(id: &StatementId, bytes: &[u8]) -> Option<SignedStatement> {
+    match decode_stored(bytes) {
         Ok(statement) => Some(statement),
         Err(error) => {
             tracing::error!(%id, %error, "corrupt statement in store; skipped");
