@@ -8,6 +8,7 @@
 
 mod keys;
 mod network;
+mod presence;
 mod strangers;
 
 use std::collections::HashMap;
@@ -21,6 +22,7 @@ use rocksdb::{
 use vouch_protocol::{Claim, Kind, NodeKey, SignedStatement, StatementId, Subject, decode_stored};
 
 use keys::SlotValue;
+use presence::{Index, Presence, Touched};
 pub use strangers::{Admission, StrangerQuota, StrangerSweep};
 
 /// Most statements one lookup reads about a subject or netblock; beyond this
@@ -105,6 +107,9 @@ pub struct Store {
     /// under a lock never held across I/O, so status and metrics never
     /// wait on a write.
     published: Mutex<Counts>,
+    /// Which subjects, netblocks and relay origins have index entries:
+    /// a lookup of anything else reads nothing from disk.
+    presence: Presence,
 }
 
 impl std::fmt::Debug for Store {
@@ -134,6 +139,7 @@ impl Store {
             db,
             writer: Mutex::new(Counts::default()),
             published: Mutex::new(Counts::default()),
+            presence: Presence::default(),
         };
         let meta = store.cf(keys::META)?;
         let read = |key| -> Result<u64, Error> {
@@ -151,7 +157,46 @@ impl Store {
         };
         store.writer = Mutex::new(counts);
         store.published = Mutex::new(counts);
+        store.load_presence()?;
         Ok(store)
+    }
+
+    /// Records every prefix the subject indexes hold (at start-up).
+    fn load_presence(&self) -> Result<(), Error> {
+        for index in [Index::Subjects, Index::Netblocks, Index::Relayed] {
+            let cf = self.cf(index.family())?;
+            let mut last: Vec<u8> = Vec::new();
+            for entry in self.db.iterator_cf(cf, IteratorMode::Start) {
+                let (key, _) = entry?;
+                if let Some(prefix) = index.prefix(&key)
+                    && prefix != last.as_slice()
+                {
+                    self.presence.insert(index, prefix);
+                    last = prefix.to_vec();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Brings the presence record up to date with a write that landed.
+    fn settle(&self, touched: Touched) {
+        for (index, prefix) in &touched.added {
+            self.presence.insert(*index, prefix);
+        }
+        for (index, prefix) in &touched.removed {
+            if touched.added.iter().any(|(i, p)| i == index && p == prefix) {
+                continue;
+            }
+            // Another entry may remain under the prefix; on a read error,
+            // keep the prefix (a needless read later, never a missed one).
+            let remains = self
+                .cf(index.family())
+                .map_or(true, |cf| self.prefix_entries(cf, prefix).next().is_some());
+            if !remains {
+                self.presence.remove(*index, prefix);
+            }
+        }
     }
 
     fn cf(&self, name: &'static str) -> Result<&ColumnFamily, Error> {
@@ -208,6 +253,7 @@ impl Store {
         // database cannot see yet.
         let mut pending: HashMap<Vec<u8>, SlotValue> = HashMap::new();
         let mut pending_strangers = strangers::Pending::default();
+        let mut touched = Touched::default();
         let mut outcomes = Vec::with_capacity(statements.len());
         for (item, admission) in statements {
             let body = &item.statement.body;
@@ -244,7 +290,13 @@ impl Store {
                 continue;
             }
             if let Some(current) = &current {
-                self.remove(&mut batch, &item.statement, &subject_key, current)?;
+                self.remove(
+                    &mut batch,
+                    &mut touched,
+                    &item.statement,
+                    &subject_key,
+                    current,
+                )?;
                 if replaces_stranger {
                     batch.delete_cf(
                         self.cf(keys::STRANGERS)?,
@@ -278,7 +330,14 @@ impl Store {
                 first_reported,
                 relay_origin: relay_origin(&item.statement),
             };
-            self.add(&mut batch, item, &subject_key, &slot_key, &value)?;
+            self.add(
+                &mut batch,
+                &mut touched,
+                item,
+                &subject_key,
+                &slot_key,
+                &value,
+            )?;
             if *admission == Admission::Stranger {
                 batch.put_cf(
                     self.cf(keys::STRANGERS)?,
@@ -302,6 +361,7 @@ impl Store {
         batch.put_cf(cf_meta, keys::META_COUNT, next.statements.to_be_bytes());
         batch.put_cf(cf_meta, keys::META_NEXT_SEQ, next.next_seq.to_be_bytes());
         self.db.write(batch)?;
+        self.settle(touched);
         *counts = next;
         self.publish(next);
         Ok(outcomes)
@@ -312,6 +372,7 @@ impl Store {
     fn delete_current(
         &self,
         batch: &mut WriteBatch,
+        touched: &mut Touched,
         id: &StatementId,
         statement: &SignedStatement,
     ) -> Result<bool, Error> {
@@ -331,7 +392,7 @@ impl Store {
         let Some(slot) = current else {
             return Ok(false);
         };
-        self.remove(batch, statement, &subject_key, &slot)?;
+        self.remove(batch, touched, statement, &subject_key, &slot)?;
         batch.delete_cf(slots, &slot_key);
         Ok(true)
     }
@@ -348,6 +409,7 @@ impl Store {
     fn add(
         &self,
         batch: &mut WriteBatch,
+        touched: &mut Touched,
         item: &Verified,
         subject_key: &[u8],
         slot_key: &[u8],
@@ -369,12 +431,14 @@ impl Store {
                 keys::indexed(&[], subject_key, &statement.author, kind),
                 keys::index_value(&item.id, value.first_reported),
             );
+            touched.added.push((Index::Subjects, subject_key.to_vec()));
             if let Some(origin) = &value.relay_origin {
                 batch.put_cf(
                     self.cf(keys::RELAYED)?,
                     keys::indexed(origin, subject_key, &statement.author, kind),
                     keys::index_value(&item.id, value.first_reported),
                 );
+                touched.added.push((Index::Relayed, origin.clone()));
             }
             if let Some(block) = keys::netblock(&statement.body.subject) {
                 batch.put_cf(
@@ -382,6 +446,7 @@ impl Store {
                     keys::indexed(&block, subject_key, &statement.author, kind),
                     keys::index_value(&item.id, value.first_reported),
                 );
+                touched.added.push((Index::Netblocks, block));
             }
         }
         Ok(())
@@ -392,6 +457,7 @@ impl Store {
     fn remove(
         &self,
         batch: &mut WriteBatch,
+        touched: &mut Touched,
         statement: &SignedStatement,
         subject_key: &[u8],
         old: &SlotValue,
@@ -408,17 +474,22 @@ impl Store {
             self.cf(keys::SUBJECTS)?,
             keys::indexed(&[], subject_key, &statement.author, kind),
         );
+        touched
+            .removed
+            .push((Index::Subjects, subject_key.to_vec()));
         if let Some(origin) = &old.relay_origin {
             batch.delete_cf(
                 self.cf(keys::RELAYED)?,
                 keys::indexed(origin, subject_key, &statement.author, kind),
             );
+            touched.removed.push((Index::Relayed, origin.clone()));
         }
         if let Some(block) = keys::netblock(&statement.body.subject) {
             batch.delete_cf(
                 self.cf(keys::NETBLOCKS)?,
                 keys::indexed(&block, subject_key, &statement.author, kind),
             );
+            touched.removed.push((Index::Netblocks, block));
         }
         Ok(())
     }
@@ -494,21 +565,21 @@ impl Store {
 
     /// Live endorsements, reports and trust statements about exactly `subject`.
     pub fn about(&self, subject: &Subject) -> Result<Vec<Stored>, Error> {
-        self.scan_ids(keys::SUBJECTS, &keys::subject(subject))
+        self.scan_index(Index::Subjects, &keys::subject(subject))
     }
 
     /// Live statements about addresses and netblocks inside the /24 or /48
     /// covering `subject` (an IP, or a netblock at least that long).
     pub fn in_netblock(&self, subject: &Subject) -> Result<Vec<Stored>, Error> {
         match keys::netblock(subject) {
-            Some(block) => self.scan_ids(keys::NETBLOCKS, &block),
+            Some(block) => self.scan_index(Index::Netblocks, &block),
             None => Ok(Vec::new()),
         }
     }
 
     /// Live reports whose relay chain names `subject` as the original source.
     pub fn relayed_from(&self, subject: &Subject) -> Result<Vec<Stored>, Error> {
-        self.scan_ids(keys::RELAYED, &keys::subject(subject))
+        self.scan_index(Index::Relayed, &keys::subject(subject))
     }
 
     /// The current statements of one author (including retractions), optionally of one slot kind.
@@ -611,13 +682,14 @@ impl Store {
         };
         let mut next = *counts;
         let mut batch = WriteBatch::default();
+        let mut touched = Touched::default();
         let mut expired = Vec::new();
         for (id, stored) in due.iter().zip(self.load_aligned(&due)?) {
             let Some(stored) = stored else {
                 continue;
             };
             let statement = stored.statement;
-            if !self.delete_current(&mut batch, id, &statement)? {
+            if !self.delete_current(&mut batch, &mut touched, id, &statement)? {
                 continue;
             }
             next.statements = next.statements.saturating_sub(1);
@@ -642,6 +714,7 @@ impl Store {
             next.statements.to_be_bytes(),
         );
         self.db.write(batch)?;
+        self.settle(touched);
         *counts = next;
         self.publish(next);
         Ok(expired)
@@ -655,6 +728,15 @@ impl Store {
         self.db
             .iterator_cf(cf, IteratorMode::From(prefix, Direction::Forward))
             .take_while(move |entry| entry.as_ref().map_or(true, |(k, _)| k.starts_with(prefix)))
+    }
+
+    /// The statements `index` holds under `prefix`: nothing read from disk
+    /// when the presence record says there are none.
+    fn scan_index(&self, index: Index, prefix: &[u8]) -> Result<Vec<Stored>, Error> {
+        if !self.presence.may_hold(index, prefix) {
+            return Ok(Vec::new());
+        }
+        self.scan_ids(index.family(), prefix)
     }
 
     fn scan_ids(&self, family: &'static str, prefix: &[u8]) -> Result<Vec<Stored>, Error> {
@@ -740,5 +822,7 @@ fn read_stored(id: &StatementId, bytes: &[u8]) -> Option<SignedStatement> {
     }
 }
 
+#[cfg(test)]
+mod presence_tests;
 #[cfg(test)]
 mod tests;

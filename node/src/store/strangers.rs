@@ -13,6 +13,7 @@ use rocksdb::{IteratorMode, WriteBatch};
 use vouch_protocol::{NodeKey, SignedStatement, StatementId};
 
 use super::keys;
+use super::presence::Touched;
 use super::{Error, Store};
 
 /// How a statement offered to [`Store::insert_admitted`] is admitted.
@@ -173,6 +174,7 @@ impl Store {
         let expire = expire_now;
         let mut next = *counts;
         let mut batch = WriteBatch::default();
+        let mut touched = Touched::default();
         let mut sweep = StrangerSweep {
             promoted: promote.len(),
             dropped: Vec::new(),
@@ -187,7 +189,7 @@ impl Store {
                 continue;
             };
             let statement = stored.statement;
-            if self.delete_current(&mut batch, id, &statement)? {
+            if self.delete_current(&mut batch, &mut touched, id, &statement)? {
                 next.statements = next.statements.saturating_sub(1);
                 sweep.dropped.push(statement);
             }
@@ -201,6 +203,7 @@ impl Store {
             next.statements.to_be_bytes(),
         );
         self.db.write(batch)?;
+        self.settle(touched);
         *counts = next;
         self.publish(next);
         Ok(sweep)
