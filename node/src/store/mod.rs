@@ -30,6 +30,9 @@ pub use strangers::{Admission, StrangerQuota, StrangerSweep};
 /// make lookups unbounded.
 pub const MAX_STATEMENTS_PER_LOOKUP: usize = 10_000;
 
+/// Memory all column families' write buffers share.
+const MEMTABLE_BUDGET_BYTES: usize = 64 << 20;
+
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -127,6 +130,9 @@ impl Store {
         options.create_if_missing(true);
         options.create_missing_column_families(true);
         options.set_compression_type(rocksdb::DBCompressionType::Lz4);
+        // One budget for the write buffers of all column families (each
+        // would otherwise take up to 64 MiB of memory of its own).
+        options.set_db_write_buffer_size(MEMTABLE_BUDGET_BYTES);
         let mut table = BlockBasedOptions::default();
         table.set_block_cache(&Cache::new_lru_cache(64 << 20));
         table.set_bloom_filter(10.0, false);

@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# The hot path measured from outside the node, side by side with rbldnsd,
+# in one run:
+#
+#   1. fills a fresh node with N statements (default 1,000,000) through
+#      `vouch import` (timed), from a file `bench_fill` writes;
+#   2. drives its HTTP API with wrk, its DNS zone with dnsperf and its
+#      policy server with `policy_load` (a separate process), once asking
+#      about listed addresses and once about addresses nobody listed;
+#   3. runs rbldnsd on the same listed addresses (an ip4set) and drives it
+#      with the same dnsperf queries;
+#   4. prints one table: rate, p50 and p99 per front-end, the node's RSS,
+#      and each rate against rbldnsd's.
+#
+# Everything listens on 127.0.0.1 and is stopped on exit. The data, the
+# node and the build stay outside the clone (VOUCH_BENCH_DIR, default
+# /var/tmp/vouch-bench; CARGO_TARGET_DIR, default /var/tmp/vouch-target).
+# Settings: VOUCH_BENCH_STATEMENTS, VOUCH_BENCH_SECONDS (per load, 10),
+# VOUCH_BENCH_CONNECTIONS (32).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/vouch-target}"
+
+. tests/lib.sh
+
+N="${VOUCH_BENCH_STATEMENTS:-1000000}"
+SECONDS_EACH="${VOUCH_BENCH_SECONDS:-10}"
+CONNECTIONS="${VOUCH_BENCH_CONNECTIONS:-32}"
+DIR="${VOUCH_BENCH_DIR:-/var/tmp/vouch-bench}"
+API=127.0.0.1:17701
+POLICY=127.0.0.1:17740
+DNS_PORT=17753
+RBLDNSD_PORT=17754
+
+if [ "$(id -u)" -eq 0 ]; then
+    install_missing wrk:wrk dnsperf:dnsperf rbldnsd:rbldnsd
+fi
+for tool in wrk dnsperf rbldnsd; do
+    command -v "$tool" >/dev/null || fail "$tool is missing (apt-get install wrk dnsperf rbldnsd)"
+done
+
+say "building (release)"
+cargo build --release --locked -q -p vouch-cli -p vouch-node --bin vouch --examples
+BIN="$CARGO_TARGET_DIR/release"
+VOUCH="$BIN/vouch"
+
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+# --- the data -------------------------------------------------------------------
+mkdir -p "$DIR"
+DATA="$DIR/data-$N"
+if [ ! -s "$DATA/statements.vouch" ] || [ ! -s "$DATA/hub" ]; then
+    say "writing $N statements to $DATA"
+    "$BIN/examples/bench_fill" "$DATA" "$N" >"$DATA.hub.tmp"
+    mv "$DATA.hub.tmp" "$DATA/hub"
+fi
+HUB="$(cat "$DATA/hub")"
+# The same questions for every DNS server: listed addresses (every fifth),
+# and as many nobody listed (the same octets in 45.0.0.0/8).
+if [ ! -s "$DATA/queries-unknown.txt" ]; then
+    awk -F. 'NR % 5 == 0 { print $4"."$3"."$2"."$1".bl.vouch.local A" }' \
+        "$DATA/listed.txt" >"$DATA/queries-listed.txt"
+    awk -F. 'NR % 5 == 0 { print $4"."$3"."$2".45.bl.vouch.local A" }' \
+        "$DATA/listed.txt" >"$DATA/queries-unknown.txt"
+fi
+
+# --- a fresh node, filled from outside ------------------------------------------------
+NODE="$DIR/node"
+rm -rf "$NODE"
+"$VOUCH" --data-dir "$NODE" init >/dev/null
+cat >"$NODE/config.toml" <<EOF
+[api]
+listen = "$API"
+[policy]
+listen = "$POLICY"
+on_neutral = "dunno"
+[dnsbl]
+listen = "127.0.0.1:$DNS_PORT"
+[p2p]
+enabled = false
+EOF
+RUST_LOG=warn "$VOUCH" --data-dir "$NODE" run >"$DIR/node.log" 2>&1 &
+NODE_PID=$!
+PIDS+=("$NODE_PID")
+for _ in $(seq 100); do
+    "$VOUCH" --data-dir "$NODE" status >/dev/null 2>&1 && break
+    sleep 0.1
+done
+vouch() { "$VOUCH" --data-dir "$NODE" "$@"; }
+vouch trust add "$HUB" >/dev/null
+say "importing $N statements"
+started=$(date +%s.%N)
+vouch import "$DATA/statements.vouch" >"$DIR/import.txt"
+import_secs=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+stored=$(awk '$1 == "stored" { print $2 }' "$DIR/import.txt")
+[ "$stored" -gt 0 ] || { cat "$DIR/import.txt"; fail "nothing was imported"; }
+# RocksDB compacts what was just written: measure once the node is idle
+# (under a fifth of a core for two seconds; at most two minutes).
+ticks() { awk '{ print $14 + $15 }' "/proc/$NODE_PID/stat"; }
+hz=$(getconf CLK_TCK)
+for _ in $(seq 60); do
+    before=$(ticks)
+    sleep 2
+    [ $(( ($(ticks) - before) * 100 / (2 * hz) )) -lt 20 ] && break
+done
+
+# --- the loads -----------------------------------------------------------------------
+# wrk_load FIRST_OCTET: rate, p50, p99 of HTTP lookups of FIRST.x.y.z
+# (44: listed, 45: nobody listed).
+wrk_load() {
+    cat >"$DIR/wrk-$1.lua" <<EOF
+local n = $N
+request = function()
+  local i = math.random(0, n - 1) + 1
+  local a, b, c = math.floor(i / 65536) % 256, math.floor(i / 256) % 256, i % 256
+  return wrk.format("GET", "/v1/reputation/$1." .. a .. "." .. b .. "." .. c)
+end
+EOF
+    wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --latency -s "$DIR/wrk-$1.lua" "http://$API" >"$DIR/wrk-$1.txt"
+    awk '/^Requests\/sec/ { rate = int($2) } $1 == "50%" { p50 = $2 } $1 == "99%" { p99 = $2 }
+         END { print rate, p50, p99 }' "$DIR/wrk-$1.txt"
+}
+
+# dns_load PORT QUERIES: rate, then p50 and p99 in ms from per-query latencies.
+dns_load() {
+    local out="$DIR/dnsperf-$1-$2"
+    dnsperf -s 127.0.0.1 -p "$1" -d "$DATA/queries-$2.txt" -l "$SECONDS_EACH" \
+        -c "$CONNECTIONS" -q 256 -v >"$out.txt" 2>&1 || true
+    local rate count
+    rate=$(awk '/Queries per second:/ { printf "%d", $4 }' "$out.txt")
+    awk '/^> / { print $NF * 1000 }' "$out.txt" | sort -n >"$out.latency"
+    count=$(wc -l <"$out.latency")
+    [ "$count" -gt 0 ] || { echo "0 0 0"; return; }
+    echo "$rate $(sed -n "$((count / 2 + 1))p" "$out.latency")ms $(sed -n "$((count * 99 / 100 + 1))p" "$out.latency")ms"
+}
+
+# policy_load MODE: rate, p50, p99 of policy requests.
+policy_load() {
+    "$BIN/examples/policy_load" "$POLICY" "$DATA/listed.txt" "$CONNECTIONS" "$SECONDS_EACH" "$1" \
+        | awk '/^policy/ { print $2, $5 "ms", $8 "ms" }'
+}
+
+declare -A RESULT
+for kind in listed unknown; do
+    octet=44
+    [ "$kind" = unknown ] && octet=45
+    say "HTTP, $kind senders: wrk, $CONNECTIONS connections, ${SECONDS_EACH}s"
+    RESULT[http-$kind]="$(wrk_load "$octet")"
+    say "DNS, $kind senders: dnsperf, $CONNECTIONS clients, ${SECONDS_EACH}s"
+    RESULT[dns-$kind]="$(dns_load "$DNS_PORT" "$kind")"
+    say "policy, $kind senders: policy_load, $CONNECTIONS connections, ${SECONDS_EACH}s"
+    RESULT[policy-$kind]="$(policy_load "$kind")"
+done
+
+rss_kb=$(awk '/^VmRSS/ { print $2 }' "/proc/$NODE_PID/status")
+kill "$NODE_PID"
+wait "$NODE_PID" 2>/dev/null || true
+
+# --- rbldnsd on the same addresses ----------------------------------------------------
+say "rbldnsd: the same $N addresses as an ip4set"
+rbldnsd -n -b "127.0.0.1/$RBLDNSD_PORT" -w "$DATA" -u nobody bl.vouch.local:ip4set:listed.txt \
+    >"$DIR/rbldnsd.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 300); do
+    [ "$(dig +short +time=1 +tries=1 -p "$RBLDNSD_PORT" @127.0.0.1 1.0.0.44.bl.vouch.local A 2>/dev/null)" = 127.0.0.2 ] && break
+    sleep 0.2
+done
+for kind in listed unknown; do
+    say "rbldnsd, $kind senders: dnsperf"
+    RESULT[rbldnsd-$kind]="$(dns_load "$RBLDNSD_PORT" "$kind")"
+done
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
+echo
+echo "Vouch: $stored statements imported in $import_secs s ($(awk -v n="$stored" -v s="$import_secs" 'BEGIN { printf "%d", n / s }') statements/s); node RSS $((rss_kb / 1024)) MB"
+printf '| %-30s | %10s | %9s | %9s | %10s |\n' "front-end, senders" "answers/s" "p50" "p99" "vs rbldnsd"
+printf '|%s|%s|%s|%s|%s|\n' "--------------------------------" "-----------:" "----------:" "----------:" "-----------:"
+for front in http dns policy rbldnsd; do
+    for kind in listed unknown; do
+        read -r rate p50 p99 <<<"${RESULT[$front-$kind]}"
+        read -r rbl _ <<<"${RESULT[rbldnsd-$kind]}"
+        printf '| %-30s | %10s | %9s | %9s | %10s |\n' "$front, $kind" "$rate" "$p50" "$p99" "$(ratio "$rate" "$rbl")"
+    done
+done
