@@ -5,8 +5,10 @@
 #   1. fills a fresh node with N statements (default 1,000,000) through
 #      `vouch import` (timed), from a file `bench_fill` writes;
 #   2. drives its HTTP API with wrk, its DNS zone with dnsperf and its
-#      policy server with `policy_load` (a separate process), once asking
-#      about listed addresses and once about addresses nobody listed;
+#      policy server with `policy_load` (a separate process): about
+#      listed addresses at random, about 1,000 listed addresses over and
+#      over (a sender writing to many recipients), and about addresses
+#      nobody listed;
 #   3. runs rbldnsd on the same listed addresses (an ip4set) and drives it
 #      with the same dnsperf queries;
 #   4. prints one table: rate, p50 and p99 per front-end, the node's RSS,
@@ -62,11 +64,13 @@ fi
 HUB="$(cat "$DATA/hub")"
 # The same questions for every DNS server: listed addresses (every fifth),
 # and as many nobody listed (the same octets in 45.0.0.0/8).
-if [ ! -s "$DATA/queries-unknown.txt" ]; then
+if [ ! -s "$DATA/queries-repeated.txt" ]; then
     awk -F. 'NR % 5 == 0 { print $4"."$3"."$2"."$1".bl.vouch.local A" }' \
         "$DATA/listed.txt" >"$DATA/queries-listed.txt"
     awk -F. 'NR % 5 == 0 { print $4"."$3"."$2".45.bl.vouch.local A" }' \
         "$DATA/listed.txt" >"$DATA/queries-unknown.txt"
+    awk -F. 'NR <= 1000 { print $4"."$3"."$2"."$1".bl.vouch.local A" }' \
+        "$DATA/listed.txt" >"$DATA/queries-repeated.txt"
 fi
 
 # --- a fresh node, filled from outside ------------------------------------------------
@@ -110,11 +114,11 @@ for _ in $(seq 60); do
 done
 
 # --- the loads -----------------------------------------------------------------------
-# wrk_load FIRST_OCTET: rate, p50, p99 of HTTP lookups of FIRST.x.y.z
-# (44: listed, 45: nobody listed).
+# wrk_load FIRST_OCTET SENDERS: rate, p50, p99 of HTTP lookups of the
+# first SENDERS addresses FIRST.x.y.z (44: listed, 45: nobody listed).
 wrk_load() {
     cat >"$DIR/wrk-$1.lua" <<EOF
-local n = $N
+local n = $2
 request = function()
   local i = math.random(0, n - 1) + 1
   local a, b, c = math.floor(i / 65536) % 256, math.floor(i / 256) % 256, i % 256
@@ -146,11 +150,14 @@ policy_load() {
 }
 
 declare -A RESULT
-for kind in listed unknown; do
+KINDS="listed repeated unknown"
+for kind in $KINDS; do
     octet=44
+    senders=$N
     [ "$kind" = unknown ] && octet=45
+    [ "$kind" = repeated ] && senders=1000
     say "HTTP, $kind senders: wrk, $CONNECTIONS connections, ${SECONDS_EACH}s"
-    RESULT[http-$kind]="$(wrk_load "$octet")"
+    RESULT[http-$kind]="$(wrk_load "$octet" "$senders")"
     say "DNS, $kind senders: dnsperf, $CONNECTIONS clients, ${SECONDS_EACH}s"
     RESULT[dns-$kind]="$(dns_load "$DNS_PORT" "$kind")"
     say "policy, $kind senders: policy_load, $CONNECTIONS connections, ${SECONDS_EACH}s"
@@ -170,7 +177,7 @@ for _ in $(seq 300); do
     [ "$(dig +short +time=1 +tries=1 -p "$RBLDNSD_PORT" @127.0.0.1 1.0.0.44.bl.vouch.local A 2>/dev/null)" = 127.0.0.2 ] && break
     sleep 0.2
 done
-for kind in listed unknown; do
+for kind in $KINDS; do
     say "rbldnsd, $kind senders: dnsperf"
     RESULT[rbldnsd-$kind]="$(dns_load "$RBLDNSD_PORT" "$kind")"
 done
@@ -181,7 +188,7 @@ echo "Vouch: $stored statements imported in $import_secs s ($(awk -v n="$stored"
 printf '| %-30s | %10s | %9s | %9s | %10s |\n' "front-end, senders" "answers/s" "p50" "p99" "vs rbldnsd"
 printf '|%s|%s|%s|%s|%s|\n' "--------------------------------" "-----------:" "----------:" "----------:" "-----------:"
 for front in http dns policy rbldnsd; do
-    for kind in listed unknown; do
+    for kind in $KINDS; do
         read -r rate p50 p99 <<<"${RESULT[$front-$kind]}"
         read -r rbl _ <<<"${RESULT[rbldnsd-$kind]}"
         printf '| %-30s | %10s | %9s | %9s | %10s |\n' "$front, $kind" "$rate" "$p50" "$p99" "$(ratio "$rate" "$rbl")"

@@ -1,11 +1,12 @@
 //! A load generator for the Postfix policy server, as a separate process,
 //! for `scripts/bench.sh`: C persistent connections ask about addresses
-//! from a file (`listed`), about addresses nobody listed (`unknown`), or
-//! half and half (`mixed`) for S seconds, then it prints requests/s and
-//! latency percentiles.
+//! from a file (`listed`), about its first 1,000 over and over
+//! (`repeated`), about addresses nobody listed (`unknown`), or half listed
+//! and half unknown (`mixed`) for S seconds, then it prints requests/s
+//! and latency percentiles.
 //!
 //! Run: `cargo run --release -p vouch-node --example policy_load --
-//! ADDR ADDRESSES_FILE [CONNECTIONS] [SECONDS] [listed|unknown|mixed]`
+//! ADDR ADDRESSES_FILE [CONNECTIONS] [SECONDS] [listed|repeated|unknown|mixed]`
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
@@ -40,12 +41,17 @@ fn main() -> std::io::Result<()> {
                 while Instant::now() < deadline {
                     i = i.wrapping_add(104_729);
                     let ask_listed = match mode.as_str() {
-                        "listed" => true,
+                        "listed" | "repeated" => true,
                         "unknown" => false,
                         _ => i % 2 == 0,
                     };
-                    let address = if ask_listed && !listed.is_empty() {
-                        listed[i % listed.len()].clone()
+                    let among = if mode == "repeated" {
+                        listed.len().min(1000)
+                    } else {
+                        listed.len()
+                    };
+                    let address = if ask_listed && among > 0 {
+                        listed[i % among].clone()
                     } else {
                         format!("45.{}.{}.{}", (i >> 16) & 255, (i >> 8) & 255, i & 255)
                     };

@@ -6,6 +6,7 @@
 //! write-ahead log on, so an acknowledged write survives `kill -9`.
 //! All calls block: async callers use `spawn_blocking`.
 
+mod cache;
 mod keys;
 mod network;
 mod presence;
@@ -13,7 +14,7 @@ mod strangers;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, Direction, IteratorMode,
@@ -21,6 +22,7 @@ use rocksdb::{
 };
 use vouch_protocol::{Claim, Kind, NodeKey, SignedStatement, StatementId, Subject, decode_stored};
 
+use cache::ReadCache;
 use keys::SlotValue;
 use presence::{Index, Presence, Touched};
 pub use strangers::{Admission, StrangerQuota, StrangerSweep};
@@ -113,6 +115,8 @@ pub struct Store {
     /// Which subjects, netblocks and relay origins have index entries:
     /// a lookup of anything else reads nothing from disk.
     presence: Presence,
+    /// Index entries read recently, decoded.
+    cache: ReadCache,
 }
 
 impl std::fmt::Debug for Store {
@@ -146,6 +150,7 @@ impl Store {
             writer: Mutex::new(Counts::default()),
             published: Mutex::new(Counts::default()),
             presence: Presence::default(),
+            cache: ReadCache::default(),
         };
         let meta = store.cf(keys::META)?;
         let read = |key| -> Result<u64, Error> {
@@ -203,6 +208,7 @@ impl Store {
                 self.presence.remove(*index, prefix);
             }
         }
+        self.cache.invalidate(&touched);
     }
 
     fn cf(&self, name: &'static str) -> Result<&ColumnFamily, Error> {
@@ -742,7 +748,13 @@ impl Store {
         if !self.presence.may_hold(index, prefix) {
             return Ok(Vec::new());
         }
-        self.scan_ids(index.family(), prefix)
+        if let Some(cached) = self.cache.get(index, prefix) {
+            return Ok(cached.as_ref().clone());
+        }
+        let generation = self.cache.generation();
+        let found = Arc::new(self.scan_ids(index.family(), prefix)?);
+        self.cache.keep(generation, index, prefix, found.clone());
+        Ok(Arc::unwrap_or_clone(found))
     }
 
     fn scan_ids(&self, family: &'static str, prefix: &[u8]) -> Result<Vec<Stored>, Error> {

@@ -1,7 +1,9 @@
-//! The presence record against the indexes themselves: on random stores,
-//! a lookup that skips the disk because nothing is recorded finds exactly
-//! what a full index scan finds, after any mix of inserts, renewals,
-//! retractions and sweeps, and again after the store is reopened.
+//! The presence record and the read cache against the indexes themselves:
+//! on random stores, a lookup (which skips the disk when nothing is
+//! recorded, and answers from the cache what it read before) finds
+//! exactly what a full index scan finds, after any mix of inserts,
+//! renewals, retractions, sweeps and lookups, and again after the store
+//! is reopened.
 
 use proptest::prelude::*;
 use vouch_protocol::{
@@ -37,6 +39,8 @@ enum Op {
     },
     /// Sweep statements expired `at` seconds after NOW.
     Sweep { at: u64 },
+    /// Look `SUBJECTS[subject]` up (filling the read cache).
+    Look { subject: usize },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -46,6 +50,7 @@ fn op() -> impl Strategy<Value = Op> {
                 author, subject, claim, relay_origin, age, ttl,
             }),
         1 => (0u64..1200).prop_map(|at| Op::Sweep { at }),
+        3 => (0..SUBJECTS.len()).prop_map(|subject| Op::Look { subject }),
     ]
 }
 
@@ -103,6 +108,12 @@ fn apply(store: &Store, op: &Op) {
         Op::Sweep { at } => {
             while store.sweep_expired(NOW + at).expect("sweep").len() == SWEEP_BATCH {}
         }
+        Op::Look { subject } => {
+            let subject: Subject = SUBJECTS[*subject].parse().expect("subject");
+            store.about(&subject).expect("about");
+            store.in_netblock(&subject).expect("netblock");
+            store.relayed_from(&subject).expect("relayed");
+        }
     }
 }
 
@@ -142,7 +153,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
     #[test]
-    fn skipping_the_disk_finds_what_a_full_scan_finds(ops in proptest::collection::vec(op(), 1..40)) {
+    fn presence_and_cache_find_what_a_full_scan_finds(ops in proptest::collection::vec(op(), 1..40)) {
         let dir = tempfile::tempdir().expect("tempdir");
         {
             let store = Store::open(dir.path()).expect("open");
