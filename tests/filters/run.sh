@@ -209,26 +209,7 @@ EOF
     cat docs/postfix/postscreen-main.cf
 } >"$PF/main.cf"
 {
-    cat docs/postfix/postscreen-master.cf
-    cat <<EOF
-pickup    unix  n - n 60   1 pickup
-cleanup   unix  n - n -    0 cleanup
-qmgr      unix  n - n 300  1 qmgr
-rewrite   unix  - - n -    - trivial-rewrite
-bounce    unix  - - n -    0 bounce
-defer     unix  - - n -    0 bounce
-trace     unix  - - n -    0 bounce
-verify    unix  - - n -    1 verify
-flush     unix  n - n 1000? 0 flush
-proxymap  unix  - - n -    - proxymap
-showq     unix  n - n -    - showq
-error     unix  - - n -    - error
-retry     unix  - - n -    - error
-discard   unix  - - n -    - discard
-anvil     unix  - - n -    1 anvil
-scache    unix  - - n -    1 scache
-postlog   unix-dgram n - n - 1 postlogd
-EOF
+    cat docs/postfix/postscreen-master.cf tests/data/postfix-services.cf
 } >"$PF/master.cf"
 postfix -c "$PF" check || fail "postfix check"
 postfix -c "$PF" start >/dev/null 2>&1 || fail "postfix start"

@@ -245,24 +245,8 @@ EOF
 cat > "$PF/master.cf" <<EOF
 127.0.0.1:$SMTP_POLICY inet n - n - - smtpd
 127.0.0.1:$SMTP_DNS inet n - n - - smtpd -o smtpd_recipient_restrictions=\$vouch_dns_restrictions
-pickup    unix  n - n 60   1 pickup
-cleanup   unix  n - n -    0 cleanup
-qmgr      unix  n - n 300  1 qmgr
-rewrite   unix  - - n -    - trivial-rewrite
-bounce    unix  - - n -    0 bounce
-defer     unix  - - n -    0 bounce
-trace     unix  - - n -    0 bounce
-verify    unix  - - n -    1 verify
-flush     unix  n - n 1000? 0 flush
-proxymap  unix  - - n -    - proxymap
-showq     unix  n - n -    - showq
-error     unix  - - n -    - error
-retry     unix  - - n -    - error
-discard   unix  - - n -    - discard
-anvil     unix  - - n -    1 anvil
-scache    unix  - - n -    1 scache
-postlog   unix-dgram n - n - 1 postlogd
 EOF
+cat tests/data/postfix-services.cf >>"$PF/master.cf"
 say "starting Postfix $(postconf -d -h mail_version 2>/dev/null) (policy listener :$SMTP_POLICY, DNS listener :$SMTP_DNS)"
 postfix -c "$PF" check || fail "postfix check (see $WORK/maillog)"
 unshare --mount --propagation private sh -c \

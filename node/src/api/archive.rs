@@ -10,7 +10,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
@@ -113,13 +113,7 @@ pub async fn import(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<ImportResponse>, Error> {
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Error::BodyTooLarge
-        } else {
-            Error::InvalidBody(e.body_text())
-        }
-    })?;
+    let body = body?;
     let items = vouch_protocol::records(&body)
         .map(|record| record.map(<[u8]>::to_vec))
         .collect::<Result<Vec<_>, _>>()

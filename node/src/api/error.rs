@@ -2,6 +2,7 @@
 //! machine code and a human message. Internal details are logged, not sent.
 
 use axum::Json;
+use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -55,6 +56,17 @@ pub enum Error {
     /// A blocking task panicked or was cancelled.
     #[error("internal error")]
     Internal(#[from] tokio::task::JoinError),
+}
+
+/// A raw body that could not be read: too large, or cut short.
+impl From<BytesRejection> for Error {
+    fn from(rejection: BytesRejection) -> Error {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Error::BodyTooLarge
+        } else {
+            Error::InvalidBody(rejection.body_text())
+        }
+    }
 }
 
 impl Error {

@@ -8,7 +8,6 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use vouch_protocol::{Claim, EndorseCategory, Evidence, Kind, Limits, Subject};
 
@@ -119,13 +118,7 @@ pub async fn report_message(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<MessageResponse>, Error> {
     let Query(query) = query.map_err(|e| Error::InvalidBody(e.body_text()))?;
-    let body = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Error::BodyTooLarge
-        } else {
-            Error::InvalidBody(e.body_text())
-        }
-    })?;
+    let body = body?;
     if query.endorse && !query.ham {
         return Err(Error::InvalidBody(
             "endorse only goes with ham: a reported message is not endorsed".into(),
