@@ -10,7 +10,7 @@ use vouch_protocol::{StatementId, Subject};
 use crate::metrics::Metrics;
 use crate::names::NameBook;
 use crate::store::{self, Store, Stored};
-use crate::trust::{Evidence, Reputation, TrustEngine};
+use crate::trust::{Reputation, SubjectEvidence, TrustEngine};
 
 /// Most distinct relaying hosts checked for a forwarder endorsement in one
 /// lookup.
@@ -59,7 +59,7 @@ impl Reputations {
             .filter_map(|s| Some((s.id, s.first_reported?)))
             .collect();
         first_reported.sort_unstable_by_key(|(id, _)| *id);
-        let evidence = Evidence {
+        let evidence = SubjectEvidence {
             exact: &pairs(about),
             netblock: &netblock,
             relayed: &pairs(relayed),

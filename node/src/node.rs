@@ -71,7 +71,7 @@ pub struct Listeners {
     /// The HTTP API.
     pub api: TcpListener,
     /// The policy server and the DNS zones (each unless disabled).
-    pub mta: mta::Listeners,
+    pub mta: mta::FrontEndSockets,
     /// The network, listening (unless disabled).
     pub p2p: Option<p2p::Running>,
 }
@@ -170,7 +170,7 @@ impl Node {
         let api = TcpListener::bind(addr)
             .await
             .map_err(|source| NodeError::Listen { addr, source })?;
-        let mta = mta::Listeners::bind(&self.config.policy, &self.config.dnsbl).await?;
+        let mta = mta::FrontEndSockets::bind(&self.config.policy, &self.config.dnsbl).await?;
         let p2p = match self.network.take() {
             Some(network) => Some(network.bind()?),
             None => None,

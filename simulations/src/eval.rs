@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use vouch_protocol::{Claim, NodeKey, Subject};
 use vouch_trust::{
-    self as trust, Entry, Evidence, TrustGraph, TrustMap, Verdict, is_endorsed_forwarder,
+    self as trust, Entry, SubjectEvidence, TrustGraph, TrustMap, Verdict, is_endorsed_forwarder,
     personalised_rank,
 };
 
@@ -105,7 +105,7 @@ impl<'a> Snapshot<'a> {
             .filter(|(_, about)| is_endorsed_forwarder(about, &viewer.trust, self.at, config))
             .map(|(report, _)| report.clone())
             .collect();
-        let evidence = Evidence {
+        let evidence = SubjectEvidence {
             exact: &self.exact,
             netblock: &self.netblock,
             relayed: &relayed,

@@ -26,7 +26,7 @@ pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::
 pub use graph::TrustGraph;
 pub use rank::{RankParams, TrustMap, WEAK_VOUCH, personalised_rank};
 pub use score::{
-    Contribution, Entry, Evidence, Reputation, Signal, Verdict, decay, forwarder_mass,
+    Contribution, Entry, Reputation, Signal, SubjectEvidence, Verdict, decay, forwarder_mass,
     is_endorsed_forwarder, reputation,
 };
 
@@ -389,7 +389,12 @@ impl TrustEngine {
     }
 
     /// Scores a subject from the evidence the store holds about it.
-    pub fn reputation(&self, subject: &Subject, evidence: &Evidence, now: u64) -> Reputation {
+    pub fn reputation(
+        &self,
+        subject: &Subject,
+        evidence: &SubjectEvidence,
+        now: u64,
+    ) -> Reputation {
         reputation(subject, evidence, &self.snapshot(), now, &self.config)
     }
 

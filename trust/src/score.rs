@@ -53,7 +53,7 @@ pub type Entry = (StatementId, SignedStatement);
 
 /// What the store holds that bears on one subject.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Evidence<'a> {
+pub struct SubjectEvidence<'a> {
     /// Statements about exactly the subject.
     pub exact: &'a [Entry],
     /// For an IP: statements about the addresses in its /24 (or /48) and
@@ -71,7 +71,7 @@ pub struct Evidence<'a> {
     pub first_reported: &'a [(StatementId, u64)],
 }
 
-impl Evidence<'_> {
+impl SubjectEvidence<'_> {
     /// When the author of the report `id`, made at `created_at`, first
     /// reported its subject.
     fn first_reported(&self, id: &StatementId, created_at: u64) -> u64 {
@@ -254,7 +254,7 @@ fn reported_since(
 /// Scores `subject` from the evidence the store holds about it.
 pub fn reputation(
     subject: &Subject,
-    evidence: &Evidence,
+    evidence: &SubjectEvidence,
     trust: &TrustMap,
     now: u64,
     config: &Config,

@@ -85,10 +85,10 @@ fn uncapped(root: &Keypair, edges: &[SignedStatement]) -> TrustEngine {
 }
 
 fn score(engine: &TrustEngine, subject: &str, exact: &[Entry], netblock: &[Entry]) -> Reputation {
-    let evidence = Evidence {
+    let evidence = SubjectEvidence {
         exact,
         netblock,
-        ..Evidence::default()
+        ..SubjectEvidence::default()
     };
     engine.reputation(&subject.parse().expect("subject"), &evidence, NOW)
 }
@@ -407,9 +407,9 @@ fn endorsed_forwarder_is_not_blamed_and_the_source_is() {
     assert_ne!(r.verdict, Verdict::Suspect, "{r:?}");
     // The reports are attributed to the source the forwarder recorded.
     assert!(engine.is_endorsed_forwarder(&about, NOW));
-    let evidence = Evidence {
+    let evidence = SubjectEvidence {
         relayed: &reports,
-        ..Evidence::default()
+        ..SubjectEvidence::default()
     };
     let source = engine.reputation(&"203.0.113.66".parse().expect("ip"), &evidence, NOW);
     assert_eq!(source.verdict, Verdict::Block);
@@ -588,10 +588,10 @@ fn score_with_firsts(
 ) -> Reputation {
     let mut first_reported = first_reported.to_vec();
     first_reported.sort_unstable_by_key(|(id, _)| *id);
-    let evidence = Evidence {
+    let evidence = SubjectEvidence {
         exact,
         first_reported: &first_reported,
-        ..Evidence::default()
+        ..SubjectEvidence::default()
     };
     engine.reputation(&subject.parse().expect("subject"), &evidence, NOW)
 }

@@ -134,14 +134,17 @@ pub struct BindError {
 
 /// The front-ends' bound sockets; split from serving so callers (tests on
 /// port 0) learn the addresses first.
-pub struct Listeners {
+pub struct FrontEndSockets {
     policy: Option<TcpListener>,
     dns: Option<(UdpSocket, TcpListener)>,
 }
 
-impl Listeners {
+impl FrontEndSockets {
     /// Binds what the configuration enables.
-    pub async fn bind(policy: &PolicyConfig, dnsbl: &DnsblConfig) -> Result<Listeners, BindError> {
+    pub async fn bind(
+        policy: &PolicyConfig,
+        dnsbl: &DnsblConfig,
+    ) -> Result<FrontEndSockets, BindError> {
         let policy = if policy.enabled {
             let addr = policy.listen;
             Some(TcpListener::bind(addr).await.map_err(|source| BindError {
@@ -157,7 +160,7 @@ impl Listeners {
         } else {
             None
         };
-        Ok(Listeners { policy, dns })
+        Ok(FrontEndSockets { policy, dns })
     }
 
     /// Where the policy server listens, when enabled.
@@ -173,7 +176,7 @@ impl Listeners {
 
 /// Serves the bound front-ends until `stop` turns true (or its sender is dropped).
 pub async fn serve(
-    listeners: Listeners,
+    listeners: FrontEndSockets,
     lookup: Arc<dyn Lookup>,
     metrics: Metrics,
     policy_config: PolicyConfig,

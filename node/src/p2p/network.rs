@@ -25,7 +25,7 @@ use super::identity::{libp2p_keypair, node_key, peer_of};
 use super::limits::{Offence, PeerLimits};
 use super::peer_book::PeerBook;
 use super::sync::{self, SyncPage, SyncRequest};
-use super::worker::{Done, GossipItem, Verdict, gossip_worker};
+use super::worker::{Acceptance, Done, GossipItem, gossip_worker};
 use super::{Config, Error};
 use crate::clock::unix_now;
 use crate::ingest::Ingest;
@@ -381,7 +381,7 @@ impl Running {
         let now = Instant::now();
         let allowed = self.peer(source).limits.messages.take(now);
         if !allowed {
-            self.report(&id, &source, Verdict::Ignore);
+            self.report(&id, &source, Acceptance::Ignore);
             self.metrics.gossip("rate_limited");
             self.offence(source, Offence::Flooding);
             return;
@@ -392,16 +392,16 @@ impl Running {
             data,
         };
         if self.gossip.try_send(item).is_err() {
-            self.report(&id, &source, Verdict::Ignore);
+            self.report(&id, &source, Acceptance::Ignore);
             self.metrics.gossip("overloaded");
         }
     }
 
-    fn report(&mut self, id: &libp2p::gossipsub::MessageId, source: &PeerId, verdict: Verdict) {
+    fn report(&mut self, id: &libp2p::gossipsub::MessageId, source: &PeerId, verdict: Acceptance) {
         let acceptance = match verdict {
-            Verdict::Accept => MessageAcceptance::Accept,
-            Verdict::Ignore => MessageAcceptance::Ignore,
-            Verdict::Reject(_) => MessageAcceptance::Reject,
+            Acceptance::Accept => MessageAcceptance::Accept,
+            Acceptance::Ignore => MessageAcceptance::Ignore,
+            Acceptance::Reject(_) => MessageAcceptance::Reject,
         };
         self.swarm
             .behaviour_mut()
@@ -525,7 +525,7 @@ impl Running {
                 for (id, source, verdict) in verdicts {
                     self.report(&id, &source, verdict);
                     self.metrics.gossip(verdict.as_str());
-                    if let Verdict::Reject(rule) = verdict {
+                    if let Acceptance::Reject(rule) = verdict {
                         tracing::info!(peer = %source, rule, "invalid statement gossiped");
                         self.offence(source, Offence::InvalidGossip);
                     }

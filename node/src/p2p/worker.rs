@@ -30,7 +30,7 @@ pub struct GossipItem {
 
 /// What the node tells gossipsub about a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub enum Acceptance {
     /// Valid and from the web of trust: relay it.
     Accept,
     /// Valid but not to relay (a stranger's, a duplicate, superseded), or
@@ -40,13 +40,13 @@ pub enum Verdict {
     Reject(&'static str),
 }
 
-impl Verdict {
+impl Acceptance {
     /// Name in metrics.
     pub fn as_str(self) -> &'static str {
         match self {
-            Verdict::Accept => "accept",
-            Verdict::Ignore => "ignore",
-            Verdict::Reject(_) => "reject",
+            Acceptance::Accept => "accept",
+            Acceptance::Ignore => "ignore",
+            Acceptance::Reject(_) => "reject",
         }
     }
 }
@@ -54,8 +54,8 @@ impl Verdict {
 /// Results handed back to the actor.
 #[derive(Debug)]
 pub enum Done {
-    /// Verdicts on gossiped statements.
-    Gossip(Vec<(MessageId, PeerId, Verdict)>),
+    /// What gossipsub is told about gossiped statements.
+    Gossip(Vec<(MessageId, PeerId, Acceptance)>),
     /// A page to send in answer to a back-fill request.
     Served(ResponseChannel<SyncPage>, SyncPage),
     /// The watermark to start back-fill from with a peer.
@@ -74,18 +74,18 @@ pub enum Done {
 }
 
 /// The verdict for one ingest result.
-pub fn verdict(result: &Ingested) -> Verdict {
+pub fn verdict(result: &Ingested) -> Acceptance {
     match result {
         Ingested::Stored {
             stranger: false, ..
-        } => Verdict::Accept,
+        } => Acceptance::Accept,
         Ingested::Stored { stranger: true, .. }
         | Ingested::Duplicate(_)
         | Ingested::Stale(_)
-        | Ingested::OverQuota(_) => Verdict::Ignore,
+        | Ingested::OverQuota(_) => Acceptance::Ignore,
         // Stale or clock-skewed: not relayed, not punished.
-        Ingested::Rejected(rejection) if !rejection.is_senders_fault() => Verdict::Ignore,
-        Ingested::Rejected(rejection) => Verdict::Reject(rejection.rule()),
+        Ingested::Rejected(rejection) if !rejection.is_senders_fault() => Acceptance::Ignore,
+        Ingested::Rejected(rejection) => Acceptance::Reject(rejection.rule()),
     }
 }
 
@@ -136,9 +136,9 @@ pub async fn gossip_worker(
     }
 }
 
-fn ignore_all(keys: Vec<(MessageId, PeerId)>) -> Vec<(MessageId, PeerId, Verdict)> {
+fn ignore_all(keys: Vec<(MessageId, PeerId)>) -> Vec<(MessageId, PeerId, Acceptance)> {
     keys.into_iter()
-        .map(|(id, peer)| (id, peer, Verdict::Ignore))
+        .map(|(id, peer)| (id, peer, Acceptance::Ignore))
         .collect()
 }
 
@@ -156,9 +156,9 @@ mod tests {
             ahead_secs: 900,
             limit_secs: 300,
         }));
-        assert_eq!(verdict(&expired), Verdict::Ignore);
-        assert_eq!(verdict(&ahead), Verdict::Ignore);
+        assert_eq!(verdict(&expired), Acceptance::Ignore);
+        assert_eq!(verdict(&ahead), Acceptance::Ignore);
         let forged = Ingested::Rejected(Rejection::Signature(SignatureError::BadSignature));
-        assert_eq!(verdict(&forged), Verdict::Reject("bad_signature"));
+        assert_eq!(verdict(&forged), Acceptance::Reject("bad_signature"));
     }
 }

@@ -736,7 +736,7 @@ impl Store {
         &'a self,
         cf: &'a ColumnFamily,
         prefix: &'a [u8],
-    ) -> impl Iterator<Item = Entry> + 'a {
+    ) -> impl Iterator<Item = RawEntry> + 'a {
         self.db
             .iterator_cf(cf, IteratorMode::From(prefix, Direction::Forward))
             .take_while(move |entry| entry.as_ref().map_or(true, |(k, _)| k.starts_with(prefix)))
@@ -810,7 +810,7 @@ impl Store {
 }
 
 /// One key/value pair read by an iterator.
-type Entry = Result<(Box<[u8]>, Box<[u8]>), rocksdb::Error>;
+type RawEntry = Result<(Box<[u8]>, Box<[u8]>), rocksdb::Error>;
 
 /// The subject key of the first relay hop of a report, if it has one.
 fn relay_origin(statement: &SignedStatement) -> Option<Vec<u8>> {

@@ -7,7 +7,7 @@ use rand::SeedableRng;
 use rand::seq::IndexedRandom;
 use rand_chacha::ChaCha8Rng;
 use vouch_protocol::{Claim, EndorseCategory, NodeKey, Subject};
-use vouch_trust::{self as trust, Entry, Evidence};
+use vouch_trust::{self as trust, Entry, SubjectEvidence};
 
 use super::{Context, Findings, Row};
 use crate::eval;
@@ -145,7 +145,7 @@ fn influence(
                 .cloned()
                 .collect();
             let score = |exact: &[Entry]| {
-                let evidence = Evidence {
+                let evidence = SubjectEvidence {
                     exact,
                     netblock: &[],
                     relayed: &[],
