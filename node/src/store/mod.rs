@@ -12,7 +12,7 @@ mod network;
 mod presence;
 mod strangers;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -192,11 +192,16 @@ impl Store {
 
     /// Brings the presence record up to date with a write that landed.
     fn settle(&self, touched: Touched) {
-        for (index, prefix) in &touched.added {
+        let added: HashSet<(Index, &[u8])> = touched
+            .added
+            .iter()
+            .map(|(index, prefix)| (*index, prefix.as_slice()))
+            .collect();
+        for (index, prefix) in &added {
             self.presence.insert(*index, prefix);
         }
         for (index, prefix) in &touched.removed {
-            if touched.added.iter().any(|(i, p)| i == index && p == prefix) {
+            if added.contains(&(*index, prefix.as_slice())) {
                 continue;
             }
             // Another entry may remain under the prefix; on a read error,
