@@ -4,7 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use vouch_protocol::{BatchVerifier, Limits, decode_signed, encode_signed, validate, verify_strict};
+use vouch_protocol::{
+    BatchVerifier, Limits, decode_signed, encode_signed, validate, verify_strict,
+};
 
 fuzz_target!(|bytes: &[u8]| {
     let Ok(statement) = decode_signed(bytes) else {
@@ -15,5 +17,8 @@ fuzz_target!(|bytes: &[u8]| {
     let single = verify_strict(&statement);
     let mut verifier = BatchVerifier::default();
     assert_eq!(verifier.verify_one(&statement), single);
-    assert_eq!(verifier.verify_many(std::slice::from_ref(&statement)), vec![single]);
+    assert_eq!(
+        verifier.verify_many(std::slice::from_ref(&statement)),
+        vec![single]
+    );
 });
