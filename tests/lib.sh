@@ -32,3 +32,33 @@ vouch_binary() {
     fi
     [ -x "$VOUCH" ] || fail "no vouch binary at $VOUCH"
 }
+
+# postfix_main_cf WORK: the main.cf lines every test Postfix instance
+# shares (its spool, data and log under WORK; loopback only; every
+# accepted message discarded). Tests append their own restrictions.
+postfix_main_cf() {
+    cat <<EOF
+compatibility_level = 3.6
+queue_directory = $1/spool
+data_directory = $1/data
+maillog_file_prefixes = $1
+maillog_file = $1/maillog
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = mx.vouch-test.invalid
+mydomain = vouch-test.invalid
+myorigin = \$myhostname
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+mydestination =
+alias_maps =
+alias_database =
+relay_domains = example.test
+# Nothing leaves the machine: every accepted message is discarded.
+relay_transport = discard:vouch end-to-end test
+default_transport = discard:vouch end-to-end test
+local_transport = discard:vouch end-to-end test
+smtpd_relay_restrictions = reject_unauth_destination
+EOF
+}

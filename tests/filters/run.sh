@@ -184,28 +184,7 @@ PF="$WORK/postfix"
 mkdir -p "$PF" "$WORK/spool" "$WORK/data"
 chown postfix "$WORK/data"
 {
-    cat <<EOF
-compatibility_level = 3.6
-queue_directory = $WORK/spool
-data_directory = $WORK/data
-maillog_file_prefixes = $WORK
-maillog_file = $WORK/maillog
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = mx.vouch-test.invalid
-mydomain = vouch-test.invalid
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-mydestination =
-alias_maps =
-alias_database =
-relay_domains = example.test
-# Nothing leaves the machine: every accepted message is discarded.
-relay_transport = discard:vouch end-to-end test
-default_transport = discard:vouch end-to-end test
-smtpd_relay_restrictions = reject_unauth_destination
-EOF
+    postfix_main_cf "$WORK"
     cat docs/postfix/postscreen-main.cf
 } >"$PF/main.cf"
 {

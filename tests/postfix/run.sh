@@ -207,31 +207,11 @@ PF="$WORK/postfix"
 mkdir -p "$PF" "$WORK/spool" "$WORK/data"
 chown postfix "$WORK/data"
 printf 'nameserver %s\noptions timeout:2 attempts:1\n' "$RESOLVER" > "$WORK/resolv.conf"
-cat > "$PF/main.cf" <<EOF
-compatibility_level = 3.6
-queue_directory = $WORK/spool
-data_directory = $WORK/data
-maillog_file_prefixes = $WORK
-maillog_file = $WORK/maillog
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = mx.vouch-test.invalid
-mydomain = vouch-test.invalid
-myorigin = \$myhostname
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-mydestination =
-alias_maps =
-alias_database =
-relay_domains = example.test
-# Nothing leaves the machine: every accepted message is discarded.
-relay_transport = discard:vouch end-to-end test
-default_transport = discard:vouch end-to-end test
-local_transport = discard:vouch end-to-end test
+{
+    postfix_main_cf "$WORK"
+    cat <<EOF
 # swaks presents other client addresses from loopback with XCLIENT.
 smtpd_authorized_xclient_hosts = 127.0.0.0/8
-smtpd_relay_restrictions = reject_unauth_destination
 # As in docs/mta.md (policy):
 smtpd_recipient_restrictions =
     reject_unauth_destination,
@@ -242,6 +222,7 @@ vouch_dns_restrictions =
     permit_dnswl_client wl.vouch.local=127.0.0.[2..4],
     reject_rbl_client bl.vouch.local=127.0.0.[2..5]
 EOF
+} >"$PF/main.cf"
 cat > "$PF/master.cf" <<EOF
 127.0.0.1:$SMTP_POLICY inet n - n - - smtpd
 127.0.0.1:$SMTP_DNS inet n - n - - smtpd -o smtpd_recipient_restrictions=\$vouch_dns_restrictions
