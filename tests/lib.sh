@@ -62,3 +62,37 @@ local_transport = discard:vouch end-to-end test
 smtpd_relay_restrictions = reject_unauth_destination
 EOF
 }
+
+# wait_for WHAT COMMAND...: runs COMMAND until it succeeds, at most 30 s;
+# then fails with WHAT (after the script's show_logs, if it has one).
+wait_for() {
+    local what="$1"
+    shift
+    for _ in $(seq 300); do
+        "$@" >/dev/null 2>&1 && return 0
+        sleep 0.1
+    done
+    if declare -F show_logs >/dev/null; then
+        show_logs
+    fi
+    fail "$what"
+}
+
+# unbound_server WORK INTERFACE: the server: lines of a test unbound on
+# INTERFACE:53, its files under WORK/unbound, not daemonized.
+unbound_server() {
+    cat <<EOF
+server:
+    interface: $2
+    port: 53
+    do-ip6: no
+    do-daemonize: no
+    username: ""
+    chroot: ""
+    directory: "$1/unbound"
+    pidfile: ""
+    use-syslog: no
+    logfile: "$1/unbound/unbound.log"
+    access-control: 127.0.0.0/8 allow
+EOF
+}

@@ -76,17 +76,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# Waits (bounded: 30 s) until a command succeeds.
-wait_for() {
-    local what="$1"
-    shift
-    for _ in $(seq 300); do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    fail "$what"
-}
-
 # --- two nodes: this one on the recipes' default ports, and a trusted peer -----
 NODE="$WORK/node"
 "$VOUCH" --data-dir "$NODE" init >/dev/null
@@ -149,23 +138,14 @@ say "  $(vouch query "$UNKNOWN" | head -n 1)"
 # show what an endorsement outweighs.
 say "unbound: docs/unbound/vouch.conf"
 mkdir -p "$WORK/unbound"
-cat >"$WORK/unbound/unbound.conf" <<EOF
-server:
-    interface: 127.0.0.1
-    port: 53
-    do-ip6: no
-    do-daemonize: no
-    username: ""
-    chroot: ""
-    directory: "$WORK/unbound"
-    pidfile: ""
-    use-syslog: no
-    logfile: "$WORK/unbound/unbound.log"
-    access-control: 127.0.0.0/8 allow
+{
+    unbound_server "$WORK" 127.0.0.1
+    cat <<EOF
     local-zone: "zen.spamhaus.org." static
     local-data: "$(echo "$ENDORSED" | awk -F. '{print $4"."$3"."$2"."$1}').zen.spamhaus.org. A 127.0.0.2"
 include: "$PWD/docs/unbound/vouch.conf"
 EOF
+} >"$WORK/unbound/unbound.conf"
 unbound -c "$WORK/unbound/unbound.conf" &
 PIDS+=($!)
 printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:2\n' >"$WORK/resolv.conf"

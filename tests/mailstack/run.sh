@@ -56,18 +56,6 @@ show_logs() {
     done
 }
 
-# Waits (bounded) until a command succeeds.
-wait_for() {
-    local what="$1"
-    shift
-    for _ in $(seq 300); do
-        "$@" >/dev/null 2>&1 && return 0
-        sleep 0.1
-    done
-    show_logs
-    fail "$what"
-}
-
 # --- the node -------------------------------------------------------------------
 say "starting vouch (API on 127.0.0.1:7701, the recipes' default)"
 NODE="$WORK/node"

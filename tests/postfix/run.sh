@@ -169,23 +169,14 @@ vouch query 198.51.100.25
 
 # --- unbound: stub zones for the node's DNS port --------------------------------
 mkdir -p "$WORK/unbound"
-cat > "$WORK/unbound/unbound.conf" <<EOF
-server:
-    interface: $RESOLVER
-    port: 53
-    do-ip6: no
-    do-daemonize: no
-    username: ""
-    chroot: ""
-    directory: "$WORK/unbound"
-    pidfile: ""
-    use-syslog: no
-    logfile: "$WORK/unbound/unbound.log"
+{
+    unbound_server "$WORK" "$RESOLVER"
+    cat <<EOF
     verbosity: 1
-    access-control: 127.0.0.0/8 allow
 # docs/unbound/vouch.conf, pointed at this node's DNS port.
 include: "$WORK/unbound/vouch.conf"
 EOF
+} >"$WORK/unbound/unbound.conf"
 sed "s/@5300$/@$DNS_PORT/" docs/unbound/vouch.conf >"$WORK/unbound/vouch.conf"
 grep -q "@$DNS_PORT" "$WORK/unbound/vouch.conf" || fail "docs/unbound/vouch.conf names no stub on port 5300"
 say "starting unbound on $RESOLVER:53"
