@@ -91,11 +91,8 @@ EOF
 RUST_LOG=warn "$VOUCH" --data-dir "$NODE" run >"$DIR/node.log" 2>&1 &
 NODE_PID=$!
 PIDS+=("$NODE_PID")
-for _ in $(seq 100); do
-    "$VOUCH" --data-dir "$NODE" status >/dev/null 2>&1 && break
-    sleep 0.1
-done
 vouch() { "$VOUCH" --data-dir "$NODE" "$@"; }
+wait_for "the node did not start (see $DIR/node.log)" vouch status
 vouch trust add "$HUB" >/dev/null
 say "importing $N statements"
 started=$(date +%s.%N)
@@ -173,10 +170,10 @@ say "rbldnsd: the same $N addresses as an ip4set"
 rbldnsd -n -b "127.0.0.1/$RBLDNSD_PORT" -w "$DATA" -u nobody bl.vouch.local:ip4set:listed.txt \
     >"$DIR/rbldnsd.log" 2>&1 &
 PIDS+=($!)
-for _ in $(seq 300); do
-    [ "$(dig +short +time=1 +tries=1 -p "$RBLDNSD_PORT" @127.0.0.1 1.0.0.44.bl.vouch.local A 2>/dev/null)" = 127.0.0.2 ] && break
-    sleep 0.2
-done
+rbldnsd_answers() {
+    [ "$(dig +short +time=1 +tries=1 -p "$RBLDNSD_PORT" @127.0.0.1 1.0.0.44.bl.vouch.local A)" = 127.0.0.2 ]
+}
+wait_for "rbldnsd did not answer (see $DIR/rbldnsd.log)" rbldnsd_answers
 for kind in $KINDS; do
     say "rbldnsd, $kind senders: dnsperf"
     RESULT[rbldnsd-$kind]="$(dns_load "$RBLDNSD_PORT" "$kind")"
