@@ -125,38 +125,3 @@ pub fn decode_stored(bytes: &[u8]) -> Result<SignedStatement, DecodeError> {
     }
     Ok(statement)
 }
-
-/// Serde support for the 64-byte signature (serde derives stop at 32-byte arrays).
-pub(crate) mod signature_bytes {
-    use serde::de::{Error, SeqAccess, Visitor};
-    use serde::ser::SerializeTuple;
-    use serde::{Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(bytes: &[u8; 64], serializer: S) -> Result<S::Ok, S::Error> {
-        let mut tuple = serializer.serialize_tuple(64)?;
-        for byte in bytes {
-            tuple.serialize_element(byte)?;
-        }
-        tuple.end()
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<[u8; 64], D::Error> {
-        struct Bytes64;
-        impl<'de> Visitor<'de> for Bytes64 {
-            type Value = [u8; 64];
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("64 bytes")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<[u8; 64], A::Error> {
-                let mut out = [0u8; 64];
-                for (i, slot) in out.iter_mut().enumerate() {
-                    *slot = seq
-                        .next_element()?
-                        .ok_or_else(|| A::Error::invalid_length(i, &self))?;
-                }
-                Ok(out)
-            }
-        }
-        deserializer.deserialize_tuple(64, Bytes64)
-    }
-}

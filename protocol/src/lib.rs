@@ -8,6 +8,7 @@
 
 mod archive;
 mod codec;
+mod key;
 mod sign;
 mod statement;
 mod subject;
@@ -17,10 +18,10 @@ pub use archive::{RECORD_PREFIX_BYTES, RecordError, Records, records, write_reco
 pub use codec::{
     DecodeError, MAX_STATEMENT_BYTES, StatementId, decode_signed, decode_stored, encode_signed,
 };
+pub use key::NodeKey;
 pub use sign::{BatchVerifier, Keypair, SignatureError, verify_strict};
 pub use statement::{
-    Claim, EndorseCategory, Evidence, Kind, NodeKey, ReportCategory, SignedStatement, Statement,
-    VERSION,
+    Claim, EndorseCategory, Evidence, Kind, ReportCategory, SignedStatement, Statement, VERSION,
 };
 pub use subject::{Subject, SubjectError};
 pub use validate::{Limits, ValidationError, validate};

@@ -19,7 +19,8 @@ use curve25519_dalek::traits::IsIdentity;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 
 use crate::codec::signing_message;
-use crate::statement::{NodeKey, SignedStatement, Statement};
+use crate::key::NodeKey;
+use crate::statement::{SignedStatement, Statement};
 
 /// Why a signature is not accepted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -2,42 +2,14 @@
 
 use std::fmt;
 use std::net::IpAddr;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::key::NodeKey;
 use crate::subject::Subject;
 
 /// The statement format version this crate writes and accepts.
 pub const VERSION: u8 = 1;
-
-/// A node's ed25519 public key, carried as its raw 32 bytes (parsing it into
-/// a curve point is left to verification, which caches the result per author).
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct NodeKey(pub [u8; 32]);
-
-impl fmt::Display for NodeKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex::encode(self.0))
-    }
-}
-
-impl fmt::Debug for NodeKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "NodeKey({self})")
-    }
-}
-
-impl FromStr for NodeKey {
-    type Err = hex::FromHexError;
-
-    /// Parses 64 hex digits.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let mut key = [0u8; 32];
-        hex::decode_to_slice(s, &mut key)?;
-        Ok(NodeKey(key))
-    }
-}
 
 /// The unsigned body of a statement: the part the author's signature covers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -217,6 +189,41 @@ pub struct SignedStatement {
     /// The author's ed25519 public key.
     pub author: NodeKey,
     /// The ed25519 signature over the domain tag and the encoded body.
-    #[serde(with = "crate::codec::signature_bytes")]
+    #[serde(with = "signature_bytes")]
     pub signature: [u8; 64],
+}
+
+/// Serde support for the 64-byte signature (serde derives stop at 32-byte arrays).
+mod signature_bytes {
+    use serde::de::{Error, SeqAccess, Visitor};
+    use serde::ser::SerializeTuple;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8; 64], serializer: S) -> Result<S::Ok, S::Error> {
+        let mut tuple = serializer.serialize_tuple(64)?;
+        for byte in bytes {
+            tuple.serialize_element(byte)?;
+        }
+        tuple.end()
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<[u8; 64], D::Error> {
+        struct Bytes64;
+        impl<'de> Visitor<'de> for Bytes64 {
+            type Value = [u8; 64];
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("64 bytes")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<[u8; 64], A::Error> {
+                let mut out = [0u8; 64];
+                for (i, slot) in out.iter_mut().enumerate() {
+                    *slot = seq
+                        .next_element()?
+                        .ok_or_else(|| A::Error::invalid_length(i, &self))?;
+                }
+                Ok(out)
+            }
+        }
+        deserializer.deserialize_tuple(64, Bytes64)
+    }
 }

@@ -10,7 +10,7 @@ use std::str::FromStr;
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 
-use crate::statement::NodeKey;
+use crate::key::NodeKey;
 
 /// Longest domain name DNS can carry, in ASCII (RFC 1035, without the root dot).
 pub const MAX_DOMAIN_LEN: usize = 253;
