@@ -98,7 +98,7 @@ pub fn run(data_dir: &DataDir, args: RunArgs) -> anyhow::Result<()> {
     }
     config.p2p.bootstrap.extend(args.bootstrap);
     config.p2p.mdns |= args.mdns;
-    config.p2p.check().map_err(anyhow::Error::msg)?;
+    config.p2p.check()?;
     let mut node = Node::open_with(data_dir, config, data_dir.keypair()?, data_dir.token()?)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

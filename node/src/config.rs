@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::trust;
+use crate::trust::{self, InvalidSetting};
 
 /// Everything a node can be configured with.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -114,16 +114,24 @@ impl Default for MtaConfig {
 }
 
 impl MtaConfig {
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), SettingError> {
         if self.max_message_bytes < 1024 {
-            return Err("mta.max_message_bytes must be at least 1024".into());
+            return Err(SettingError::range(
+                "mta.max_message_bytes",
+                "be at least 1024",
+            ));
         }
         if let Some(bad) = self
             .own_hosts
             .iter()
             .find(|h| !is_zone_name(&h.to_ascii_lowercase()))
         {
-            return Err(format!("mta.own_hosts: {bad:?} is not a host name"));
+            return Err(SettingError::unparsable(
+                "mta.own_hosts",
+                bad,
+                "a host name",
+                "letters, digits and hyphens in dot-separated labels",
+            ));
         }
         Ok(())
     }
@@ -211,36 +219,51 @@ impl Default for PolicyConfig {
 }
 
 impl PolicyConfig {
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), SettingError> {
         use PolicyAction::*;
         if self.timeout_ms == 0 || self.idle_timeout_secs == 0 || self.max_connections == 0 {
-            return Err(
-                "policy.timeout_ms, policy.idle_timeout_secs and policy.max_connections must be at least 1"
-                    .into(),
-            );
+            return Err(SettingError::range(
+                "policy.timeout_ms, policy.idle_timeout_secs and policy.max_connections",
+                "be at least 1",
+            ));
         }
         if self.max_line_bytes < 256 || self.max_request_bytes < self.max_line_bytes {
-            return Err(
-                "policy.max_line_bytes must be at least 256 and at most policy.max_request_bytes"
-                    .into(),
-            );
+            return Err(SettingError::range(
+                "policy.max_line_bytes",
+                "be at least 256 and at most policy.max_request_bytes",
+            ));
         }
         if matches!(self.on_suspect, Reject) {
-            return Err("policy.on_suspect must be defer_if_permit, prepend or dunno".into());
+            return Err(SettingError::range(
+                "policy.on_suspect",
+                "be defer_if_permit, prepend or dunno",
+            ));
         }
         if matches!(self.on_neutral, Reject | DeferIfPermit)
             || matches!(self.on_allow, Reject | DeferIfPermit)
         {
-            return Err("policy.on_neutral and policy.on_allow must be prepend or dunno".into());
+            return Err(SettingError::range(
+                "policy.on_neutral and policy.on_allow",
+                "be prepend or dunno",
+            ));
         }
         if !(500..=599).contains(&self.reject_code) {
-            return Err("policy.reject_code must be a 5xx SMTP code".into());
+            return Err(SettingError::range(
+                "policy.reject_code",
+                "be a 5xx SMTP code",
+            ));
         }
         if !is_status(&self.reject_status, '5') {
-            return Err("policy.reject_status must be an enhanced status code 5.x.y".into());
+            return Err(SettingError::range(
+                "policy.reject_status",
+                "be an enhanced status code 5.x.y",
+            ));
         }
         if !is_status(&self.defer_status, '4') {
-            return Err("policy.defer_status must be an enhanced status code 4.x.y".into());
+            return Err(SettingError::range(
+                "policy.defer_status",
+                "be an enhanced status code 4.x.y",
+            ));
         }
         let header_ok = !self.header.is_empty()
             && self.header.len() <= 64
@@ -249,7 +272,10 @@ impl PolicyConfig {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-');
         if !header_ok {
-            return Err("policy.header must be 1 to 64 letters, digits or hyphens".into());
+            return Err(SettingError::range(
+                "policy.header",
+                "be 1 to 64 letters, digits or hyphens",
+            ));
         }
         Ok(())
     }
@@ -313,28 +339,38 @@ impl Default for DnsblConfig {
 }
 
 impl DnsblConfig {
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), SettingError> {
         if self.timeout_ms == 0 || self.tcp_idle_timeout_secs == 0 {
-            return Err(
-                "dnsbl.timeout_ms and dnsbl.tcp_idle_timeout_secs must be at least 1".into(),
-            );
+            return Err(SettingError::range(
+                "dnsbl.timeout_ms and dnsbl.tcp_idle_timeout_secs",
+                "be at least 1",
+            ));
         }
         if self.ttl_secs > 86_400 || self.negative_ttl_secs > 86_400 {
-            return Err("dnsbl.ttl_secs and dnsbl.negative_ttl_secs must be at most 86400".into());
+            return Err(SettingError::range(
+                "dnsbl.ttl_secs and dnsbl.negative_ttl_secs",
+                "be at most 86400",
+            ));
         }
         for (key, zone) in [
-            ("block_zone", &self.block_zone),
-            ("allow_zone", &self.allow_zone),
+            ("dnsbl.block_zone", &self.block_zone),
+            ("dnsbl.allow_zone", &self.allow_zone),
         ] {
             if !is_zone_name(zone) {
-                return Err(format!(
-                    "dnsbl.{key} {zone:?} must be a lower-case domain name (letters, digits, hyphens; no trailing dot)"
+                return Err(SettingError::unparsable(
+                    key,
+                    zone,
+                    "a lower-case domain name",
+                    "letters, digits, hyphens; no trailing dot",
                 ));
             }
         }
         let (bl, wl) = (self.block_zone.as_str(), self.allow_zone.as_str());
         if bl == wl || bl.ends_with(&format!(".{wl}")) || wl.ends_with(&format!(".{bl}")) {
-            return Err("dnsbl.block_zone and dnsbl.allow_zone must not overlap".into());
+            return Err(SettingError::range(
+                "dnsbl.block_zone and dnsbl.allow_zone",
+                "not overlap",
+            ));
         }
         Ok(())
     }
@@ -354,6 +390,59 @@ fn is_zone_name(zone: &str) -> bool {
         })
 }
 
+/// A setting the node cannot run with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingError {
+    /// A value outside what makes sense.
+    #[error(transparent)]
+    Range(#[from] InvalidSetting),
+    /// A value that is not what the setting holds.
+    #[error("{setting}: {value:?} is not {expected} ({detail})")]
+    Unparsable {
+        /// The setting, as named in the configuration file.
+        setting: &'static str,
+        /// The value given.
+        value: String,
+        /// What it should have been ("a multiaddr").
+        expected: &'static str,
+        /// Why it is not.
+        detail: String,
+    },
+}
+
+impl SettingError {
+    /// `setting` must `rule`.
+    pub fn range(setting: &'static str, rule: &'static str) -> Self {
+        SettingError::Range(InvalidSetting::new(setting, rule))
+    }
+
+    /// `value` of `setting` is not `expected`, because of `detail`.
+    pub fn unparsable(
+        setting: &'static str,
+        value: &str,
+        expected: &'static str,
+        detail: impl std::fmt::Display,
+    ) -> Self {
+        SettingError::Unparsable {
+            setting,
+            value: value.to_owned(),
+            expected,
+            detail: detail.to_string(),
+        }
+    }
+}
+
+/// Why configuration text could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    /// It is not valid TOML for this schema.
+    #[error("{0}")]
+    Toml(#[from] Box<toml::de::Error>),
+    /// A value parses but makes no sense.
+    #[error("{0}")]
+    Invalid(#[from] SettingError),
+}
+
 /// Why a configuration file could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -365,84 +454,71 @@ pub enum ConfigError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// The file is not valid TOML for this schema.
+    /// The file's text could not be used.
     #[error("invalid config {path}: {source}")]
-    Parse {
-        /// The file.
-        path: String,
-        /// What the parser said, including line and column.
-        source: Box<toml::de::Error>,
-    },
-    /// A value parses but makes no sense.
-    #[error("invalid config {path}: {reason}")]
     Invalid {
         /// The file.
         path: String,
-        /// Which setting and why.
-        reason: String,
+        /// What is wrong, with the line and column or the setting.
+        source: ParseError,
     },
 }
 
 impl Config {
     /// Reads a config file; a missing file means all defaults.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let path_name = || path.display().to_string();
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
             Err(source) => {
                 return Err(ConfigError::Read {
-                    path: path.display().to_string(),
+                    path: path_name(),
                     source,
                 });
             }
         };
-        Config::parse(&text).map_err(|e| match e {
-            ConfigError::Parse { source, .. } => ConfigError::Parse {
-                path: path.display().to_string(),
-                source,
-            },
-            ConfigError::Invalid { reason, .. } => ConfigError::Invalid {
-                path: path.display().to_string(),
-                reason,
-            },
-            other => other,
+        Config::parse(&text).map_err(|source| ConfigError::Invalid {
+            path: path_name(),
+            source,
         })
     }
 
     /// Parses and checks config text.
-    pub fn parse(text: &str) -> Result<Config, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|source| ConfigError::Parse {
-            path: String::new(),
-            source: Box::new(source),
-        })?;
-        config.check().map_err(|reason| ConfigError::Invalid {
-            path: String::new(),
-            reason,
-        })?;
+    pub fn parse(text: &str) -> Result<Config, ParseError> {
+        let config: Config = toml::from_str(text).map_err(Box::new)?;
+        config.check()?;
         Ok(config)
     }
 
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), SettingError> {
         if self.api.max_batch == 0 {
-            return Err("api.max_batch must be at least 1".into());
+            return Err(SettingError::range("api.max_batch", "be at least 1"));
         }
         if self.api.max_body_bytes < 1024 {
-            return Err("api.max_body_bytes must be at least 1024".into());
+            return Err(SettingError::range(
+                "api.max_body_bytes",
+                "be at least 1024",
+            ));
         }
         if self.api.request_timeout_ms == 0 || self.api.max_concurrent_requests == 0 {
-            return Err(
-                "api.request_timeout_ms and api.max_concurrent_requests must be at least 1".into(),
-            );
+            return Err(SettingError::range(
+                "api.request_timeout_ms and api.max_concurrent_requests",
+                "be at least 1",
+            ));
         }
         if self.store.sweep_interval_secs == 0 {
-            return Err("store.sweep_interval_secs must be at least 1".into());
+            return Err(SettingError::range(
+                "store.sweep_interval_secs",
+                "be at least 1",
+            ));
         }
         self.policy.check()?;
         self.dnsbl.check()?;
         self.mta.check()?;
         self.names.check()?;
         self.p2p.check()?;
-        self.trust.check()
+        Ok(self.trust.check()?)
     }
 
     /// The default configuration as commented TOML, written by `vouch init`.

@@ -30,6 +30,23 @@ pub use score::{
     is_endorsed_forwarder, reputation,
 };
 
+/// A setting outside what makes sense: which, and what it must be.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{setting} must {rule}")]
+pub struct InvalidSetting {
+    /// The setting (or settings), as named in the configuration file.
+    pub setting: &'static str,
+    /// What it must be ("be at least 1").
+    pub rule: &'static str,
+}
+
+impl InvalidSetting {
+    /// `setting` must `rule`.
+    pub fn new(setting: &'static str, rule: &'static str) -> Self {
+        InvalidSetting { setting, rule }
+    }
+}
+
 /// Scoring thresholds on the score (endorsement minus report mass).
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -195,45 +212,64 @@ impl Default for Config {
 
 impl Config {
     /// Checks the settings make sense; the error names the setting.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), InvalidSetting> {
         let t = &self.thresholds;
         if !(0.01..=0.99).contains(&self.restart_probability) {
-            return Err("trust.restart_probability must be within 0.01..=0.99".into());
+            return Err(InvalidSetting::new(
+                "trust.restart_probability",
+                "be within 0.01..=0.99",
+            ));
         }
         if self.walk_steps == 0 || self.recompute_interval_ms == 0 {
-            return Err(
-                "trust.walk_steps and trust.recompute_interval_ms must be at least 1".into(),
-            );
+            return Err(InvalidSetting::new(
+                "trust.walk_steps and trust.recompute_interval_ms",
+                "be at least 1",
+            ));
         }
         let positive = |x: f64| x > 0.0;
         if !positive(self.report_half_life_hours) || !positive(self.endorse_half_life_days) {
-            return Err("trust half-lives must be positive".into());
+            return Err(InvalidSetting::new("trust half-lives", "be positive"));
         }
         if !(self.max_author_weight > 0.0 && self.max_author_weight <= 1.0) {
-            return Err("trust.max_author_weight must be within 0 (excluded) and 1".into());
+            return Err(InvalidSetting::new(
+                "trust.max_author_weight",
+                "be within 0 (excluded) and 1",
+            ));
         }
         if !(self.author_cap_of_mean > 0.0 && self.author_cap_of_mean.is_finite()) {
-            return Err("trust.author_cap_of_mean must be positive".into());
+            return Err(InvalidSetting::new(
+                "trust.author_cap_of_mean",
+                "be positive",
+            ));
         }
         if !(0.0..=1.0).contains(&self.netblock_weight) {
-            return Err("trust.netblock_weight must be within 0..=1".into());
+            return Err(InvalidSetting::new(
+                "trust.netblock_weight",
+                "be within 0..=1",
+            ));
         }
         if !(0.0..=1.0).contains(&self.forwarder_discount) {
-            return Err("trust.forwarder_discount must be within 0..=1".into());
+            return Err(InvalidSetting::new(
+                "trust.forwarder_discount",
+                "be within 0..=1",
+            ));
         }
         if !positive(self.remediated_half_life_hours) {
-            return Err("trust.remediated_half_life_hours must be positive".into());
+            return Err(InvalidSetting::new(
+                "trust.remediated_half_life_hours",
+                "be positive",
+            ));
         }
         let least = self
             .fresh_min_reporters
             .min(self.fresh_burst_reporters)
             .min(self.fresh_steady_reporters);
         if self.fresh_defer_reporters == 0 || least < self.fresh_defer_reporters {
-            return Err(
-                "trust.fresh_defer_reporters must be at least 1 and at most \
-                 fresh_min_reporters, fresh_burst_reporters and fresh_steady_reporters"
-                    .into(),
-            );
+            return Err(InvalidSetting::new(
+                "trust.fresh_defer_reporters",
+                "be at least 1 and at most \
+                 fresh_min_reporters, fresh_burst_reporters and fresh_steady_reporters",
+            ));
         }
         if ![
             self.fresh_window_minutes,
@@ -244,20 +280,26 @@ impl Config {
         .into_iter()
         .all(positive)
         {
-            return Err(
+            return Err(InvalidSetting::new(
                 "trust.fresh_window_minutes, fresh_burst_minutes, fresh_steady_hours \
-                 and fresh_half_life_minutes must be positive"
-                    .into(),
-            );
+                 and fresh_half_life_minutes",
+                "be positive",
+            ));
         }
         if !(self.fresh_boost >= 1.0 && self.fresh_boost.is_finite()) {
-            return Err("trust.fresh_boost must be at least 1".into());
+            return Err(InvalidSetting::new("trust.fresh_boost", "be at least 1"));
         }
         if !(0.0..=1.0).contains(&self.fresh_witness_share) {
-            return Err("trust.fresh_witness_share must be within 0..=1".into());
+            return Err(InvalidSetting::new(
+                "trust.fresh_witness_share",
+                "be within 0..=1",
+            ));
         }
         if !(t.block < t.suspect && t.suspect < t.allow) {
-            return Err("trust.thresholds must satisfy block < suspect < allow".into());
+            return Err(InvalidSetting::new(
+                "trust.thresholds",
+                "satisfy block < suspect < allow",
+            ));
         }
         Ok(())
     }

@@ -47,9 +47,12 @@ impl Default for Config {
 
 impl Config {
     /// Checks the settings make sense; the error names the setting.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), crate::config::SettingError> {
         if self.timeout_ms == 0 || self.recheck_hours == 0 {
-            return Err("names.timeout_ms and names.recheck_hours must be at least 1".into());
+            return Err(crate::config::SettingError::range(
+                "names.timeout_ms and names.recheck_hours",
+                "be at least 1",
+            ));
         }
         Ok(())
     }

@@ -58,8 +58,17 @@ pub struct Behaviour {
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     /// Gossipsub refused its settings.
+    #[error("gossipsub settings: {0}")]
+    GossipConfig(#[from] gossipsub::ConfigBuilderError),
+    /// Gossipsub refused to start with them.
     #[error("gossipsub: {0}")]
-    Gossipsub(String),
+    Gossipsub(&'static str),
+    /// Gossipsub refused the peer-scoring parameters (libp2p words it).
+    #[error("gossipsub peer scoring: {0}")]
+    PeerScoring(String),
+    /// The topic could not be subscribed to.
+    #[error("gossipsub topic: {0}")]
+    Subscribe(#[from] gossipsub::SubscriptionError),
     /// mDNS could not start.
     #[error("mdns: {0}")]
     Mdns(std::io::Error),
@@ -75,14 +84,12 @@ impl Behaviour {
         let peer_id = key.public().to_peer_id();
         let mut gossipsub =
             gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, gossip_config()?)
-                .map_err(|e| BuildError::Gossipsub(e.to_string()))?;
+                .map_err(BuildError::Gossipsub)?;
         let (params, thresholds) = peer_scoring();
         gossipsub
             .with_peer_score(params, thresholds)
-            .map_err(BuildError::Gossipsub)?;
-        gossipsub
-            .subscribe(&IdentTopic::new(TOPIC))
-            .map_err(|e| BuildError::Gossipsub(e.to_string()))?;
+            .map_err(BuildError::PeerScoring)?;
+        gossipsub.subscribe(&IdentTopic::new(TOPIC))?;
 
         let mut kad_config = kad::Config::new(StreamProtocol::new(KAD_PROTOCOL));
         kad_config.set_query_timeout(Duration::from_secs(30));
@@ -163,7 +170,7 @@ pub fn gossip_config() -> Result<gossipsub::Config, BuildError> {
         .heartbeat_interval(Duration::from_millis(700))
         .duplicate_cache_time(Duration::from_secs(120))
         .build()
-        .map_err(|e| BuildError::Gossipsub(e.to_string()))
+        .map_err(BuildError::from)
 }
 
 /// Gossipsub v1.1 peer scoring.

@@ -4,6 +4,7 @@
 use libp2p::Multiaddr;
 use serde::{Deserialize, Serialize};
 
+use crate::config::SettingError;
 use crate::store::StrangerQuota;
 
 /// Network settings.
@@ -99,67 +100,72 @@ impl Config {
     }
 
     /// The listen addresses, parsed.
-    pub fn listen_addrs(&self) -> Result<Vec<Multiaddr>, String> {
+    pub fn listen_addrs(&self) -> Result<Vec<Multiaddr>, SettingError> {
         parse_all("p2p.listen", &self.listen)
     }
 
     /// The external addresses, parsed.
-    pub fn external_addrs(&self) -> Result<Vec<Multiaddr>, String> {
+    pub fn external_addrs(&self) -> Result<Vec<Multiaddr>, SettingError> {
         parse_all("p2p.external", &self.external)
     }
 
     /// The bootstrap addresses, parsed.
-    pub fn bootstrap_addrs(&self) -> Result<Vec<Multiaddr>, String> {
+    pub fn bootstrap_addrs(&self) -> Result<Vec<Multiaddr>, SettingError> {
         parse_all("p2p.bootstrap", &self.bootstrap)
     }
 
     /// Checks the settings make sense; the error names the setting.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), SettingError> {
         if self.inbound_per_ip_per_min == 0 {
-            return Err("p2p.inbound_per_ip_per_min must be at least 1".into());
+            return Err(SettingError::range(
+                "p2p.inbound_per_ip_per_min",
+                "be at least 1",
+            ));
         }
         self.listen_addrs()?;
         self.external_addrs()?;
         self.bootstrap_addrs()?;
         if self.enabled && self.listen.is_empty() {
-            return Err(
-                "p2p.listen must name at least one address (or set p2p.enabled = false)".into(),
-            );
+            return Err(SettingError::range(
+                "p2p.listen",
+                "name at least one address (or set p2p.enabled = false)",
+            ));
         }
         if self.max_connections == 0 || self.max_connections_per_peer == 0 {
-            return Err(
-                "p2p.max_connections and p2p.max_connections_per_peer must be at least 1".into(),
-            );
+            return Err(SettingError::range(
+                "p2p.max_connections and p2p.max_connections_per_peer",
+                "be at least 1",
+            ));
         }
         let positive = |x: f64| x.is_finite() && x > 0.0;
         if !positive(self.messages_per_sec)
             || !positive(self.message_burst)
             || !positive(self.sync_requests_per_min)
         {
-            return Err(
-                "p2p.messages_per_sec, p2p.message_burst and p2p.sync_requests_per_min must be positive"
-                    .into(),
-            );
+            return Err(SettingError::range(
+                "p2p.messages_per_sec, p2p.message_burst and p2p.sync_requests_per_min",
+                "be positive",
+            ));
         }
         if self.sync_interval_secs == 0 || !(1..=1024).contains(&self.sync_page_statements) {
-            return Err(
-                "p2p.sync_interval_secs must be at least 1 and p2p.sync_page_statements within 1..=1024"
-                    .into(),
-            );
+            return Err(SettingError::range(
+                "p2p.sync_interval_secs",
+                "be at least 1 and p2p.sync_page_statements within 1..=1024",
+            ));
         }
         if self.max_strikes == 0 {
-            return Err("p2p.max_strikes must be at least 1".into());
+            return Err(SettingError::range("p2p.max_strikes", "be at least 1"));
         }
         Ok(())
     }
 }
 
-fn parse_all(key: &str, addrs: &[String]) -> Result<Vec<Multiaddr>, String> {
+fn parse_all(key: &'static str, addrs: &[String]) -> Result<Vec<Multiaddr>, SettingError> {
     addrs
         .iter()
         .map(|a| {
             a.parse::<Multiaddr>()
-                .map_err(|e| format!("{key}: {a:?} is not a multiaddr ({e})"))
+                .map_err(|e| SettingError::unparsable(key, a, "a multiaddr", e))
         })
         .collect()
 }

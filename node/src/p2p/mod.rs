@@ -18,6 +18,7 @@
 //!
 //! The swarm lives in one actor ([`Running`]) behind a cloneable [`Handle`].
 
+mod backfill;
 mod behaviour;
 mod config;
 mod handle;
@@ -26,6 +27,8 @@ mod ip_gate;
 pub mod limits;
 mod network;
 mod peer_book;
+mod peers;
+mod swarm;
 pub mod sync;
 mod worker;
 
@@ -40,16 +43,21 @@ pub use network::{Network, Running};
 pub enum Error {
     /// A setting is invalid.
     #[error("invalid p2p setting: {0}")]
-    Config(String),
+    Config(#[from] crate::config::SettingError),
     /// The node key cannot be a libp2p key.
     #[error("node key: {0}")]
-    Key(String),
+    Key(#[from] libp2p::identity::DecodingError),
     /// The transport or behaviour could not be built.
     #[error("p2p transport: {0}")]
-    Transport(String),
+    Transport(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// A listen address could not be bound.
-    #[error("cannot listen on {0}: {1}")]
-    Listen(String, String),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: libp2p::Multiaddr,
+        /// Why not.
+        source: libp2p::TransportError<std::io::Error>,
+    },
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! shuts down. Nothing in this loop may panic: every failure is logged,
 //! counted, and survived.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,17 +14,20 @@ use libp2p::gossipsub::{IdentTopic, MessageAcceptance};
 use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId};
 use libp2p::swarm::{SwarmEvent, dial_opts::DialOpts};
-use libp2p::{Multiaddr, PeerId, Swarm, identify, kad, mdns, noise, ping, tcp, yamux};
+use libp2p::{Multiaddr, PeerId, Swarm, identify, kad, mdns, ping};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use vouch_protocol::Keypair;
 
+use super::backfill::{self, Rounds};
 use super::behaviour::{Behaviour, BehaviourEvent, GRAYLIST_THRESHOLD, TOPIC};
-use super::handle::{Command, Handle, PeerInfo};
-use super::identity::{libp2p_keypair, node_key, peer_of};
-use super::limits::{Offence, PeerLimits};
+use super::handle::{Command, Handle};
+use super::identity::{libp2p_keypair, peer_of};
+use super::limits::Offence;
 use super::peer_book::PeerBook;
-use super::sync::{self, SyncPage, SyncRequest};
+use super::peers::{MAX_ADDRS_PER_PEER, Peers};
+use super::swarm;
+use super::sync::{SyncPage, SyncRequest};
 use super::worker::{Acceptance, Done, GossipItem, gossip_worker};
 use super::{Config, Error};
 use crate::clock::unix_now;
@@ -34,24 +37,6 @@ use crate::store::Store;
 
 /// Gossiped statements waiting for the worker before new ones are ignored.
 const GOSSIP_QUEUE: usize = 8192;
-/// Addresses remembered per peer.
-const MAX_ADDRS_PER_PEER: usize = 8;
-/// Back-fill pages asked of one peer in one round (a million statements
-/// at the default page size); the rest follows in the next round.
-const MAX_PAGES_PER_ROUND: u32 = 4096;
-/// Peers remembered (connected or not).
-const MAX_KNOWN_PEERS: usize = 1024;
-
-/// What the node knows about one peer.
-struct Peer {
-    addrs: Vec<Multiaddr>,
-    connections: u32,
-    last_seen: u64,
-    limits: PeerLimits,
-    rtt: Option<Duration>,
-    syncing: bool,
-    sync_pages_left: u32,
-}
 
 /// The network before it runs: everything but the swarm, which needs the
 /// async runtime.
@@ -73,7 +58,7 @@ impl Network {
         ingest: Arc<Ingest>,
         metrics: Metrics,
     ) -> Result<(Network, Handle), Error> {
-        let key = libp2p_keypair(keypair).map_err(|e| Error::Key(e.to_string()))?;
+        let key = libp2p_keypair(keypair)?;
         let (handle, commands) = Handle::channel();
         Ok((
             Network {
@@ -92,36 +77,8 @@ impl Network {
     /// actor runs with [`Running::run`].
     pub fn bind(self) -> Result<Running, Error> {
         let config = self.config;
-        let listen = config.listen_addrs().map_err(Error::Config)?;
-        let external = config.external_addrs().map_err(Error::Config)?;
-        let bootstrap = config.bootstrap_addrs().map_err(Error::Config)?;
-        let behaviour_config = config.clone();
-        let gate_metrics = self.metrics.clone();
-        let mut swarm = libp2p::SwarmBuilder::with_existing_identity(self.key)
-            .with_tokio()
-            .with_tcp(
-                tcp::Config::default().nodelay(true),
-                noise::Config::new,
-                yamux::Config::default,
-            )
-            .map_err(|e| Error::Transport(e.to_string()))?
-            .with_dns()
-            .map_err(|e| Error::Transport(e.to_string()))?
-            .with_behaviour(|key| {
-                Behaviour::new(key, &behaviour_config, gate_metrics)
-                    .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
-            })
-            .map_err(|e| Error::Transport(e.to_string()))?
-            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
-            .build();
-        for addr in listen {
-            swarm
-                .listen_on(addr.clone())
-                .map_err(|e| Error::Listen(addr.to_string(), e.to_string()))?;
-        }
-        for addr in external {
-            swarm.add_external_address(addr);
-        }
+        let bootstrap = config.bootstrap_addrs()?;
+        let swarm = swarm::build(self.key, &config, self.metrics.clone())?;
         let book = PeerBook::load(&self.store);
         let (gossip_tx, gossip_rx) = mpsc::channel(GOSSIP_QUEUE);
         let (done_tx, done_rx) = mpsc::channel(256);
@@ -131,21 +88,20 @@ impl Network {
             done_tx.clone(),
         ));
         let mut running = Running {
+            peers: Peers::new(*swarm.local_peer_id(), config.clone()),
+            rounds: Rounds::new(config.sync_page_statements),
             swarm,
             commands: self.commands,
             config,
             store: self.store,
             ingest: self.ingest,
             metrics: self.metrics,
-            peers: HashMap::new(),
             listen_addrs: Vec::new(),
             gossip: gossip_tx,
             worker,
             tasks: JoinSet::new(),
             done_tx,
             done_rx,
-            requests: HashMap::new(),
-            banned: HashMap::new(),
             topic: IdentTopic::new(TOPIC),
             bootstrap: Vec::new(),
         };
@@ -174,7 +130,8 @@ pub struct Running {
     store: Arc<Store>,
     ingest: Arc<Ingest>,
     metrics: Metrics,
-    peers: HashMap<PeerId, Peer>,
+    peers: Peers,
+    rounds: Rounds<OutboundRequestId>,
     listen_addrs: Vec<Multiaddr>,
     gossip: mpsc::Sender<GossipItem>,
     worker: tokio::task::JoinHandle<()>,
@@ -182,9 +139,6 @@ pub struct Running {
     tasks: JoinSet<()>,
     done_tx: mpsc::Sender<Done>,
     done_rx: mpsc::Receiver<Done>,
-    /// Back-fill requests in flight: the peer and the watermark asked from.
-    requests: HashMap<OutboundRequestId, (PeerId, u64)>,
-    banned: HashMap<PeerId, Instant>,
     topic: IdentTopic,
     bootstrap: Vec<Multiaddr>,
 }
@@ -223,9 +177,7 @@ impl Running {
                 _ = sync_round.tick() => self.sync_all(),
                 _ = maintenance.tick() => self.maintain(),
                 _ = forgive.tick() => {
-                    for peer in self.peers.values_mut() {
-                        peer.limits.forgive();
-                    }
+                    self.peers.forgive();
                     self.save_peer_book().await;
                 }
                 _ = discovery.tick() => {
@@ -262,7 +214,11 @@ impl Running {
                 }
             }
             Command::Peers(reply) => {
-                let _ = reply.send(self.peer_infos());
+                let gossipsub = &self.swarm.behaviour().gossipsub;
+                let infos = self
+                    .peers
+                    .infos(|peer| gossipsub.peer_score(peer).unwrap_or(0.0), unix_now());
+                let _ = reply.send(infos);
             }
             Command::ListenAddrs(reply) => {
                 let me = *self.swarm.local_peer_id();
@@ -275,7 +231,7 @@ impl Running {
             }
             Command::AddPeer(peer, addr) => {
                 self.learn(peer, addr.clone());
-                if !self.is_connected(&peer)
+                if !self.peers.is_connected(&peer)
                     && let Err(error) = self.swarm.dial(addr.clone())
                 {
                     tracing::warn!(%addr, %error, "cannot dial peer");
@@ -300,12 +256,7 @@ impl Running {
                 if endpoint.is_dialer() {
                     self.learn(peer_id, endpoint.get_remote_address().clone());
                 }
-                let first = {
-                    let peer = self.peer(peer_id);
-                    peer.connections += 1;
-                    peer.last_seen = unix_now();
-                    peer.connections == 1
-                };
+                let first = self.peers.connected(peer_id, unix_now());
                 self.update_connected_gauge();
                 tracing::debug!(peer = %peer_id, "connected");
                 if first {
@@ -313,12 +264,8 @@ impl Running {
                 }
             }
             SwarmEvent::ConnectionClosed { peer_id, .. } => {
-                if let Some(peer) = self.peers.get_mut(&peer_id) {
-                    peer.connections = peer.connections.saturating_sub(1);
-                    peer.last_seen = unix_now();
-                    if peer.connections == 0 {
-                        peer.syncing = false;
-                    }
+                if self.peers.disconnected(&peer_id, unix_now()) {
+                    self.rounds.end(&peer_id);
                 }
                 self.update_connected_gauge();
             }
@@ -354,7 +301,9 @@ impl Running {
             }
             BehaviourEvent::Identify(_) => {}
             BehaviourEvent::Kademlia(kad::Event::RoutingUpdated { peer, .. }) => {
-                if !self.is_connected(&peer) && self.connected_count() < self.config.target_peers {
+                if !self.peers.is_connected(&peer)
+                    && self.peers.connected_count() < self.config.target_peers
+                {
                     self.dial_peer(peer);
                 }
             }
@@ -367,8 +316,8 @@ impl Running {
             }
             BehaviourEvent::Mdns(_) => {}
             BehaviourEvent::Ping(ping::Event { peer, result, .. }) => {
-                if let (Ok(rtt), Some(p)) = (result, self.peers.get_mut(&peer)) {
-                    p.rtt = Some(rtt);
+                if let Ok(rtt) = result {
+                    self.peers.set_rtt(&peer, rtt);
                 }
             }
             BehaviourEvent::Blocked(never) => match never {},
@@ -378,9 +327,7 @@ impl Running {
 
     /// A gossiped statement: rate-limit its sender, then queue it for ingest.
     fn gossip_message(&mut self, source: PeerId, id: libp2p::gossipsub::MessageId, data: Vec<u8>) {
-        let now = Instant::now();
-        let allowed = self.peer(source).limits.messages.take(now);
-        if !allowed {
+        if !self.peers.allow_message(source, Instant::now()) {
             self.report(&id, &source, Acceptance::Ignore);
             self.metrics.gossip("rate_limited");
             self.offence(source, Offence::Flooding);
@@ -419,38 +366,20 @@ impl Running {
                     },
                 ..
             } => {
-                let allowed = self.peer(peer).limits.requests.take(Instant::now());
-                if !allowed {
+                if !self.peers.allow_request(peer, Instant::now()) {
                     // Dropping the channel answers nothing; the peer times out.
                     self.metrics.sync("refused");
                     self.offence(peer, Offence::Flooding);
                     return;
                 }
-                let (store, trust, done) = (
-                    self.store.clone(),
-                    self.ingest.clone(),
+                backfill::serve(
+                    &mut self.tasks,
+                    (self.store.clone(), self.ingest.clone()),
+                    request,
+                    self.config.sync_page_statements,
+                    channel,
                     self.done_tx.clone(),
                 );
-                let max = self.config.sync_page_statements;
-                self.tasks.spawn(async move {
-                    let page = tokio::task::spawn_blocking(move || {
-                        sync::serve_page(
-                            &store,
-                            &request,
-                            max,
-                            |author| trust.trust().is_trusted(author),
-                            unix_now(),
-                        )
-                    })
-                    .await;
-                    match page {
-                        Ok(Ok(page)) => {
-                            let _ = done.send(Done::Served(channel, page)).await;
-                        }
-                        Ok(Err(error)) => tracing::error!(%error, "cannot serve a back-fill page"),
-                        Err(error) => tracing::error!(%error, "back-fill task failed"),
-                    }
-                });
             }
             request_response::Event::Message {
                 peer,
@@ -461,44 +390,16 @@ impl Running {
                     },
                 ..
             } => {
-                let asked = self.requests.remove(&request_id).map(|(_, since)| since);
+                let asked = self.rounds.answered(&request_id);
                 self.metrics.sync("received");
-                let (next, more) = match sync::continue_after(asked, &response) {
-                    sync::Continue::From { next, more } => (next, more),
-                    sync::Continue::Restart => {
-                        tracing::info!(%peer, "the peer's store was reset; back-filling it from the start");
-                        (0, true)
-                    }
-                };
-                let (ingest, store, done) = (
-                    self.ingest.clone(),
-                    self.store.clone(),
+                backfill::ingest(
+                    &mut self.tasks,
+                    (self.store.clone(), self.ingest.clone()),
+                    peer,
+                    asked,
+                    response,
                     self.done_tx.clone(),
                 );
-                self.tasks.spawn(async move {
-                    let ingested = tokio::task::spawn_blocking(move || {
-                        let outcome = sync::ingest_page(&ingest, response, unix_now())?;
-                        store.set_sync_watermark(&peer.to_bytes(), next)?;
-                        Ok::<_, crate::store::Error>(outcome)
-                    })
-                    .await;
-                    let message = match ingested {
-                        Ok(Ok(outcome)) => Done::Ingested {
-                            peer,
-                            outcome,
-                            next: more.then_some(next),
-                        },
-                        Ok(Err(error)) => {
-                            tracing::error!(%error, "cannot ingest a back-fill page");
-                            Done::SyncFailed(peer)
-                        }
-                        Err(error) => {
-                            tracing::error!(%error, "back-fill ingest task failed");
-                            Done::SyncFailed(peer)
-                        }
-                    };
-                    let _ = done.send(message).await;
-                });
             }
             request_response::Event::OutboundFailure {
                 peer,
@@ -506,10 +407,7 @@ impl Running {
                 error,
                 ..
             } => {
-                self.requests.remove(&request_id);
-                if let Some(p) = self.peers.get_mut(&peer) {
-                    p.syncing = false;
-                }
+                self.rounds.failed(&request_id, &peer);
                 tracing::debug!(%peer, %error, "back-fill request failed");
             }
             request_response::Event::InboundFailure { peer, error, .. } => {
@@ -556,92 +454,60 @@ impl Running {
                     }
                 }
                 match next {
-                    Some(since) if self.is_connected(&peer) => self.request_page(peer, since),
-                    _ => {
-                        if let Some(p) = self.peers.get_mut(&peer) {
-                            p.syncing = false;
-                        }
-                    }
+                    Some(since) if self.peers.is_connected(&peer) => self.request_page(peer, since),
+                    _ => self.rounds.end(&peer),
                 }
             }
-            Done::SyncFailed(peer) => {
-                if let Some(p) = self.peers.get_mut(&peer) {
-                    p.syncing = false;
-                }
-            }
+            Done::SyncFailed(peer) => self.rounds.end(&peer),
         }
     }
 
     /// Starts back-filling from `peer` at the saved watermark.
     fn start_sync(&mut self, peer: PeerId) {
-        let Some(p) = self.peers.get_mut(&peer) else {
-            return;
-        };
-        if p.syncing || p.connections == 0 || self.banned.contains_key(&peer) {
+        if !self.peers.is_connected(&peer)
+            || self.peers.is_banned(&peer)
+            || !self.rounds.begin(peer)
+        {
             return;
         }
-        p.syncing = true;
-        p.sync_pages_left = MAX_PAGES_PER_ROUND;
-        let (store, done) = (self.store.clone(), self.done_tx.clone());
-        self.tasks.spawn(async move {
-            let since =
-                tokio::task::spawn_blocking(move || store.sync_watermark(&peer.to_bytes())).await;
-            let message = match since {
-                Ok(Ok(since)) => Done::SyncFrom(peer, since),
-                _ => Done::SyncFailed(peer),
-            };
-            let _ = done.send(message).await;
-        });
+        backfill::read_watermark(
+            &mut self.tasks,
+            self.store.clone(),
+            peer,
+            self.done_tx.clone(),
+        );
     }
 
     fn request_page(&mut self, peer: PeerId, since: u64) {
-        let request = SyncRequest {
-            since,
-            limit: self.config.sync_page_statements,
-        };
-        let Some(p) = self.peers.get_mut(&peer) else {
-            return;
-        };
-        if p.sync_pages_left == 0 {
-            // The rest waits for the next round.
-            p.syncing = false;
-            return;
+        if let Some(request) = self.rounds.next_page(peer, since) {
+            let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
+            self.rounds.sent(id, peer, since);
         }
-        p.sync_pages_left -= 1;
-        let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
-        self.requests.insert(id, (peer, since));
     }
 
     fn sync_all(&mut self) {
-        for peer in self.connected_peers() {
+        for peer in self.peers.connected_peers() {
             self.start_sync(peer);
         }
     }
 
     /// Counts an offence; past the limit, disconnects and bans the peer.
     fn offence(&mut self, peer: PeerId, offence: Offence) {
-        let max = self.config.max_strikes;
-        let (exhausted, strikes) = {
-            let p = self.peer(peer);
-            (p.limits.strike(offence, max), p.limits.strikes)
-        };
+        let strikes = self.peers.strike(peer, offence);
         let gossipsub = &mut self.swarm.behaviour_mut().gossipsub;
-        gossipsub.set_application_score(&peer, -f64::from(strikes));
+        gossipsub.set_application_score(&peer, -f64::from(strikes.held));
         let graylisted = gossipsub
             .peer_score(&peer)
             .is_some_and(|s| s <= GRAYLIST_THRESHOLD);
-        if exhausted || graylisted {
+        if strikes.exhausted || graylisted {
             self.ban(peer, offence.as_str());
         }
     }
 
     fn ban(&mut self, peer: PeerId, reason: &'static str) {
-        if self.banned.contains_key(&peer) {
+        let Some(until) = self.peers.ban(peer, Instant::now()) else {
             return;
-        }
-        let until =
-            Instant::now() + Duration::from_secs(self.config.ban_minutes.saturating_mul(60));
-        self.banned.insert(peer, until);
+        };
         self.swarm.behaviour_mut().ip_gate.ban_peer(&peer, until);
         self.swarm.behaviour_mut().blocked.block_peer(peer);
         let _ = self.swarm.disconnect_peer_id(peer);
@@ -653,25 +519,18 @@ impl Running {
     fn maintain(&mut self) {
         let now = Instant::now();
         self.swarm.behaviour_mut().ip_gate.maintain(now);
-        let expired: Vec<PeerId> = self
-            .banned
-            .iter()
-            .filter(|(_, until)| **until <= now)
-            .map(|(peer, _)| *peer)
-            .collect();
-        for peer in expired {
-            self.banned.remove(&peer);
+        for peer in self.peers.lift_expired_bans(now) {
             self.swarm.behaviour_mut().blocked.unblock_peer(peer);
             tracing::info!(%peer, "ban lifted");
         }
-        if self.connected_count() == 0 {
+        if self.peers.connected_count() == 0 {
             // Alone: the bootstrap peers may have come up since (their
             // addresses need not name a peer id, so only a dial learns it).
             self.dial_bootstrap();
         }
         self.dial_more();
         self.prune();
-        self.forget_old_peers();
+        self.peers.forget_old();
         self.update_connected_gauge();
     }
 
@@ -682,7 +541,7 @@ impl Running {
     /// the gossip mesh are disconnected.
     fn prune(&mut self) {
         let ceiling = self.config.target_peers.saturating_mul(4);
-        let connected = self.connected_peers();
+        let connected = self.peers.connected_peers();
         if connected.len() <= ceiling {
             return;
         }
@@ -711,36 +570,15 @@ impl Running {
 
     /// Dials known peers until the target is reached.
     fn dial_more(&mut self) {
-        let missing = self
-            .config
-            .target_peers
-            .saturating_sub(self.connected_count());
-        if missing == 0 {
-            return;
-        }
-        let candidates: Vec<PeerId> = self
-            .peers
-            .iter()
-            .filter(|(id, p)| {
-                p.connections == 0 && !p.addrs.is_empty() && !self.banned.contains_key(id)
-            })
-            .map(|(id, _)| *id)
-            .take(missing)
-            .collect();
-        for peer in candidates {
+        for peer in self.peers.to_dial() {
             self.dial_peer(peer);
         }
     }
 
     fn dial_peer(&mut self, peer: PeerId) {
-        if self.banned.contains_key(&peer) || peer == *self.swarm.local_peer_id() {
+        let Some(addrs) = self.peers.dial(&peer) else {
             return;
-        }
-        let addrs = self
-            .peers
-            .get(&peer)
-            .map(|p| p.addrs.clone())
-            .unwrap_or_default();
+        };
         let opts = DialOpts::peer_id(peer).addresses(addrs).build();
         if let Err(error) = self.swarm.dial(opts) {
             tracing::debug!(%peer, %error, "cannot dial");
@@ -749,123 +587,21 @@ impl Running {
 
     /// Remembers an address of a peer, for dialing and the DHT.
     fn learn(&mut self, peer: PeerId, addr: Multiaddr) {
-        if peer == *self.swarm.local_peer_id() {
-            return;
+        if let Some(addr) = self.peers.learn(peer, addr, unix_now()) {
+            self.swarm.behaviour_mut().kademlia.add_address(&peer, addr);
         }
-        let addr = strip_peer(addr);
-        if self.peers.len() >= MAX_KNOWN_PEERS && !self.peers.contains_key(&peer) {
-            return;
-        }
-        self.swarm
-            .behaviour_mut()
-            .kademlia
-            .add_address(&peer, addr.clone());
-        let p = self.peer(peer);
-        if !p.addrs.contains(&addr) {
-            if p.addrs.len() >= MAX_ADDRS_PER_PEER {
-                p.addrs.remove(0);
-            }
-            p.addrs.push(addr);
-        }
-    }
-
-    fn peer(&mut self, peer: PeerId) -> &mut Peer {
-        let config = &self.config;
-        self.peers.entry(peer).or_insert_with(|| Peer {
-            addrs: Vec::new(),
-            connections: 0,
-            last_seen: unix_now(),
-            limits: PeerLimits::new(config, Instant::now()),
-            rtt: None,
-            syncing: false,
-            sync_pages_left: 0,
-        })
-    }
-
-    fn is_connected(&self, peer: &PeerId) -> bool {
-        self.peers.get(peer).is_some_and(|p| p.connections > 0)
-    }
-
-    fn connected_peers(&self) -> Vec<PeerId> {
-        self.peers
-            .iter()
-            .filter(|(_, p)| p.connections > 0)
-            .map(|(id, _)| *id)
-            .collect()
-    }
-
-    /// Forgets the longest-gone disconnected peers beyond `MAX_KNOWN_PEERS`
-    /// (peers that connect with ever new ids must not grow the table).
-    fn forget_old_peers(&mut self) {
-        let excess = self.peers.len().saturating_sub(MAX_KNOWN_PEERS);
-        if excess == 0 {
-            return;
-        }
-        let mut gone: Vec<(u64, PeerId)> = self
-            .peers
-            .iter()
-            .filter(|(id, p)| p.connections == 0 && !self.banned.contains_key(id))
-            .map(|(id, p)| (p.last_seen, *id))
-            .collect();
-        gone.sort();
-        for (_, peer) in gone.into_iter().take(excess) {
-            self.peers.remove(&peer);
-        }
-    }
-
-    fn connected_count(&self) -> usize {
-        self.peers.values().filter(|p| p.connections > 0).count()
     }
 
     fn update_connected_gauge(&self) {
         self.metrics
             .peers_connected
-            .set(self.connected_count() as i64);
-    }
-
-    fn peer_infos(&self) -> Vec<PeerInfo> {
-        let now = unix_now();
-        let gossipsub = &self.swarm.behaviour().gossipsub;
-        let mut infos: Vec<PeerInfo> = self
-            .peers
-            .iter()
-            .map(|(id, p)| PeerInfo {
-                peer_id: id.to_string(),
-                node_id: node_key(id).map(|k| k.to_string()),
-                addresses: p.addrs.iter().map(|a| a.to_string()).collect(),
-                connected: p.connections > 0,
-                score: gossipsub.peer_score(id).unwrap_or(0.0),
-                invalid_statements: p.limits.invalid,
-                banned: self.banned.contains_key(id),
-                last_seen_secs: if p.connections > 0 {
-                    0
-                } else {
-                    now.saturating_sub(p.last_seen)
-                },
-                rtt_ms: p.rtt.map(|d| d.as_secs_f64() * 1000.0),
-            })
-            .collect();
-        infos.sort_by(|a, b| {
-            b.connected
-                .cmp(&a.connected)
-                .then(a.last_seen_secs.cmp(&b.last_seen_secs))
-                .then(a.peer_id.cmp(&b.peer_id))
-        });
-        infos
+            .set(self.peers.connected_count() as i64);
     }
 
     /// Saves the peer book (on the blocking pool; `self` is not held across
     /// the wait, so the actor's future stays `Send`).
     fn save_peer_book(&self) -> impl Future<Output = ()> + Send + 'static {
-        let banned: HashSet<&PeerId> = self.banned.keys().collect();
-        let book = PeerBook {
-            peers: self
-                .peers
-                .iter()
-                .filter(|(id, p)| !p.addrs.is_empty() && !banned.contains(id))
-                .map(|(id, p)| (*id, p.addrs.clone()))
-                .collect(),
-        };
+        let book = self.peers.book();
         let store = self.store.clone();
         async move {
             match tokio::task::spawn_blocking(move || book.save(&store)).await {
@@ -875,12 +611,4 @@ impl Running {
             }
         }
     }
-}
-
-/// An address without its trailing `/p2p/<peer id>`.
-fn strip_peer(mut addr: Multiaddr) -> Multiaddr {
-    if matches!(addr.iter().last(), Some(Protocol::P2p(_))) {
-        addr.pop();
-    }
-    addr
 }
