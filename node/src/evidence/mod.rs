@@ -10,12 +10,14 @@ use libp2p::multiaddr::Protocol;
 use crate::config::Config;
 
 mod address;
+mod config;
 mod limiter;
 pub mod message;
 pub mod origin;
 mod source;
 
 pub use address::special_purpose;
+pub use config::MessageConfig;
 pub use limiter::HourlyLimit;
 pub use message::{MessageError, MessageFacts};
 pub use origin::{Origin, OriginError, OwnHosts};

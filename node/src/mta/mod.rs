@@ -20,12 +20,13 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{Semaphore, watch};
 use vouch_protocol::Subject;
 
-use crate::config::{DnsblConfig, PolicyConfig};
 use crate::lookup::Reputations;
 use crate::metrics::Metrics;
 use crate::store;
 use crate::trust::Reputation;
 
+pub use dnsbl::DnsblConfig;
+pub use policy::{PolicyAction, PolicyConfig};
 pub use reason::reason;
 
 /// Where the front-ends get reputations. A trait so tests can stand in a

@@ -9,6 +9,7 @@
 //! or is late answers SERVFAIL, which list consumers treat as "not listed".
 
 mod codes;
+mod config;
 mod names;
 
 use std::net::SocketAddr;
@@ -30,8 +31,8 @@ pub use names::{NameError, Target, Zone, ZoneNames};
 
 use super::reason::printable;
 use super::{BindError, Lookups, reason, stopped};
-use crate::config::DnsblConfig;
 use crate::metrics::Metrics;
+pub use config::DnsblConfig;
 
 /// Largest UDP answer we offer to EDNS clients (the DNS flag day 2020 value).
 const MAX_UDP_PAYLOAD: u16 = 1232;

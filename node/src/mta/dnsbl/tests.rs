@@ -12,8 +12,8 @@ use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::watch;
 use vouch_protocol::{EndorseCategory, ReportCategory, Subject};
 
+use super::DnsblConfig;
 use super::{Zones, bind, serve};
-use crate::config::DnsblConfig;
 use crate::metrics::Metrics;
 use crate::mta::{Lookup, Lookups};
 use crate::store;

@@ -3,7 +3,7 @@
 use vouch_protocol::Subject;
 
 use super::protocol::Request;
-use crate::config::{PolicyAction, PolicyConfig};
+use super::{PolicyAction, PolicyConfig};
 use crate::mta::reason;
 use crate::trust::{Reputation, Verdict};
 

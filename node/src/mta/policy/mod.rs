@@ -7,6 +7,7 @@
 //! malformed request is counted, logged and its connection closed: Postfix
 //! then applies its `default_action` (DUNNO in the documented setup).
 
+mod config;
 mod decide;
 mod protocol;
 
@@ -19,11 +20,11 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
+pub use config::{PolicyAction, PolicyConfig};
 pub use decide::{Answer, Source, decide, subjects};
 pub use protocol::{ProtocolError, Request, read_request};
 
 use super::{Lookups, stopped};
-use crate::config::{PolicyAction, PolicyConfig};
 use crate::metrics::Metrics;
 
 /// A policy server: configuration and handles, shared by its connections.

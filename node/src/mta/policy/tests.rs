@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use vouch_protocol::{ReportCategory, Subject};
 
 use super::Server;
-use crate::config::{PolicyAction, PolicyConfig};
+use super::{PolicyAction, PolicyConfig};
 use crate::metrics::Metrics;
 use crate::mta::{Lookup, Lookups};
 use crate::store;
