@@ -28,8 +28,10 @@ pub struct Statement {
 
 /// The kind of a statement. Together with author and subject it names the
 /// slot a statement occupies: a newer statement in the same slot supersedes
-/// the older one.
+/// the older one. (Serde names, as [`Kind::as_str`] gives them, only
+/// matter to human-readable formats: the canonical encoding numbers variants.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// Operator-to-operator vouch.
     Trust,
@@ -147,8 +149,10 @@ impl Claim {
     }
 }
 
-/// Why an author endorses a sender.
+/// Why an author endorses a sender. (Serde names only matter to
+/// human-readable formats: the canonical encoding numbers variants.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EndorseCategory {
     /// The author receives legitimate mail from this sender.
     LegitimateSender,
@@ -160,6 +164,7 @@ pub enum EndorseCategory {
 
 /// What kind of bad mail a report is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ReportCategory {
     /// Unsolicited bulk mail.
     Spam,
@@ -169,6 +174,29 @@ pub enum ReportCategory {
     Malware,
     /// Bounces for mail the recipient never sent.
     Backscatter,
+}
+
+impl EndorseCategory {
+    /// Snake-case name, as in the API and CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EndorseCategory::LegitimateSender => "legitimate_sender",
+            EndorseCategory::Operator => "operator",
+            EndorseCategory::Forwarder => "forwarder",
+        }
+    }
+}
+
+impl ReportCategory {
+    /// Lower-case name, as in the API and CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportCategory::Spam => "spam",
+            ReportCategory::Phishing => "phishing",
+            ReportCategory::Malware => "malware",
+            ReportCategory::Backscatter => "backscatter",
+        }
+    }
 }
 
 /// Evidence attached to a report.

@@ -26,8 +26,8 @@ pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::
 pub use graph::TrustGraph;
 pub use rank::{RankParams, TrustMap, WEAK_VOUCH, personalised_rank};
 pub use score::{
-    Contribution, Entry, Reputation, Signal, SubjectEvidence, Verdict, decay, forwarder_mass,
-    is_endorsed_forwarder, reputation,
+    Category, Contribution, Entry, Reputation, Signal, SubjectEvidence, Verdict, Via, decay,
+    forwarder_mass, is_endorsed_forwarder, reputation,
 };
 
 /// A setting outside what makes sense: which, and what it must be.

@@ -4,7 +4,9 @@
 use crate::FastMap;
 
 use serde::Serialize;
-use vouch_protocol::{Claim, EndorseCategory, SignedStatement, StatementId, Subject};
+use vouch_protocol::{
+    Claim, EndorseCategory, Kind, ReportCategory, SignedStatement, StatementId, Subject,
+};
 
 use crate::Config;
 use crate::rank::TrustMap;
@@ -93,9 +95,9 @@ pub struct Contribution {
     /// My trust in the author, 0..=1.
     pub author_trust: f64,
     /// `endorse`, `report` or `remediate`.
-    pub kind: &'static str,
+    pub kind: Kind,
     /// The endorsement or report category, or the remediation note.
-    pub category: String,
+    pub category: Category,
     /// What the statement is about (the neighbour or forwarder, when not the subject).
     pub subject: String,
     /// Which part of the evidence it is.
@@ -120,6 +122,70 @@ pub struct Contribution {
     /// node fills it in from the names it knows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub author_name: Option<String>,
+}
+
+/// What a contribution says, typed; in answers it reads as one short
+/// phrase ("Phishing x4 relayed from 192.0.2.7", "Forwarder",
+/// "fixed 3600s ago: account closed").
+#[derive(Debug, Clone, PartialEq)]
+pub enum Category {
+    /// An endorsement, in what capacity.
+    Endorse(EndorseCategory),
+    /// A report.
+    Report {
+        /// Of what.
+        category: ReportCategory,
+        /// Messages seen.
+        count: u32,
+        /// Where relayed mail came from, if it was relayed.
+        via: Option<Via>,
+    },
+    /// A remediation notice.
+    Remediate {
+        /// Seconds since the fix.
+        fixed_secs_ago: u64,
+        /// What was done.
+        note: String,
+    },
+}
+
+/// How a report of relayed mail bears on the subject.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Via {
+    /// Reported against this endorsed forwarder, counted against the subject.
+    Forwarder(Subject),
+    /// The reported host relayed it from this origin.
+    RelayedFrom(std::net::IpAddr),
+}
+
+impl std::fmt::Display for Category {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Category::Endorse(category) => write!(f, "{category:?}"),
+            Category::Report {
+                category,
+                count,
+                via,
+            } => {
+                write!(f, "{category:?} x{count}")?;
+                match via {
+                    Some(Via::Forwarder(host)) => write!(f, " via forwarder {host}"),
+                    Some(Via::RelayedFrom(origin)) => write!(f, " relayed from {origin}"),
+                    None => Ok(()),
+                }
+            }
+            Category::Remediate {
+                fixed_secs_ago,
+                note,
+            } => write!(f, "fixed {fixed_secs_ago}s ago: {note}"),
+        }
+    }
+}
+
+impl Serialize for Category {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 /// The answer to "how much should I trust this sender, and why?".
@@ -378,7 +444,7 @@ pub fn reputation(
         shown.truncate(config.max_explanation);
     }
     shown.sort_by(by_weight);
-    let mut explanation: Vec<Contribution> = shown.into_iter().map(contribution).collect();
+    let mut explanation: Vec<Contribution> = shown.into_iter().filter_map(contribution).collect();
     explanation.extend(remediation_notices(evidence.exact, trust, now, config));
 
     Reputation {
@@ -759,8 +825,11 @@ fn remediation_notices<'a>(
                 id: id.to_string(),
                 author: s.author.to_string(),
                 author_trust: trust.get(&s.author),
-                kind: "remediate",
-                category: format!("fixed {}s ago: {note}", now.saturating_sub(*remediated_at)),
+                kind: Kind::Remediate,
+                category: Category::Remediate {
+                    fixed_secs_ago: now.saturating_sub(*remediated_at),
+                    note: note.clone(),
+                },
                 subject: s.body.subject.to_string(),
                 signal: Signal::Exact,
                 age_secs: now.saturating_sub(s.body.created_at),
@@ -778,28 +847,30 @@ fn remediation_notices<'a>(
 /// Most remediation notices an explanation shows.
 const MAX_REMEDIATION_NOTICES: usize = 3;
 
-fn contribution(w: &Weighed) -> Contribution {
-    let (kind, category) = match &w.statement.body.claim {
-        Claim::Endorse { category } => ("endorse", format!("{category:?}")),
+fn contribution(w: &Weighed) -> Option<Contribution> {
+    let category = match &w.statement.body.claim {
+        Claim::Endorse { category } => Category::Endorse(*category),
         Claim::Report {
             category,
             count,
             evidence,
-        } => {
-            let via = match (w.signal, evidence.relay_chain.first()) {
-                (Signal::Relayed, _) => format!(" via forwarder {}", w.statement.body.subject),
-                (_, Some(origin)) => format!(" relayed from {origin}"),
-                _ => String::new(),
-            };
-            ("report", format!("{category:?} x{count}{via}"))
-        }
-        other => (other.kind().as_str(), String::new()),
+        } => Category::Report {
+            category: *category,
+            count: *count,
+            via: match (w.signal, evidence.relay_chain.first()) {
+                (Signal::Relayed, _) => Some(Via::Forwarder(w.statement.body.subject.clone())),
+                (_, Some(origin)) => Some(Via::RelayedFrom(*origin)),
+                _ => None,
+            },
+        },
+        // Only endorsements and reports are weighed.
+        _ => return None,
     };
-    Contribution {
+    Some(Contribution {
         id: w.id.to_string(),
         author: w.statement.author.to_string(),
         author_trust: w.trust,
-        kind,
+        kind: w.statement.body.claim.kind(),
         category,
         subject: w.statement.body.subject.to_string(),
         signal: w.signal,
@@ -809,5 +880,5 @@ fn contribution(w: &Weighed) -> Contribution {
         weight: w.weight,
         source: None,
         author_name: None,
-    }
+    })
 }

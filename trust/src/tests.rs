@@ -417,6 +417,7 @@ fn endorsed_forwarder_is_not_blamed_and_the_source_is() {
     assert!(
         source.explanation[0]
             .category
+            .to_string()
             .contains("via forwarder 198.51.100.5")
     );
 }
@@ -451,14 +452,14 @@ fn trusted_remediation_speeds_up_decay_and_shows_in_the_explanation() {
         fixed
             .explanation
             .iter()
-            .any(|c| c.kind == "remediate" && c.category.contains("account closed"))
+            .any(|c| c.kind == Kind::Remediate && c.category.to_string().contains("account closed"))
     );
     // An untrusted author's remediation changes nothing and is not shown.
     let mut untrusted = reports.to_vec();
     untrusted.push(remediate(&stranger));
     let r = score(&engine, "192.0.2.1", &untrusted, &[]);
     assert_eq!(r.reported, plain.reported);
-    assert!(!r.explanation.iter().any(|c| c.kind == "remediate"));
+    assert!(!r.explanation.iter().any(|c| c.kind == Kind::Remediate));
     // Nor can a crowd of strangers' notices flood the explanation; trusted
     // ones show, a few at most.
     let mut crowd = reports.to_vec();
@@ -468,7 +469,7 @@ fn trusted_remediation_speeds_up_decay_and_shows_in_the_explanation() {
     let notices = r
         .explanation
         .iter()
-        .filter(|c| c.kind == "remediate")
+        .filter(|c| c.kind == Kind::Remediate)
         .count();
     assert!((1..=3).contains(&notices), "{notices} notices");
     // Reports made after the remediation decay normally.

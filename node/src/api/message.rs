@@ -9,11 +9,11 @@ use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
 use serde::{Deserialize, Serialize};
-use vouch_protocol::{Claim, EndorseCategory, Evidence, Kind, Limits, Subject};
+use vouch_protocol::{Claim, EndorseCategory, Evidence, Kind, Limits, ReportCategory, Subject};
 
 use super::error::Error;
 use super::state::AppState;
-use super::write::{DAY, HOUR, ReportKind, Spread, sign_and_store};
+use super::write::{DAY, HOUR, Spread, sign_and_store, spam};
 use crate::clock::unix_now;
 use crate::evidence::{self, Origin, Source};
 use crate::ingest::Ingested;
@@ -46,17 +46,28 @@ impl From<MessageSource> for Source {
 }
 
 /// Query of `POST /v1/report/message` (the body is the raw message).
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct MessageQuery {
     /// Report category (default `spam`).
-    pub category: ReportKind,
+    pub category: ReportCategory,
     /// Where the message comes from (default `message`).
     pub source: MessageSource,
     /// The message is wanted mail: withdraw this node's reports instead.
     pub ham: bool,
     /// With `ham`: also endorse the host that sent it.
     pub endorse: bool,
+}
+
+impl Default for MessageQuery {
+    fn default() -> Self {
+        MessageQuery {
+            category: spam(),
+            source: MessageSource::default(),
+            ham: false,
+            endorse: false,
+        }
+    }
 }
 
 /// What the message says and what was done about it.
@@ -155,7 +166,7 @@ fn act_on(state: &AppState, query: &MessageQuery, raw: &[u8]) -> Result<MessageR
                     Vec::new()
                 },
             };
-            let category = query.category.into();
+            let category = query.category;
             let claim = Claim::Report {
                 category,
                 count: 1,

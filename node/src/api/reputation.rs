@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
-use vouch_protocol::{StatementId, Subject};
+use vouch_protocol::{Kind, StatementId, Subject};
 
 use super::error::Error;
 use super::json::ApiJson;
@@ -34,7 +34,7 @@ fn score_all(state: &AppState, subjects: &[Subject]) -> Result<Vec<Reputation>, 
             for item in reputation
                 .explanation
                 .iter_mut()
-                .filter(|item| item.author == me && item.kind == "report")
+                .filter(|item| item.author == me && item.kind == Kind::Report)
             {
                 let Ok(id) = item.id.parse::<StatementId>() else {
                     continue;

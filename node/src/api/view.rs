@@ -23,7 +23,7 @@ pub struct StatementView {
     pub weight: Option<u8>,
     /// Endorsement or report category, snake case.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub category: Option<String>,
+    pub category: Option<&'static str>,
     /// Messages covered (reports).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub count: Option<u32>,
@@ -66,13 +66,13 @@ impl StatementView {
         };
         match &body.claim {
             Claim::Trust { weight } => view.weight = Some(*weight),
-            Claim::Endorse { category } => view.category = Some(snake(&format!("{category:?}"))),
+            Claim::Endorse { category } => view.category = Some(category.as_str()),
             Claim::Report {
                 category,
                 count,
                 evidence,
             } => {
-                view.category = Some(snake(&format!("{category:?}")));
+                view.category = Some(category.as_str());
                 view.count = Some(*count);
                 view.relay_chain = evidence
                     .relay_chain
@@ -92,20 +92,4 @@ impl StatementView {
         }
         view
     }
-}
-
-/// `LegitimateSender` → `legitimate_sender`.
-pub fn snake(camel: &str) -> String {
-    let mut out = String::with_capacity(camel.len() + 4);
-    for (i, c) in camel.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }

@@ -37,19 +37,6 @@ pub struct TrustRequest {
     pub ttl_days: Option<u64>,
 }
 
-/// Endorsement categories as the API spells them.
-#[derive(Debug, Clone, Copy, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum EndorseKind {
-    /// Legitimate mail comes from this sender.
-    #[default]
-    LegitimateSender,
-    /// I operate this host or domain.
-    Operator,
-    /// This host forwards mail.
-    Forwarder,
-}
-
 /// Body of `POST /v1/endorse`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -57,36 +44,20 @@ pub struct EndorseRequest {
     /// IP, netblock or domain.
     pub subject: String,
     /// Default `legitimate_sender`.
-    #[serde(default)]
-    pub category: EndorseKind,
+    #[serde(default = "legitimate_sender")]
+    pub category: EndorseCategory,
     /// Lifetime in days (default 180).
     pub ttl_days: Option<u64>,
 }
 
-/// Report categories as the API spells them.
-#[derive(Debug, Clone, Copy, Deserialize, Default)]
-#[serde(rename_all = "snake_case")]
-pub enum ReportKind {
-    /// Unsolicited bulk mail.
-    #[default]
-    Spam,
-    /// Phishing.
-    Phishing,
-    /// Malware.
-    Malware,
-    /// Backscatter.
-    Backscatter,
+/// The category an endorsement has when none is given.
+fn legitimate_sender() -> EndorseCategory {
+    EndorseCategory::LegitimateSender
 }
 
-impl From<ReportKind> for ReportCategory {
-    fn from(kind: ReportKind) -> ReportCategory {
-        match kind {
-            ReportKind::Spam => ReportCategory::Spam,
-            ReportKind::Phishing => ReportCategory::Phishing,
-            ReportKind::Malware => ReportCategory::Malware,
-            ReportKind::Backscatter => ReportCategory::Backscatter,
-        }
-    }
+/// The category a report has when none is given.
+pub(super) fn spam() -> ReportCategory {
+    ReportCategory::Spam
 }
 
 /// Body of `POST /v1/report`.
@@ -96,8 +67,8 @@ pub struct ReportRequest {
     /// IP, netblock or domain.
     pub subject: String,
     /// Default `spam`.
-    #[serde(default)]
-    pub category: ReportKind,
+    #[serde(default = "spam")]
+    pub category: ReportCategory,
     /// Messages seen (default 1).
     pub count: Option<u32>,
     /// SHA-256 of offending messages, hex.
@@ -124,7 +95,7 @@ pub struct RemediateRequest {
     pub ttl_days: Option<u64>,
 }
 
-/// Kinds a retraction can withdraw.
+/// Kinds a retraction can withdraw (every kind but a retraction).
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RetractKind {
@@ -321,15 +292,12 @@ pub async fn endorse(
     ApiJson(request): ApiJson<EndorseRequest>,
 ) -> Result<Json<WriteResponse>, Error> {
     let subject = parse_sender(&request.subject)?;
-    let category = match request.category {
-        EndorseKind::LegitimateSender => EndorseCategory::LegitimateSender,
-        EndorseKind::Operator => EndorseCategory::Operator,
-        EndorseKind::Forwarder => EndorseCategory::Forwarder,
-    };
     publish(
         state,
         subject,
-        Claim::Endorse { category },
+        Claim::Endorse {
+            category: request.category,
+        },
         ttl(request.ttl_days, 180, DAY),
     )
     .await
@@ -370,7 +338,7 @@ pub async fn report(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let claim = Claim::Report {
-        category: request.category.into(),
+        category: request.category,
         count: request.count.unwrap_or(1),
         evidence: Evidence {
             message_hashes,

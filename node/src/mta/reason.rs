@@ -2,9 +2,9 @@
 //! DNS TXT records: "reported by 3 trusted operators in the last 48h (spam);
 //! see vouch query 203.0.113.9 --explain".
 
-use vouch_protocol::Subject;
+use vouch_protocol::{Kind, Subject};
 
-use crate::trust::{Contribution, Reputation, Signal, Verdict};
+use crate::trust::{Category, Contribution, Reputation, Signal, Verdict};
 
 /// Longest reason; fits an SMTP reply line and a single TXT string.
 const MAX_REASON: usize = 200;
@@ -20,8 +20,8 @@ pub fn reason(reputation: &Reputation) -> String {
             format!("{n} trusted {who}")
         }
     };
-    let reports: Vec<&Contribution> = exact(reputation, "report").collect();
-    let endorsements: Vec<&Contribution> = exact(reputation, "endorse").collect();
+    let reports: Vec<&Contribution> = exact(reputation, Kind::Report).collect();
+    let endorsements: Vec<&Contribution> = exact(reputation, Kind::Endorse).collect();
     let mut parts = Vec::new();
     match reputation.verdict {
         Verdict::Block | Verdict::Suspect => {
@@ -80,10 +80,7 @@ fn window_hours(contributions: &[&Contribution]) -> u64 {
     oldest.div_ceil(3600).max(1)
 }
 
-fn exact<'a>(
-    reputation: &'a Reputation,
-    kind: &'static str,
-) -> impl Iterator<Item = &'a Contribution> {
+fn exact(reputation: &Reputation, kind: Kind) -> impl Iterator<Item = &Contribution> {
     reputation
         .explanation
         .iter()
@@ -122,19 +119,15 @@ fn verified_names(contributions: &[&Contribution]) -> String {
 
 /// "spam, phishing": the report categories, in order of weight, without counts.
 fn categories(contributions: &[&Contribution]) -> String {
-    let mut names: Vec<String> = Vec::new();
+    let mut names: Vec<&str> = Vec::new();
     for c in contributions {
-        let name = category_name(&c.category).to_ascii_lowercase();
-        if !name.is_empty() && !names.contains(&name) {
-            names.push(name);
+        if let Category::Report { category, .. } = c.category
+            && !names.contains(&category.as_str())
+        {
+            names.push(category.as_str());
         }
     }
     names.join(", ")
-}
-
-/// "Phishing x4" → "Phishing".
-pub(crate) fn category_name(category: &str) -> &str {
-    category.split_whitespace().next().unwrap_or("")
 }
 
 /// Printable ASCII only (anything else becomes `?`), at most `max` bytes.
@@ -153,26 +146,33 @@ pub(crate) fn printable(text: &str, max: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use vouch_protocol::ReportCategory;
+
     use super::*;
 
+    /// A report of `count` messages of `category` by `author`.
     fn contribution(
         author: &str,
-        kind: &'static str,
-        category: &str,
+        category: ReportCategory,
+        count: u32,
         age_secs: u64,
     ) -> Contribution {
         Contribution {
             id: "00".into(),
             author: author.into(),
             author_trust: 1.0,
-            kind,
-            category: category.into(),
+            kind: Kind::Report,
+            category: Category::Report {
+                category,
+                count,
+                via: None,
+            },
             subject: "203.0.113.9".into(),
             signal: Signal::Exact,
             age_secs,
             decay: 1.0,
             fresh: false,
-            weight: if kind == "report" { -1.0 } else { 1.0 },
+            weight: -1.0,
             source: None,
             author_name: None,
         }
@@ -200,7 +200,7 @@ mod tests {
     #[test]
     fn operators_with_a_verified_domain_are_named_and_others_are_not() {
         let named = |name: &str| {
-            let mut c = contribution("a", "report", "Spam x1", 60);
+            let mut c = contribution("a", ReportCategory::Spam, 1, 60);
             c.author_name = Some(name.into());
             c
         };
@@ -213,7 +213,7 @@ mod tests {
                     c.author = "b".into();
                     c
                 },
-                contribution("c", "report", "Spam x1", 60),
+                contribution("c", ReportCategory::Spam, 1, 60),
             ],
         );
         let text = reason(&r);
@@ -229,10 +229,10 @@ mod tests {
         let r = reputation(
             Verdict::Block,
             vec![
-                contribution("a", "report", "Spam x3", 3_600 * 47 + 5),
-                contribution("b", "report", "Phishing x1", 60),
-                contribution("c", "report", "Spam x1", 60),
-                contribution("c", "report", "Spam x1", 60),
+                contribution("a", ReportCategory::Spam, 3, 3_600 * 47 + 5),
+                contribution("b", ReportCategory::Phishing, 1, 60),
+                contribution("c", ReportCategory::Spam, 1, 60),
+                contribution("c", ReportCategory::Spam, 1, 60),
             ],
         );
         assert_eq!(
@@ -246,7 +246,7 @@ mod tests {
     fn a_truncated_explanation_says_at_least_and_netblocks_are_named() {
         let mut r = reputation(
             Verdict::Suspect,
-            vec![contribution("a", "report", "Spam x1", 10)],
+            vec![contribution("a", ReportCategory::Spam, 1, 10)],
         );
         r.statements = 7;
         r.netblock = 0.3;

@@ -1,8 +1,9 @@
 //! The answer codes: which 127.0.0.x a listed name gets, by list, strength
 //! and category. docs/mta.md shows the same table; a test keeps them in step.
 
-use crate::mta::reason::category_name;
-use crate::trust::{Reputation, Signal, Verdict};
+use vouch_protocol::{EndorseCategory, ReportCategory};
+
+use crate::trust::{Category, Contribution, Reputation, Signal, Verdict};
 
 /// Every code the zones answer: (zone, last octet, meaning).
 pub const CODES: &[(&str, u8, &str)] = &[
@@ -42,15 +43,14 @@ pub const CODES: &[(&str, u8, &str)] = &[
 
 /// The block list's code for `reputation`, or `None` when not listed.
 pub fn block_code(reputation: &Reputation, list_suspect: bool) -> Option<u8> {
-    let top_report = reputation
-        .explanation
-        .iter()
-        .find(|c| c.kind == "report" && c.signal == Signal::Exact);
-    let category = top_report.map(|c| match category_name(&c.category) {
-        "Phishing" => 1,
-        "Malware" => 2,
-        "Backscatter" => 3,
-        _ => 0,
+    let category = top_exact(reputation, |c| match c {
+        Category::Report { category, .. } => Some(match category {
+            ReportCategory::Spam => 0,
+            ReportCategory::Phishing => 1,
+            ReportCategory::Malware => 2,
+            ReportCategory::Backscatter => 3,
+        }),
+        _ => None,
     });
     match reputation.verdict {
         Verdict::Block => Some(2 + category.unwrap_or(0)),
@@ -64,15 +64,25 @@ pub fn allow_code(reputation: &Reputation) -> Option<u8> {
     if reputation.verdict != Verdict::Allow {
         return None;
     }
-    let top = reputation
+    let endorsed = top_exact(reputation, |c| match c {
+        Category::Endorse(category) => Some(*category),
+        _ => None,
+    });
+    Some(match endorsed {
+        Some(EndorseCategory::Operator) => 3,
+        Some(EndorseCategory::Forwarder) => 4,
+        Some(EndorseCategory::LegitimateSender) | None => 2,
+    })
+}
+
+/// What `pick` finds in the weightiest contribution about the subject
+/// itself that it finds anything in.
+fn top_exact<T>(reputation: &Reputation, pick: impl Fn(&Category) -> Option<T>) -> Option<T> {
+    reputation
         .explanation
         .iter()
-        .find(|c| c.kind == "endorse" && c.signal == Signal::Exact);
-    Some(match top.map(|c| category_name(&c.category)) {
-        Some("Operator") => 3,
-        Some("Forwarder") => 4,
-        _ => 2,
-    })
+        .filter(|c: &&Contribution| c.signal == Signal::Exact)
+        .find_map(|c| pick(&c.category))
 }
 
 #[cfg(test)]
