@@ -42,8 +42,7 @@ pub fn id(data_dir: &DataDir, peer: bool, dns: Option<&str>) -> anyhow::Result<(
         return dns_record(data_dir, &node, domain);
     }
     if peer {
-        let peer = vouch_node::p2p::identity::peer_id(&node)
-            .context("the node key is not a valid ed25519 key")?;
+        let peer = vouch_node::peer_id(&node).context("the node key is not a valid ed25519 key")?;
         outln!("{peer}");
     } else {
         outln!("{node}");
@@ -57,9 +56,9 @@ fn dns_record(
     node: &vouch_protocol::NodeKey,
     domain: &str,
 ) -> anyhow::Result<()> {
-    let domain = vouch_node::names::canonical_domain(domain)?;
+    let domain = vouch_node::canonical_domain(domain)?;
     let config = data_dir.config()?;
-    let (record, has_addr) = vouch_node::names::own_record(node, &config.p2p.external);
+    let (record, has_addr) = vouch_node::own_record(node, &config.p2p.external);
     if !has_addr {
         eprintln!(
             "note: no [p2p] external address is configured, so the record names no address to dial"
@@ -67,7 +66,7 @@ fn dns_record(
     }
     outln!(
         "{}.{domain}. 3600 IN TXT \"{record}\"",
-        vouch_node::names::LABEL
+        vouch_node::NAME_LABEL
     );
     eprintln!(
         "publish it, then claim the name in the network: vouch endorse {domain} --category operator"

@@ -180,7 +180,7 @@ pub struct QueryArgs {
 
 /// The node key (hex) of a node named by key, peer id or multiaddr.
 fn check_node(node: &str) -> anyhow::Result<String> {
-    Ok(vouch_node::p2p::parse_peer(node)?.node.to_string())
+    Ok(vouch_node::parse_peer(node)?.node.to_string())
 }
 
 fn check_sender(subject: &str) -> anyhow::Result<String> {
@@ -261,7 +261,7 @@ pub fn trust(client: &Client, command: TrustCommand) -> anyhow::Result<()> {
             ttl_days,
         } => {
             if check_node(&node).is_err() {
-                vouch_node::names::canonical_domain(&node).map_err(|_| {
+                vouch_node::canonical_domain(&node).map_err(|_| {
                     anyhow::anyhow!(
                         "{node:?} is neither a node id, a peer id, a multiaddr with /p2p/, nor a domain"
                     )

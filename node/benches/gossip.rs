@@ -12,9 +12,7 @@ use futures::StreamExt;
 use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Swarm, noise, tcp, yamux};
-use vouch_node::clock::unix_now;
-use vouch_node::p2p::{TOPIC, gossip_config};
-use vouch_node::{Config, DataDir, Node};
+use vouch_node::{Config, DataDir, Node, TOPIC, gossip_config, unix_now};
 use vouch_protocol::{
     Claim, Evidence, Keypair, ReportCategory, Statement, Subject, VERSION, encode_signed,
 };

@@ -7,11 +7,8 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use vouch_node::clock::unix_now;
-use vouch_node::ingest::Ingest;
-use vouch_node::metrics::Metrics;
-use vouch_node::store::Store;
 use vouch_node::trust::{Config, TrustEngine};
+use vouch_node::{Ingest, Metrics, Store, unix_now};
 use vouch_protocol::{
     BatchVerifier, Claim, Evidence, Keypair, ReportCategory, SignedStatement, Statement, Subject,
     VERSION, encode_signed, verify_strict,

@@ -9,9 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use vouch_node::clock::unix_now;
-use vouch_node::store::{Store, Verified};
-use vouch_node::{Config, DataDir, Node};
+use vouch_node::{Config, DataDir, Node, Store, Verified, unix_now};
 use vouch_protocol::{
     Claim, Evidence, Keypair, ReportCategory, Statement, StatementId, VERSION, encode_signed,
 };

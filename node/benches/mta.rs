@@ -23,9 +23,7 @@ use hickory_server::proto::op::{Message, Query};
 use hickory_server::proto::rr::{Name, RecordType};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpStream, UdpSocket};
-use vouch_node::clock::unix_now;
-use vouch_node::store::{Store, Verified};
-use vouch_node::{Config, DataDir, Node};
+use vouch_node::{Config, DataDir, Node, Store, Verified, unix_now};
 use vouch_protocol::{
     Claim, Evidence, Keypair, ReportCategory, Statement, StatementId, VERSION, encode_signed,
 };

@@ -6,6 +6,11 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::evidence::MessageConfig;
+pub use crate::mta::policy::PolicyAction;
+pub use crate::mta::{DnsblConfig, PolicyConfig};
+pub use crate::names::Config as NamesConfig;
+pub use crate::p2p::Config as P2pConfig;
 use crate::trust::{self, InvalidSetting};
 
 /// Everything a node can be configured with.
@@ -19,15 +24,15 @@ pub struct Config {
     /// Storage housekeeping.
     pub store: StoreConfig,
     /// The Postfix policy delegation server.
-    pub policy: crate::mta::PolicyConfig,
+    pub policy: PolicyConfig,
     /// The DNSBL / DNSWL zone server.
-    pub dnsbl: crate::mta::DnsblConfig,
+    pub dnsbl: DnsblConfig,
     /// Evidence the mail stack hands over: raw messages to report.
-    pub mta: crate::evidence::MessageConfig,
+    pub mta: MessageConfig,
     /// Looking up operators' names (`_vouch.<domain>` records).
-    pub names: crate::names::Config,
+    pub names: NamesConfig,
     /// The peer-to-peer network (libp2p).
-    pub p2p: crate::p2p::Config,
+    pub p2p: P2pConfig,
 }
 
 /// HTTP API settings.
@@ -243,7 +248,6 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mta::PolicyAction;
 
     #[test]
     fn the_written_default_file_parses_back_to_the_defaults() {

@@ -29,8 +29,6 @@ pub use archive::{MAX_EXPORT_PAGE, MAX_IMPORT_BYTES, MORE_HEADER, NEXT_HEADER};
 pub use error::Error;
 
 use crate::config::ApiConfig;
-pub use openapi::document as openapi_document;
-pub use reputation::parse_sender;
 pub use state::AppState;
 
 /// Builds the router: every request bounded in size, in time

@@ -16,11 +16,9 @@ pub mod message;
 pub mod origin;
 mod source;
 
-pub use address::special_purpose;
 pub use config::MessageConfig;
 pub use limiter::HourlyLimit;
-pub use message::{MessageError, MessageFacts};
-pub use origin::{Origin, OriginError, OwnHosts};
+pub use origin::{Origin, OwnHosts};
 pub use source::Source;
 
 /// What the node needs to turn messages into statements: whose hops to

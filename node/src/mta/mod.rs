@@ -26,7 +26,7 @@ use crate::store;
 use crate::trust::Reputation;
 
 pub use dnsbl::DnsblConfig;
-pub use policy::{PolicyAction, PolicyConfig};
+pub use policy::PolicyConfig;
 pub use reason::reason;
 
 /// Where the front-ends get reputations. A trait so tests can stand in a

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use vouch_protocol::{Claim, EndorseCategory, Kind, NodeKey, Subject};
 
 pub use book::{Name, NameBook, Pin, PinState, Proof};
-pub use record::{LABEL, NameRecord, RecordError, parse as parse_record, render as render_record};
+pub use record::{LABEL, NameRecord, render as render_record};
 pub use resolve::{LookupError, NameResolver, canonical_domain};
 
 use crate::clock::unix_now;

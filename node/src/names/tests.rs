@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use vouch_protocol::NodeKey;
 
+use super::record::RecordError;
 use super::test_dns::TestDns;
 use super::*;
 use crate::store::Store;

@@ -32,9 +32,9 @@ mod swarm;
 pub mod sync;
 mod worker;
 
-pub use behaviour::{BuildError, TOPIC, gossip_config};
+pub use behaviour::{TOPIC, gossip_config};
 pub use config::Config;
-pub use handle::{Handle, HandleError, PeerInfo};
+pub use handle::{Handle, PeerInfo};
 pub use identity::{PeerName, PeerNameError, parse_peer};
 pub use network::{Network, Running};
 

@@ -25,7 +25,7 @@ use vouch_protocol::{Claim, Kind, NodeKey, SignedStatement, StatementId, Subject
 use cache::ReadCache;
 use keys::SlotValue;
 use presence::{Index, Presence, Touched};
-pub use strangers::{Admission, StrangerQuota, StrangerSweep};
+pub use strangers::{Admission, StrangerQuota};
 
 /// Most statements one lookup reads about a subject or netblock; beyond this
 /// the rest are ignored (and the cap is logged), so one hot subject cannot

@@ -1,45 +1,9 @@
 //! The answer codes: which 127.0.0.x a listed name gets, by list, strength
-//! and category. docs/mta.md shows the same table; a test keeps them in step.
+//! and category. docs/mta.md shows the table; a test keeps it in step.
 
 use vouch_protocol::{EndorseCategory, ReportCategory};
 
 use crate::trust::{Category, Contribution, Reputation, Signal, Verdict};
-
-/// Every code the zones answer: (zone, last octet, meaning).
-pub const CODES: &[(&str, u8, &str)] = &[
-    ("block", 2, "blocked: spam (also the RFC 5782 test point)"),
-    ("block", 3, "blocked: phishing"),
-    ("block", 4, "blocked: malware"),
-    ("block", 5, "blocked: backscatter"),
-    ("block", 10, "suspect: spam (only with dnsbl.list_suspect)"),
-    (
-        "block",
-        11,
-        "suspect: phishing (only with dnsbl.list_suspect)",
-    ),
-    (
-        "block",
-        12,
-        "suspect: malware (only with dnsbl.list_suspect)",
-    ),
-    (
-        "block",
-        13,
-        "suspect: backscatter (only with dnsbl.list_suspect)",
-    ),
-    (
-        "block",
-        20,
-        "suspect: its /24 or /48 is reported, not the address itself (only with dnsbl.list_suspect)",
-    ),
-    (
-        "allow",
-        2,
-        "allowed: endorsed as a legitimate sender (also the RFC 5782 test point)",
-    ),
-    ("allow", 3, "allowed: endorsed by its operator"),
-    ("allow", 4, "allowed: endorsed as a forwarder"),
-];
 
 /// The block list's code for `reputation`, or `None` when not listed.
 pub fn block_code(reputation: &Reputation, list_suspect: bool) -> Option<u8> {
@@ -87,7 +51,41 @@ fn top_exact<T>(reputation: &Reputation, pick: impl Fn(&Category) -> Option<T>) 
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    /// Every code the zones answer: (zone, last octet, meaning).
+    const CODES: &[(&str, u8, &str)] = &[
+        ("block", 2, "blocked: spam (also the RFC 5782 test point)"),
+        ("block", 3, "blocked: phishing"),
+        ("block", 4, "blocked: malware"),
+        ("block", 5, "blocked: backscatter"),
+        ("block", 10, "suspect: spam (only with dnsbl.list_suspect)"),
+        (
+            "block",
+            11,
+            "suspect: phishing (only with dnsbl.list_suspect)",
+        ),
+        (
+            "block",
+            12,
+            "suspect: malware (only with dnsbl.list_suspect)",
+        ),
+        (
+            "block",
+            13,
+            "suspect: backscatter (only with dnsbl.list_suspect)",
+        ),
+        (
+            "block",
+            20,
+            "suspect: its /24 or /48 is reported, not the address itself (only with dnsbl.list_suspect)",
+        ),
+        (
+            "allow",
+            2,
+            "allowed: endorsed as a legitimate sender (also the RFC 5782 test point)",
+        ),
+        ("allow", 3, "allowed: endorsed by its operator"),
+        ("allow", 4, "allowed: endorsed as a forwarder"),
+    ];
 
     #[test]
     fn the_documented_table_matches_the_codes() {

@@ -2,7 +2,7 @@
 //! hickory-server over UDP and TCP, so postscreen, Exim, rspamd and
 //! SpamAssassin consult Vouch with their stock DNS list support.
 //!
-//! A listed name answers A 127.0.0.x (see [`CODES`]) and TXT with the
+//! A listed name answers A 127.0.0.x (the table in docs/mta.md) and TXT with the
 //! reason; an unlisted one NXDOMAIN with the SOA (its minimum is the
 //! negative TTL). Names outside the zones are REFUSED, names under them that
 //! are neither a reversed address nor a domain FORMERR. A lookup that fails
@@ -26,7 +26,7 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::watch;
 use tracing::Instrument;
 
-pub use codes::{CODES, allow_code, block_code};
+pub use codes::{allow_code, block_code};
 pub use names::{NameError, Target, Zone, ZoneNames};
 
 use super::reason::printable;

@@ -21,7 +21,7 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 pub use config::{PolicyAction, PolicyConfig};
-pub use decide::{Answer, Source, decide, subjects};
+pub use decide::{Answer, decide, subjects};
 pub use protocol::{ProtocolError, Request, read_request};
 
 use super::{Lookups, stopped};
