@@ -9,92 +9,20 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use vouch_node::{Config, DataDir, Node, Store, Verified, unix_now};
-use vouch_protocol::{
-    Claim, Evidence, Keypair, ReportCategory, Statement, StatementId, VERSION, encode_signed,
-};
+use vouch_node::{Config, DataDir, Node};
+
+mod fixture;
+use fixture::{env, fill, next, sender};
 
 fn main() {
-    let total: usize = std::env::var("VOUCH_BENCH_STATEMENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
-    let connections: usize = std::env::var("VOUCH_BENCH_CONNECTIONS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(32);
-    let seconds: u64 = std::env::var("VOUCH_BENCH_SECONDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10);
+    let total = env("VOUCH_BENCH_STATEMENTS", 1_000_000);
+    let connections = env("VOUCH_BENCH_CONNECTIONS", 32);
+    let seconds = env("VOUCH_BENCH_SECONDS", 10) as u64;
     let dir = tempfile::tempdir().expect("tempdir");
     let data_dir = DataDir::new(dir.path());
     let me = data_dir.init().expect("init");
 
-    // Fill the store: 1,000 authors (trusted by this node), each reporting
-    // a spread of IPv4 senders, so every lookup finds statements and a
-    // populated /24. Written straight to the store: this measures lookups.
-    let started = Instant::now();
-    let authors: Vec<Keypair> = (0..1000u32)
-        .map(|i| {
-            let mut secret = [0u8; 32];
-            secret[..4].copy_from_slice(&i.to_be_bytes());
-            secret[4] = 1;
-            Keypair::from_secret_bytes(secret)
-        })
-        .collect();
-    let now = unix_now();
-    {
-        let store = Store::open(&data_dir.db_path()).expect("open");
-        let sign = |author: &Keypair, subject, claim| {
-            let statement = author.sign(Statement {
-                version: VERSION,
-                subject,
-                created_at: now,
-                expires_at: now + 86_400 * 7,
-                claim,
-            });
-            let bytes = encode_signed(&statement).expect("encodes");
-            Verified {
-                id: StatementId::of_bytes(&bytes),
-                bytes,
-                statement,
-            }
-        };
-        let trust: Vec<Verified> = authors
-            .iter()
-            .map(|a| {
-                sign(
-                    &me,
-                    vouch_protocol::Subject::Node(a.public()),
-                    Claim::Trust { weight: 1 },
-                )
-            })
-            .collect();
-        store.insert(&trust).expect("insert trust");
-        let mut batch = Vec::with_capacity(10_000);
-        for i in 0..total {
-            let author = &authors[i % authors.len()];
-            // 16 statements per /24 on average, spread over 2^16 blocks.
-            let ip = std::net::Ipv4Addr::from(0x0a00_0000u32 + ((i as u32 * 2_654_435_761) >> 8));
-            let claim = Claim::Report {
-                category: ReportCategory::Spam,
-                count: 1,
-                evidence: Evidence::default(),
-            };
-            batch.push(sign(author, ip.into(), claim));
-            if batch.len() == batch.capacity() {
-                store.insert(&batch).expect("insert");
-                batch.clear();
-            }
-        }
-        store.insert(&batch).expect("insert");
-        println!(
-            "stored {} statements in {:.1}s",
-            store.counts().statements,
-            started.elapsed().as_secs_f64()
-        );
-    }
+    fill(&data_dir, &me, total);
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -123,10 +51,9 @@ fn main() {
             let (client, base, latencies) = (client.clone(), base.clone(), latencies.clone());
             workers.push(tokio::spawn(async move {
                 let mut mine = Vec::new();
-                let mut i = w as u32;
+                let mut state = w as u64;
                 while Instant::now() < deadline {
-                    i = i.wrapping_mul(1_103_515_245).wrapping_add(12_345);
-                    let ip = std::net::Ipv4Addr::from(0x0a00_0000u32 + (i >> 8) % (1 << 24));
+                    let ip = sender(next(&mut state) % total);
                     let t = Instant::now();
                     let response = client.get(format!("{base}/v1/reputation/{ip}")).send().await.expect("send");
                     assert!(response.status().is_success());

@@ -15,7 +15,7 @@
 //! query from RocksDB and the trust map, so the comparison is a fair anchor
 //! for "how far from a static list server", not a like-for-like race.
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -23,22 +23,10 @@ use hickory_server::proto::op::{Message, Query};
 use hickory_server::proto::rr::{Name, RecordType};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{TcpStream, UdpSocket};
-use vouch_node::{Config, DataDir, Node, Store, Verified, unix_now};
-use vouch_protocol::{
-    Claim, Evidence, Keypair, ReportCategory, Statement, StatementId, VERSION, encode_signed,
-};
+use vouch_node::{Config, DataDir, Node};
 
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// The i-th stored sender: spread over 10.0.0.0/8 as in the lookup bench.
-fn sender(i: usize) -> Ipv4Addr {
-    Ipv4Addr::from(0x0a00_0000u32 + ((i as u32).wrapping_mul(2_654_435_761) >> 8))
-}
+mod fixture;
+use fixture::{env, fill, next, sender};
 
 fn main() {
     let total = env("VOUCH_BENCH_STATEMENTS", 1_000_000);
@@ -92,74 +80,6 @@ fn main() {
             }
         }
     });
-}
-
-/// 1,000 authors trusted by this node, each reporting a spread of senders;
-/// written straight to the store (this measures answering, not ingest).
-fn fill(data_dir: &DataDir, me: &Keypair, total: usize) {
-    let started = Instant::now();
-    let authors: Vec<Keypair> = (0..1000u32)
-        .map(|i| {
-            let mut secret = [0u8; 32];
-            secret[..4].copy_from_slice(&i.to_be_bytes());
-            secret[4] = 2;
-            Keypair::from_secret_bytes(secret)
-        })
-        .collect();
-    let now = unix_now();
-    let store = Store::open(&data_dir.db_path()).expect("open");
-    let sign = |author: &Keypair, subject, claim| {
-        let statement = author.sign(Statement {
-            version: VERSION,
-            subject,
-            created_at: now,
-            expires_at: now + 86_400 * 7,
-            claim,
-        });
-        let bytes = encode_signed(&statement).expect("encodes");
-        Verified {
-            id: StatementId::of_bytes(&bytes),
-            bytes,
-            statement,
-        }
-    };
-    let trust: Vec<Verified> = authors
-        .iter()
-        .map(|a| {
-            sign(
-                me,
-                vouch_protocol::Subject::Node(a.public()),
-                Claim::Trust { weight: 1 },
-            )
-        })
-        .collect();
-    store.insert(&trust).expect("insert trust");
-    let mut batch = Vec::with_capacity(10_000);
-    for i in 0..total {
-        let claim = Claim::Report {
-            category: ReportCategory::Spam,
-            count: 1,
-            evidence: Evidence::default(),
-        };
-        batch.push(sign(&authors[i % authors.len()], sender(i).into(), claim));
-        if batch.len() == batch.capacity() {
-            store.insert(&batch).expect("insert");
-            batch.clear();
-        }
-    }
-    store.insert(&batch).expect("insert");
-    println!(
-        "stored {} statements in {:.1}s",
-        store.counts().statements,
-        started.elapsed().as_secs_f64()
-    );
-}
-
-fn next(state: &mut u64) -> usize {
-    *state = state
-        .wrapping_mul(6_364_136_223_846_793_005)
-        .wrapping_add(1_442_695_040_888_963_407);
-    (*state >> 33) as usize
 }
 
 async fn policy_load(

@@ -179,7 +179,9 @@ impl Node {
     }
 
     /// Serves the API and the mail-server front-ends, and runs housekeeping,
-    /// until `shutdown` completes.
+    /// until `shutdown` completes. Once it returns, only a blocking lookup
+    /// its caller gave up on (a timed-out request) may still hold the store,
+    /// for as long as that lookup runs.
     pub async fn serve(
         self,
         listeners: Listeners,

@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 
+use serde_json::Value;
 use tokio::sync::oneshot;
 use vouch_protocol::{
     Claim, EndorseCategory, Evidence, Keypair, ReportCategory, Statement, Subject, VERSION,
@@ -200,6 +201,40 @@ impl TestNode {
         self.shut_down().await;
     }
 
+    /// GETs an API path: the status and the JSON body (null if none).
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        answer(reqwest::Client::new().get(format!("http://{}{path}", self.api))).await
+    }
+
+    /// POSTs JSON to an API path with the token.
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let request = reqwest::Client::new().post(format!("http://{}{path}", self.api));
+        answer(request.bearer_auth(&self.token).json(&body)).await
+    }
+
+    /// POSTs raw bytes (a message) to an API path with the token.
+    pub async fn post_raw(&self, path: &str, raw: Vec<u8>) -> (u16, Value) {
+        let request = reqwest::Client::new().post(format!("http://{}{path}", self.api));
+        answer(request.bearer_auth(&self.token).body(raw)).await
+    }
+
+    /// GETs an API path that must succeed; its JSON body.
+    pub async fn get_ok(&self, path: &str) -> Value {
+        let (status, body) = self.get(path).await;
+        assert!((200..300).contains(&status), "GET {path}: {status} {body}");
+        body
+    }
+
+    /// POSTs JSON that must succeed; the answer's JSON body.
+    pub async fn post_ok(&self, path: &str, body: Value) -> Value {
+        let (status, answer) = self.post(path, body).await;
+        assert!(
+            (200..300).contains(&status),
+            "POST {path}: {status} {answer}"
+        );
+        answer
+    }
+
     async fn shut_down(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -212,4 +247,10 @@ impl TestNode {
                 .expect("serve");
         }
     }
+}
+
+async fn answer(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.expect("send");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
 }

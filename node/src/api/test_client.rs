@@ -28,28 +28,20 @@ impl ApiClient {
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        answer(self.http.get(format!("{}{path}", self.base))).await
+        self.node.get(path).await
     }
 
     /// POSTs JSON with the token.
     pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let request = self.http.post(format!("{}{path}", self.base));
-        answer(request.bearer_auth(&self.token).json(&body)).await
+        self.node.post(path, body).await
     }
 
     /// POSTs raw bytes (a message) with the token.
     pub async fn post_raw(&self, path: &str, raw: Vec<u8>) -> (u16, Value) {
-        let request = self.http.post(format!("{}{path}", self.base));
-        answer(request.bearer_auth(&self.token).body(raw)).await
+        self.node.post_raw(path, raw).await
     }
 
     pub async fn stop(self) {
         self.node.stop().await;
     }
-}
-
-async fn answer(request: reqwest::RequestBuilder) -> (u16, Value) {
-    let response = request.send().await.expect("send");
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
 }

@@ -124,8 +124,10 @@ pub struct RetractRequest {
 pub struct WriteResponse {
     /// The new statement's id.
     pub id: String,
-    /// `stored`, or `duplicate` when it (or a newer statement in its slot)
-    /// is already held.
+    /// `stored`; or `duplicate` when it was not stored because the store
+    /// already holds it or something that outranks it: the same statement,
+    /// a newer one in its slot, or (for authors outside the web of trust)
+    /// a full stranger quota.
     pub outcome: &'static str,
     /// Its local sequence number, when stored.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -212,6 +212,8 @@ pub async fn serve(
 }
 
 #[cfg(test)]
+mod test_support;
+#[cfg(test)]
 mod tests;
 
 /// Resolves when `stop` turns true or its sender is dropped.

@@ -149,6 +149,7 @@ mod tests {
     use vouch_protocol::ReportCategory;
 
     use super::*;
+    use crate::mta::test_support;
 
     /// A report of `count` messages of `category` by `author`.
     fn contribution(
@@ -180,20 +181,9 @@ mod tests {
 
     fn reputation(verdict: Verdict, explanation: Vec<Contribution>) -> Reputation {
         Reputation {
-            forwarder: false,
-            remediated_at: None,
-            fresh_reporters: 0,
-            fresh_window_minutes: 60.0,
-            subject: "203.0.113.9".into(),
-            score: -2.0,
-            confidence: 0.9,
-            verdict,
-            endorsed: 0.0,
-            reported: 2.0,
-            netblock: 0.0,
-            netblock_reported_ips: 0,
             statements: explanation.len(),
             explanation,
+            ..test_support::reputation("203.0.113.9", verdict, -2.0)
         }
     }
 

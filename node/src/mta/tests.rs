@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use vouch_protocol::Subject;
 
+use super::test_support::reputation;
 use super::{Fallback, Lookup, Lookups};
 use crate::store;
 use crate::trust::{Reputation, Verdict};
@@ -23,22 +24,7 @@ impl Lookup for Slow {
         self.peak.fetch_max(now, Ordering::SeqCst);
         std::thread::sleep(self.delay);
         self.running.fetch_sub(1, Ordering::SeqCst);
-        Ok(Reputation {
-            subject: subject.to_string(),
-            score: 0.0,
-            confidence: 0.0,
-            verdict: Verdict::Neutral,
-            endorsed: 0.0,
-            reported: 0.0,
-            netblock: 0.0,
-            netblock_reported_ips: 0,
-            forwarder: false,
-            remediated_at: None,
-            fresh_reporters: 0,
-            fresh_window_minutes: 60.0,
-            statements: 0,
-            explanation: Vec::new(),
-        })
+        Ok(reputation(&subject.to_string(), Verdict::Neutral, 0.0))
     }
 }
 

@@ -8,7 +8,7 @@ use futures::StreamExt;
 use libp2p::gossipsub::{self, IdentTopic, MessageAuthenticity};
 use libp2p::swarm::SwarmEvent;
 use libp2p::{Multiaddr, PeerId, Swarm, noise, tcp, yamux};
-use serde_json::{Value, json};
+use serde_json::json;
 use vouch_protocol::{
     Claim, Evidence, Keypair, MAX_STATEMENT_BYTES, ReportCategory, Statement, Subject, VERSION,
     encode_signed,
@@ -36,41 +36,10 @@ where
     panic!("timed out after {secs}s waiting until {what}");
 }
 
-async fn post(node: &TestNode, path: &str, body: Value) -> Value {
-    let response = reqwest::Client::new()
-        .post(format!("http://{}{path}", node.api))
-        .bearer_auth(&node.token)
-        .json(&body)
-        .send()
-        .await
-        .expect("request");
-    assert!(
-        response.status().is_success(),
-        "POST {path}: {}",
-        response.status()
-    );
-    response.json().await.expect("json")
-}
-
-async fn get(node: &TestNode, path: &str) -> Value {
-    let response = reqwest::Client::new()
-        .get(format!("http://{}{path}", node.api))
-        .send()
-        .await
-        .expect("request");
-    assert!(
-        response.status().is_success(),
-        "GET {path}: {}",
-        response.status()
-    );
-    response.json().await.expect("json")
-}
-
 /// Vouches (through the API, as an operator would) for `other`, named by peer id.
 async fn trust(node: &TestNode, other: &TestNode) {
     let peer = peer_id(&other.state.signer.public()).expect("peer id");
-    post(
-        node,
+    node.post_ok(
         "/v1/trust",
         json!({"node": peer.to_string(), "weight": 100}),
     )
@@ -112,8 +81,7 @@ async fn a_report_made_at_one_end_of_a_line_reaches_the_other_weighed_by_trust()
     })
     .await;
 
-    post(
-        a,
+    a.post_ok(
         "/v1/report",
         json!({"subject": "203.0.113.9", "category": "phishing"}),
     )
@@ -123,8 +91,8 @@ async fn a_report_made_at_one_end_of_a_line_reaches_the_other_weighed_by_trust()
     })
     .await;
 
-    let on_a = get(a, "/v1/reputation/203.0.113.9").await;
-    let on_e = get(e, "/v1/reputation/203.0.113.9").await;
+    let on_a = a.get_ok("/v1/reputation/203.0.113.9").await;
+    let on_e = e.get_ok("/v1/reputation/203.0.113.9").await;
     let score_a = on_a["score"].as_f64().expect("score");
     let score_e = on_e["score"].as_f64().expect("score");
     let own_weight = a.state.trust.config().max_author_weight;
@@ -153,12 +121,8 @@ async fn a_late_node_back_fills_and_a_restarted_node_keeps_its_data_and_reconnec
     trust(&a, &b).await;
     trust(&b, &a).await;
     for i in 1..=20 {
-        post(
-            &a,
-            "/v1/report",
-            json!({"subject": format!("198.51.100.{i}")}),
-        )
-        .await;
+        a.post_ok("/v1/report", json!({"subject": format!("198.51.100.{i}")}))
+            .await;
     }
     eventually(10, "B has A's reports", || async {
         stored_about(&b, "198.51.100.20") == 1
@@ -182,11 +146,12 @@ async fn a_late_node_back_fills_and_a_restarted_node_keeps_its_data_and_reconnec
         .await;
     assert_eq!(c.state.store.counts().statements, before, "data kept");
     eventually(15, "C reconnects from its peer book", || async {
-        get(&c, "/v1/status").await["peers_connected"].as_u64() >= Some(1)
+        c.get_ok("/v1/status").await["peers_connected"].as_u64() >= Some(1)
     })
     .await;
     // What A says while C is away… and after: C still receives it.
-    post(&a, "/v1/report", json!({"subject": "198.51.100.99"})).await;
+    a.post_ok("/v1/report", json!({"subject": "198.51.100.99"}))
+        .await;
     eventually(15, "C receives a new report after restarting", || async {
         stored_about(&c, "198.51.100.99") == 1
     })
@@ -321,7 +286,7 @@ async fn invalid_statements_are_never_stored_or_relayed_and_cost_the_sender() {
     }
 
     eventually(10, "H1 bans the rogue", || async {
-        let peers = get(&h1, "/v1/peers").await;
+        let peers = h1.get_ok("/v1/peers").await;
         peers["peers"].as_array().expect("peers").iter().any(|p| {
             p["peer_id"] == rogue_id.to_string()
                 && p["banned"] == true
@@ -342,7 +307,7 @@ async fn invalid_statements_are_never_stored_or_relayed_and_cost_the_sender() {
         "{metrics}"
     );
     // The honest node still answers.
-    let answer = get(&h1, "/v1/reputation/192.0.2.1").await;
+    let answer = h1.get_ok("/v1/reputation/192.0.2.1").await;
     assert_eq!(answer["verdict"], "neutral", "{answer}");
     h1.stop().await;
     h2.stop().await;
@@ -446,7 +411,7 @@ async fn each_invalid_gossip_is_charged_once_so_two_cost_forty_and_three_ban() {
         bytes
     };
     let score = || async {
-        let peers = get(&h1, "/v1/peers").await;
+        let peers = h1.get_ok("/v1/peers").await;
         peers["peers"]
             .as_array()
             .expect("peers")
@@ -459,7 +424,7 @@ async fn each_invalid_gossip_is_charged_once_so_two_cost_forty_and_three_ban() {
         drive(&mut rogue, 1).await;
     }
     eventually(10, "two invalid statements are counted", || async {
-        let peers = get(&h1, "/v1/peers").await;
+        let peers = h1.get_ok("/v1/peers").await;
         peers["peers"].as_array().expect("peers").iter().any(|p| {
             p["peer_id"] == rogue_id.to_string() && p["invalid_statements"].as_u64() == Some(2)
         })

@@ -15,6 +15,7 @@ use vouch_protocol::{EndorseCategory, ReportCategory, Subject};
 use super::DnsblConfig;
 use super::{Zones, bind, serve};
 use crate::metrics::Metrics;
+use crate::mta::test_support::reputation;
 use crate::mta::{Lookup, Lookups};
 use crate::store;
 use crate::test_node::{TestNode, peer};
@@ -282,22 +283,7 @@ struct Slow;
 impl Lookup for Slow {
     fn lookup(&self, subject: &Subject, _now: u64) -> Result<Reputation, store::Error> {
         std::thread::sleep(Duration::from_millis(1500));
-        Ok(Reputation {
-            forwarder: false,
-            remediated_at: None,
-            fresh_reporters: 0,
-            fresh_window_minutes: 60.0,
-            subject: subject.to_string(),
-            score: -5.0,
-            confidence: 1.0,
-            verdict: Verdict::Block,
-            endorsed: 0.0,
-            reported: 5.0,
-            netblock: 0.0,
-            netblock_reported_ips: 0,
-            statements: 0,
-            explanation: vec![],
-        })
+        Ok(reputation(&subject.to_string(), Verdict::Block, -5.0))
     }
 }
 

@@ -127,6 +127,7 @@ pub fn decide(config: &PolicyConfig, judged: &[(Source, Reputation)]) -> Answer 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mta::test_support::reputation;
 
     fn request(lines: &[(&str, &str)]) -> Request {
         let mut text = String::new();
@@ -145,25 +146,6 @@ mod tests {
             .block_on(super::super::protocol::read_request(reader, 1024, 4096))
             .expect("parses")
             .expect("request")
-    }
-
-    fn reputation(subject: &str, verdict: Verdict, score: f64) -> Reputation {
-        Reputation {
-            forwarder: false,
-            remediated_at: None,
-            fresh_reporters: 0,
-            fresh_window_minutes: 60.0,
-            subject: subject.into(),
-            score,
-            confidence: 0.5,
-            verdict,
-            endorsed: 0.0,
-            reported: 0.0,
-            netblock: 0.0,
-            netblock_reported_ips: 0,
-            statements: 0,
-            explanation: vec![],
-        }
     }
 
     #[test]

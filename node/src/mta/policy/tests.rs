@@ -12,6 +12,7 @@ use vouch_protocol::{ReportCategory, Subject};
 use super::Server;
 use super::{PolicyAction, PolicyConfig};
 use crate::metrics::Metrics;
+use crate::mta::test_support::reputation;
 use crate::mta::{Lookup, Lookups};
 use crate::store;
 use crate::test_node::{TestNode, peer};
@@ -244,22 +245,7 @@ impl Lookup for Broken {
         if self.fail {
             return Err(store::Error::MissingColumnFamily("statements"));
         }
-        Ok(Reputation {
-            forwarder: false,
-            remediated_at: None,
-            fresh_reporters: 0,
-            fresh_window_minutes: 60.0,
-            subject: subject.to_string(),
-            score: -5.0,
-            confidence: 1.0,
-            verdict: Verdict::Block,
-            endorsed: 0.0,
-            reported: 5.0,
-            netblock: 0.0,
-            netblock_reported_ips: 0,
-            statements: 0,
-            explanation: vec![],
-        })
+        Ok(reputation(&subject.to_string(), Verdict::Block, -5.0))
     }
 }
 
