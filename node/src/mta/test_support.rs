@@ -8,7 +8,7 @@ pub fn reputation(subject: &str, verdict: Verdict, score: f64) -> Reputation {
     Reputation {
         subject: subject.into(),
         score,
-        confidence: if score == 0.0 { 0.0 } else { 1.0 },
+        confidence: 0.5,
         verdict,
         endorsed: score.max(0.0),
         reported: (-score).max(0.0),
