@@ -8,6 +8,9 @@
 //! on a timer); lookups only read the last result and never walk the graph.
 #![deny(missing_docs)]
 
+mod branches;
+mod explain;
+mod fresh;
 mod graph;
 mod rank;
 mod score;
@@ -23,11 +26,12 @@ use vouch_protocol::{NodeKey, SignedStatement, Subject};
 /// process (the keys in the engine's maps come through the web of trust).
 pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
+pub use explain::{Category, Contribution, Via};
 pub use graph::TrustGraph;
 pub use rank::{RankParams, TrustMap, WEAK_VOUCH, personalised_rank};
 pub use score::{
-    Category, Contribution, Entry, Reputation, Signal, SubjectEvidence, Verdict, Via, decay,
-    forwarder_mass, is_endorsed_forwarder, reputation,
+    Entry, Reputation, Signal, SubjectEvidence, Verdict, decay, forwarder_mass,
+    is_endorsed_forwarder, reputation,
 };
 
 /// A setting outside what makes sense: which, and what it must be.

@@ -1,15 +1,14 @@
 //! Reputation of a subject from the statements about it, weighted by my trust
 //! in their authors and by their age, with an explanation of the result.
 
-use crate::FastMap;
-
 use serde::Serialize;
-use vouch_protocol::{
-    Claim, EndorseCategory, Kind, ReportCategory, SignedStatement, StatementId, Subject,
-};
+use vouch_protocol::{Claim, EndorseCategory, SignedStatement, StatementId, Subject};
 
-use crate::Config;
+use crate::branches::cap_branches;
+use crate::explain::{Contribution, contribution, remediation_notices};
+use crate::fresh::{boost_if_fresh, defer_on_fresh, endorsing_witnesses, fresh_witnesses};
 use crate::rank::TrustMap;
+use crate::{Config, FastMap};
 
 /// What a mail server should do with mail from a subject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -85,109 +84,6 @@ impl SubjectEvidence<'_> {
     }
 }
 
-/// One statement's part in a verdict.
-#[derive(Debug, Clone, Serialize)]
-pub struct Contribution {
-    /// The statement's id (hex).
-    pub id: String,
-    /// Its author (hex public key).
-    pub author: String,
-    /// My trust in the author, 0..=1.
-    pub author_trust: f64,
-    /// `endorse`, `report` or `remediate`.
-    pub kind: Kind,
-    /// The endorsement or report category, or the remediation note.
-    pub category: Category,
-    /// What the statement is about (the neighbour or forwarder, when not the subject).
-    pub subject: String,
-    /// Which part of the evidence it is.
-    pub signal: Signal,
-    /// Seconds since the statement was made.
-    pub age_secs: u64,
-    /// Decay factor, 0..=1 (faster for reports made before a trusted remediation).
-    pub decay: f64,
-    /// Whether the report weighs as fresh evidence (see `Reputation::fresh_reporters`).
-    pub fresh: bool,
-    /// Signed contribution to the score: trust (at most the per-author
-    /// cap) × decay, or the fresh weight when that is larger, negative for
-    /// reports (0 for remediation notices, which change decay instead).
-    pub weight: f64,
-    /// Where the statement came from (`cli`, `message`, `junk`, `rspamd`),
-    /// for the node's own reports: the engine leaves it empty and the node
-    /// fills it in from its records.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source: Option<&'static str>,
-    /// The author's mail domain and how far DNS backs it
-    /// ("mail.example.org (verified)"); the engine leaves it empty and the
-    /// node fills it in from the names it knows.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub author_name: Option<String>,
-}
-
-/// What a contribution says, typed; in answers it reads as one short
-/// phrase ("Phishing x4 relayed from 192.0.2.7", "Forwarder",
-/// "fixed 3600s ago: account closed").
-#[derive(Debug, Clone, PartialEq)]
-pub enum Category {
-    /// An endorsement, in what capacity.
-    Endorse(EndorseCategory),
-    /// A report.
-    Report {
-        /// Of what.
-        category: ReportCategory,
-        /// Messages seen.
-        count: u32,
-        /// Where relayed mail came from, if it was relayed.
-        via: Option<Via>,
-    },
-    /// A remediation notice.
-    Remediate {
-        /// Seconds since the fix.
-        fixed_secs_ago: u64,
-        /// What was done.
-        note: String,
-    },
-}
-
-/// How a report of relayed mail bears on the subject.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Via {
-    /// Reported against this endorsed forwarder, counted against the subject.
-    Forwarder(Subject),
-    /// The reported host relayed it from this origin.
-    RelayedFrom(std::net::IpAddr),
-}
-
-impl std::fmt::Display for Category {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Category::Endorse(category) => write!(f, "{category:?}"),
-            Category::Report {
-                category,
-                count,
-                via,
-            } => {
-                write!(f, "{category:?} x{count}")?;
-                match via {
-                    Some(Via::Forwarder(host)) => write!(f, " via forwarder {host}"),
-                    Some(Via::RelayedFrom(origin)) => write!(f, " relayed from {origin}"),
-                    None => Ok(()),
-                }
-            }
-            Category::Remediate {
-                fixed_secs_ago,
-                note,
-            } => write!(f, "fixed {fixed_secs_ago}s ago: {note}"),
-        }
-    }
-}
-
-impl Serialize for Category {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
 /// The answer to "how much should I trust this sender, and why?".
 #[derive(Debug, Clone, Serialize)]
 pub struct Reputation {
@@ -241,21 +137,21 @@ pub fn decay(age_secs: u64, half_life_secs: f64) -> f64 {
     (-(age_secs as f64) * std::f64::consts::LN_2 / half_life_secs).exp()
 }
 
-struct Weighed<'a> {
-    id: &'a StatementId,
-    statement: &'a SignedStatement,
-    signal: Signal,
-    trust: f64,
-    age_secs: u64,
+pub(crate) struct Weighed<'a> {
+    pub id: &'a StatementId,
+    pub statement: &'a SignedStatement,
+    pub signal: Signal,
+    pub trust: f64,
+    pub age_secs: u64,
     /// Seconds since the author first reported the subject (reports only).
-    witness_age_secs: u64,
-    decay: f64,
-    fresh: bool,
+    pub witness_age_secs: u64,
+    pub decay: f64,
+    pub fresh: bool,
     /// A report of relayed mail against an endorsed forwarder: it counts
     /// against the source, so here it is never fresh evidence.
-    attributed_elsewhere: bool,
+    pub attributed_elsewhere: bool,
     /// Signed: positive for endorsements, negative for reports.
-    weight: f64,
+    pub weight: f64,
 }
 
 /// Trusted, decayed mass of "this host forwards mail" endorsements among
@@ -465,288 +361,6 @@ pub fn reputation(
     }
 }
 
-/// Whether a report may count as fresh evidence: a report (exact or
-/// attributed through a forwarder) whose author first reported the subject
-/// within the fresh window, and not before a trusted remediation.
-fn is_fresh_candidate(w: &Weighed, half_life_minutes: f64, remediated_at: Option<u64>) -> bool {
-    is_report_candidate(w, remediated_at)
-        && (w.witness_age_secs as f64) <= 4.0 * half_life_minutes * 60.0
-}
-
-/// Whether a report may count as a witness at all, however old: a report
-/// (exact or attributed through a forwarder) not made before a trusted
-/// remediation.
-fn is_report_candidate(w: &Weighed, remediated_at: Option<u64>) -> bool {
-    matches!(w.statement.body.claim, Claim::Report { .. })
-        && w.signal != Signal::Netblock
-        && !w.attributed_elsewhere
-        && remediated_at.is_none_or(|fixed| w.statement.body.created_at >= fixed)
-}
-
-/// How far back first reports can still matter to the fast clock: four
-/// half-lives (the boost is down to 1/16 by then).
-fn fresh_memory_secs(config: &Config) -> f64 {
-    4.0 * config.fresh_half_life_minutes * 60.0
-}
-
-/// Whether an author weighs enough to be a fresh witness.
-fn is_witness(author: &vouch_protocol::NodeKey, trust: &TrustMap, config: &Config) -> bool {
-    trust.weight(author) >= config.fresh_witness_share * trust.author_cap()
-}
-
-/// New witnesses over each of the fast clock's windows.
-#[derive(Debug, Clone, Copy)]
-struct FreshWitnesses {
-    /// The most whose first reports fall within one `fresh_burst_minutes`.
-    burst: usize,
-    /// The most within one `fresh_window_minutes`.
-    window: usize,
-    /// All within the last `fresh_steady_hours`.
-    steady: usize,
-}
-
-/// The trigger that started the fast clock.
-#[derive(Debug, Clone, Copy)]
-struct FreshClock {
-    /// The new witnesses that started it.
-    reporters: usize,
-    /// The window their first reports fall within, minutes.
-    window_minutes: f64,
-    /// How fast their boost fades: a burst or an hour's reports with the
-    /// fresh half-life; a steady stream over its whole window (the boost
-    /// halves four times within it).
-    half_life_minutes: f64,
-}
-
-impl FreshWitnesses {
-    /// The trigger that starts the fast clock, if one does: each needs its
-    /// count of new witnesses beyond the witnesses endorsing the subject.
-    fn started(self, config: &Config, endorsers: usize) -> Option<FreshClock> {
-        let fresh = config.fresh_half_life_minutes;
-        let steady_minutes = config.fresh_steady_hours * 60.0;
-        [
-            (
-                self.window,
-                config.fresh_min_reporters,
-                config.fresh_window_minutes,
-                fresh,
-            ),
-            (
-                self.burst,
-                config.fresh_burst_reporters,
-                config.fresh_burst_minutes,
-                fresh,
-            ),
-            (
-                self.steady,
-                config.fresh_steady_reporters,
-                steady_minutes,
-                fresh.max(steady_minutes / 4.0),
-            ),
-        ]
-        .into_iter()
-        .find(|&(count, needed, _, _)| count >= needed + endorsers)
-        .map(
-            |(reporters, _, window_minutes, half_life_minutes)| FreshClock {
-                reporters,
-                window_minutes,
-                half_life_minutes,
-            },
-        )
-    }
-}
-
-/// Distinct new witnesses among the weighed statements: authors of first
-/// reports within the fresh memory (or the steady window, when longer)
-/// who weigh at least `fresh_witness_share` of the per-author cap, counted
-/// over each of the fast clock's windows.
-fn fresh_witnesses(
-    weighed: &[Weighed],
-    trust: &TrustMap,
-    config: &Config,
-    remediated_at: Option<u64>,
-) -> FreshWitnesses {
-    let memory = fresh_memory_secs(config);
-    let steady = config.fresh_steady_hours * 3600.0;
-    // (first report age, author) of every witness, one per author.
-    let mut firsts: Vec<(u64, &vouch_protocol::NodeKey)> = weighed
-        .iter()
-        .filter(|w| is_report_candidate(w, remediated_at))
-        .filter(|w| (w.witness_age_secs as f64) <= memory.max(steady))
-        .filter(|w| is_witness(&w.statement.author, trust, config))
-        .map(|w| (w.witness_age_secs, &w.statement.author))
-        .collect();
-    firsts.sort_unstable_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(&b.0)));
-    firsts.dedup_by(|a, b| a.1 == b.1);
-    firsts.sort_unstable();
-    let steady = firsts.partition_point(|(age, _)| *age as f64 <= steady);
-    firsts.truncate(firsts.partition_point(|(age, _)| *age as f64 <= memory));
-    let minutes = |m: f64| (m * 60.0) as u64;
-    FreshWitnesses {
-        burst: most_within(&firsts, minutes(config.fresh_burst_minutes)),
-        window: most_within(&firsts, minutes(config.fresh_window_minutes)),
-        steady,
-    }
-}
-
-/// The most first reports (sorted by age) within one window of `window`
-/// seconds.
-fn most_within(firsts: &[(u64, &vouch_protocol::NodeKey)], window: u64) -> usize {
-    let mut best = 0;
-    let mut start = 0;
-    // Sorted by age: the window is [start, end], `end` the oldest in it.
-    for (end, (oldest, _)) in firsts.iter().enumerate() {
-        while firsts
-            .get(start)
-            .is_some_and(|(youngest, _)| oldest - youngest > window)
-        {
-            start += 1;
-        }
-        best = best.max(end + 1 - start);
-    }
-    best
-}
-
-/// Distinct witnesses endorsing the subject: each one holds back one fresh
-/// report, so a sender trusted operators vouch for is not blocked on a
-/// handful of mistaken reports within the hour.
-fn endorsing_witnesses(weighed: &[Weighed], trust: &TrustMap, config: &Config) -> usize {
-    let mut authors: Vec<&vouch_protocol::NodeKey> = weighed
-        .iter()
-        .filter(|w| matches!(w.statement.body.claim, Claim::Endorse { .. }))
-        .filter(|w| w.signal == Signal::Exact && is_witness(&w.statement.author, trust, config))
-        .map(|w| &w.statement.author)
-        .collect();
-    authors.sort_unstable();
-    authors.dedup();
-    authors.len()
-}
-
-/// Raises a fresh witness's report to its fresh weight: `fresh_boost`
-/// times its author's weight, at most `max_author_weight`, halving every
-/// `fresh_half_life_minutes`; never below its ordinary weight.
-fn boost_if_fresh(
-    w: &mut Weighed,
-    trust: &TrustMap,
-    config: &Config,
-    remediated_at: Option<u64>,
-    half_life_minutes: f64,
-) {
-    if !is_fresh_candidate(w, half_life_minutes, remediated_at)
-        || !is_witness(&w.statement.author, trust, config)
-    {
-        return;
-    }
-    let author = trust.weight(&w.statement.author);
-    let fresh = (config.fresh_boost * author).min(config.max_author_weight)
-        * decay(w.witness_age_secs, half_life_minutes * 60.0);
-    if fresh > w.weight.abs() {
-        w.weight = -fresh;
-        w.fresh = true;
-    }
-}
-
-/// Short of the trigger, new witnesses within the window defer: their
-/// fresh weight counts, but all of it together no further than the
-/// suspect threshold. One trusted new report tempfails a new source's mail
-/// (a legitimate sender retries and gets through once it fades); only
-/// several independent ones block.
-fn defer_on_fresh(
-    weighed: &mut [Weighed],
-    trust: &TrustMap,
-    config: &Config,
-    remediated_at: Option<u64>,
-) {
-    let window = config.fresh_window_minutes * 60.0;
-    let ordinary: f64 = weighed
-        .iter()
-        .filter(|w| w.weight < 0.0)
-        .map(|w| -w.weight)
-        .sum();
-    let mut raised = Vec::new();
-    for (i, w) in weighed.iter_mut().enumerate() {
-        let before = w.weight;
-        if (w.witness_age_secs as f64) <= window {
-            boost_if_fresh(
-                w,
-                trust,
-                config,
-                remediated_at,
-                config.fresh_half_life_minutes,
-            );
-        }
-        if w.fresh {
-            raised.push((i, before));
-        }
-    }
-    let extra: f64 = raised
-        .iter()
-        .filter_map(|&(i, before)| weighed.get(i).map(|w| before - w.weight))
-        .sum();
-    let room = (config.thresholds.suspect.abs() - ordinary).max(0.0);
-    if extra > room && extra > 0.0 {
-        let keep = room / extra;
-        for &(i, before) in &raised {
-            if let Some(w) = weighed.get_mut(i) {
-                w.weight = before + (w.weight - before) * keep;
-            }
-        }
-    }
-}
-
-/// Scales down the reports of each branch of my web (the authors first
-/// reached through one operator I vouch for directly) so that together
-/// they weigh at most one voice (`max_author_weight`): a region behind a
-/// single vouch — a sybil clique, a ring of colluders — never blocks alone.
-fn cap_branches(weighed: &mut [Weighed], trust: &TrustMap, config: &Config) {
-    cap_gates(weighed, trust, config);
-    let mut mass: FastMap<&vouch_protocol::NodeKey, f64> = FastMap::default();
-    for w in weighed.iter().filter(|w| w.weight < 0.0) {
-        if let Some(branch) = trust.branch(&w.statement.author) {
-            *mass.entry(branch).or_default() -= w.weight;
-        }
-    }
-    let scale: FastMap<vouch_protocol::NodeKey, f64> = mass
-        .into_iter()
-        .filter(|(_, m)| *m > config.max_author_weight)
-        .map(|(b, m)| (*b, config.max_author_weight / m))
-        .collect();
-    if scale.is_empty() {
-        return;
-    }
-    for w in weighed.iter_mut().filter(|w| w.weight < 0.0) {
-        if let Some(k) = trust.branch(&w.statement.author).and_then(|b| scale.get(b)) {
-            w.weight *= k;
-        }
-    }
-}
-
-/// Scales down the reports of the authors behind each weak vouch so that
-/// together they weigh at most the vouch's weight in percent of one voice.
-fn cap_gates(weighed: &mut [Weighed], trust: &TrustMap, config: &Config) {
-    let mut mass: FastMap<&vouch_protocol::NodeKey, (f64, u8)> = FastMap::default();
-    for w in weighed.iter().filter(|w| w.weight < 0.0) {
-        if let Some((gate, weight)) = trust.gate(&w.statement.author) {
-            mass.entry(gate).or_insert((0.0, weight)).0 -= w.weight;
-        }
-    }
-    let scale: FastMap<vouch_protocol::NodeKey, f64> = mass
-        .into_iter()
-        .filter_map(|(gate, (m, weight))| {
-            let cap = config.max_author_weight * f64::from(weight) / 100.0;
-            (m > cap).then(|| (*gate, cap / m))
-        })
-        .collect();
-    for w in weighed.iter_mut().filter(|w| w.weight < 0.0) {
-        if let Some(k) = trust
-            .gate(&w.statement.author)
-            .and_then(|(gate, _)| scale.get(gate))
-        {
-            w.weight *= k;
-        }
-    }
-}
-
 /// Whether a report says the mail was relayed to the reporter.
 fn relayed(statement: &SignedStatement) -> bool {
     matches!(&statement.body.claim, Claim::Report { evidence, .. } if !evidence.relay_chain.is_empty())
@@ -802,83 +416,5 @@ fn weigh<'a>(
         fresh: false,
         attributed_elsewhere: false,
         weight: sign * trust.weight(&statement.author) * decay,
-    })
-}
-
-fn remediation_notices<'a>(
-    about: &'a [Entry],
-    trust: &'a TrustMap,
-    now: u64,
-    config: &'a Config,
-) -> impl Iterator<Item = Contribution> + 'a {
-    // Only notices that count (by authors trusted enough to move decay),
-    // and a few: anyone can publish one, and they must not crowd out the
-    // evidence.
-    about
-        .iter()
-        .filter(move |(_, s)| trust.get(&s.author) >= config.remediation_min_trust)
-        .filter_map(move |(id, s)| match &s.body.claim {
-            Claim::Remediate {
-                note,
-                remediated_at,
-            } if s.body.expires_at > now => Some(Contribution {
-                id: id.to_string(),
-                author: s.author.to_string(),
-                author_trust: trust.get(&s.author),
-                kind: Kind::Remediate,
-                category: Category::Remediate {
-                    fixed_secs_ago: now.saturating_sub(*remediated_at),
-                    note: note.clone(),
-                },
-                subject: s.body.subject.to_string(),
-                signal: Signal::Exact,
-                age_secs: now.saturating_sub(s.body.created_at),
-                decay: 1.0,
-                fresh: false,
-                weight: 0.0,
-                source: None,
-                author_name: None,
-            }),
-            _ => None,
-        })
-        .take(MAX_REMEDIATION_NOTICES)
-}
-
-/// Most remediation notices an explanation shows.
-const MAX_REMEDIATION_NOTICES: usize = 3;
-
-fn contribution(w: &Weighed) -> Option<Contribution> {
-    let category = match &w.statement.body.claim {
-        Claim::Endorse { category } => Category::Endorse(*category),
-        Claim::Report {
-            category,
-            count,
-            evidence,
-        } => Category::Report {
-            category: *category,
-            count: *count,
-            via: match (w.signal, evidence.relay_chain.first()) {
-                (Signal::Relayed, _) => Some(Via::Forwarder(w.statement.body.subject.clone())),
-                (_, Some(origin)) => Some(Via::RelayedFrom(*origin)),
-                _ => None,
-            },
-        },
-        // Only endorsements and reports are weighed.
-        _ => return None,
-    };
-    Some(Contribution {
-        id: w.id.to_string(),
-        author: w.statement.author.to_string(),
-        author_trust: w.trust,
-        kind: w.statement.body.claim.kind(),
-        category,
-        subject: w.statement.body.subject.to_string(),
-        signal: w.signal,
-        age_secs: w.age_secs,
-        decay: w.decay,
-        fresh: w.fresh,
-        weight: w.weight,
-        source: None,
-        author_name: None,
     })
 }
