@@ -1,4 +1,5 @@
-//! Protocol unit tests.
+//! Protocol unit tests, in one file so every section shares the fixtures
+//! and strategies of section 1 (long on purpose: it is the spec's examples).
 //!
 //! Sections:
 //! 1. shared fixtures and proptest strategies

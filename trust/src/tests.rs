@@ -1,4 +1,5 @@
-//! Scoring tests on small hand-built graphs with known answers.
+//! Scoring tests on small hand-built graphs with known answers; one file,
+//! so each test reads as a story over the same few helpers.
 
 use vouch_protocol::{
     Claim, EndorseCategory, Evidence as ReportEvidence, Keypair, Kind, ReportCategory,

@@ -1,4 +1,5 @@
-//! API tests over a real TCP socket on 127.0.0.1, against a real store.
+//! API tests over a real TCP socket on 127.0.0.1, against a real store
+//! (the message, names and archive endpoints have files of their own).
 
 use std::collections::BTreeSet;
 

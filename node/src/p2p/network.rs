@@ -3,6 +3,11 @@
 //! the blocking pool, and ends when every handle is dropped or the node
 //! shuts down. Nothing in this loop may panic: every failure is logged,
 //! counted, and survived.
+//!
+//! Longer than most files here (about 600 lines) because it is one match
+//! per source of events, each arm a few lines: the rules those arms apply
+//! live elsewhere (who may do what in `peers.rs`, back-fill rounds in
+//! `backfill.rs`, the swarm's parts in `behaviour.rs` and `swarm.rs`).
 
 use std::collections::HashSet;
 use std::future::Future;

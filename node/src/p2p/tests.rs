@@ -1,5 +1,6 @@
 //! Network tests: real nodes (RocksDB, API, swarm) and real libp2p swarms
-//! on 127.0.0.1, with bounded waits; every test stops by itself.
+//! on 127.0.0.1, with bounded waits; every test stops by itself. One file,
+//! as the tests share the rogue-peer and waiting helpers.
 
 use std::future::Future;
 use std::time::Duration;

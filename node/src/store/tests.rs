@@ -1,4 +1,5 @@
-//! Store tests on a real RocksDB in a temporary directory.
+//! Store tests on a real RocksDB in a temporary directory; one file, as the
+//! tests share the statement builders at its top.
 
 use vouch_protocol::{
     Claim, EndorseCategory, Evidence, Keypair, Kind, ReportCategory, SignedStatement, Statement,
