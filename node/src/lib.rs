@@ -25,7 +25,7 @@ mod p2p;
 mod store;
 
 #[cfg(test)]
-pub(crate) mod test_node;
+pub(crate) mod test_support;
 
 pub use vouch_trust as trust;
 

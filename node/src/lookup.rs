@@ -119,7 +119,7 @@ mod tests {
 
     use super::MAX_FORWARDERS_PER_LOOKUP;
     use crate::clock::unix_now;
-    use crate::test_node::{TestNode, peer};
+    use crate::test_support::{TestNode, peer};
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn reports_through_many_forwarders_are_checked_a_bounded_number_of_hosts_at_a_time() {

@@ -6,7 +6,7 @@ use vouch_protocol::{EndorseCategory, ReportCategory, encode_signed, records, wr
 
 use super::test_client::ApiClient as TestNode;
 use super::{MORE_HEADER, NEXT_HEADER};
-use crate::test_node::peer;
+use crate::test_support::peer;
 
 /// Every page of `node`'s export, `limit` statements at a time.
 async fn export_all(node: &TestNode, limit: usize) -> (Vec<u8>, usize) {

@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use super::test_client::ApiClient;
-use crate::test_node::message_fixture;
+use crate::test_support::message_fixture;
 
 /// A test message, owned.
 macro_rules! fixture {

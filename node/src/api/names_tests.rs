@@ -8,7 +8,7 @@ use super::test_client::ApiClient;
 use crate::clock::unix_now;
 use crate::names::render_record;
 use crate::names::test_dns::TestDns;
-use crate::test_node::peer;
+use crate::test_support::peer;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vouching_by_domain_pins_the_key_and_explanations_name_operators() {

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::config::Config;
-use crate::test_node;
+use crate::test_support;
 
 /// A test node, plus an HTTP client for its API.
 pub(super) struct ApiClient {
@@ -12,12 +12,12 @@ pub(super) struct ApiClient {
     pub token: String,
     pub node_id: String,
     pub http: reqwest::Client,
-    pub node: test_node::TestNode,
+    pub node: test_support::TestNode,
 }
 
 impl ApiClient {
     pub async fn start(configure: impl FnOnce(&mut Config)) -> ApiClient {
-        let node = test_node::TestNode::start(configure).await;
+        let node = test_support::TestNode::start(configure).await;
         ApiClient {
             base: format!("http://{}", node.api),
             token: node.token.clone(),

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::test_client::ApiClient as TestNode;
-use crate::test_node;
+use crate::test_support;
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -377,7 +377,7 @@ async fn remediation_travels_with_the_listing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trust_names_a_node_by_key_peer_id_or_multiaddr_and_peers_are_listed() {
     let node = TestNode::start(|config| config.api.max_batch = 10).await;
-    let other = crate::test_node::peer(9).public();
+    let other = crate::test_support::peer(9).public();
     let peer = crate::p2p::identity::peer_id(&other).expect("peer id");
     for name in [
         other.to_string(),
@@ -433,7 +433,7 @@ async fn trust_names_a_node_by_key_peer_id_or_multiaddr_and_peers_are_listed() {
 async fn a_request_whose_body_never_comes_gets_408_in_time() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    let node = test_node::TestNode::start(|config| config.api.request_timeout_ms = 300).await;
+    let node = test_support::TestNode::start(|config| config.api.request_timeout_ms = 300).await;
     let mut stream = tokio::net::TcpStream::connect(node.api)
         .await
         .expect("connect");

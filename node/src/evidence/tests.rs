@@ -6,7 +6,7 @@ use sha2::Digest;
 
 use super::message::{self, MessageError};
 use super::origin::{self, OriginError, OwnHosts};
-use crate::test_node::message_fixture;
+use crate::test_support::message_fixture;
 
 fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()

@@ -212,8 +212,6 @@ pub async fn serve(
 }
 
 #[cfg(test)]
-mod test_support;
-#[cfg(test)]
 mod tests;
 
 /// Resolves when `stop` turns true or its sender is dropped.

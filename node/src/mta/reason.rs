@@ -149,7 +149,7 @@ mod tests {
     use vouch_protocol::ReportCategory;
 
     use super::*;
-    use crate::mta::test_support;
+    use crate::test_support;
 
     /// A report of `count` messages of `category` by `author`.
     fn contribution(

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use vouch_protocol::Subject;
 
-use super::test_support::reputation;
 use super::{Fallback, Lookup, Lookups};
 use crate::store;
+use crate::test_support::reputation;
 use crate::trust::{Reputation, Verdict};
 
 /// A store that takes `delay` per lookup and counts how many run at once.

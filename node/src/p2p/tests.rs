@@ -19,7 +19,7 @@ use super::behaviour::{TOPIC, gossip_config};
 use super::identity::peer_id;
 use crate::clock::unix_now;
 use crate::config::Config;
-use crate::test_node::TestNode;
+use crate::test_support::TestNode;
 
 /// Polls `check` every 50 ms until it holds or `secs` pass.
 async fn eventually<F, Fut>(secs: u64, what: &str, mut check: F)

@@ -127,7 +127,7 @@ pub fn decide(config: &PolicyConfig, judged: &[(Source, Reputation)]) -> Answer 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mta::test_support::reputation;
+    use crate::test_support::reputation;
 
     fn request(lines: &[(&str, &str)]) -> Request {
         let mut text = String::new();

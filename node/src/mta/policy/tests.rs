@@ -12,10 +12,10 @@ use vouch_protocol::{ReportCategory, Subject};
 use super::Server;
 use super::{PolicyAction, PolicyConfig};
 use crate::metrics::Metrics;
-use crate::mta::test_support::reputation;
 use crate::mta::{Lookup, Lookups};
 use crate::store;
-use crate::test_node::{TestNode, peer};
+use crate::test_support::reputation;
+use crate::test_support::{TestNode, peer};
 use crate::trust::{Reputation, Verdict};
 
 const LIMIT: Duration = Duration::from_secs(10);

@@ -1,6 +1,7 @@
-//! A real node (real RocksDB in a tempdir) with its API, policy, DNS and
-//! network sockets on loopback port 0, for the API's, the front-ends' and
-//! the network's tests.
+//! What the node's tests share: a real node (real RocksDB in a tempdir)
+//! with its API, policy, DNS and network sockets on loopback port 0, and
+//! HTTP helpers to talk to it; raw message fixtures; and a stand-in
+//! reputation for the front-ends' fake lookups.
 
 use std::net::SocketAddr;
 
@@ -16,6 +17,7 @@ use crate::config::Config;
 use crate::data_dir::DataDir;
 use crate::ingest::Ingested;
 use crate::node::Node;
+use crate::trust::{Reputation, Verdict};
 
 /// A raw message from tests/data/messages, as bytes.
 macro_rules! message_fixture {
@@ -253,4 +255,25 @@ async fn answer(request: reqwest::RequestBuilder) -> (u16, Value) {
     let response = request.send().await.expect("send");
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// A reputation of `subject` with `verdict` and `score` and nothing behind
+/// them (no statements, no explanation): what a stand-in lookup answers.
+pub fn reputation(subject: &str, verdict: Verdict, score: f64) -> Reputation {
+    Reputation {
+        subject: subject.into(),
+        score,
+        confidence: 0.5,
+        verdict,
+        endorsed: score.max(0.0),
+        reported: (-score).max(0.0),
+        netblock: 0.0,
+        netblock_reported_ips: 0,
+        forwarder: false,
+        remediated_at: None,
+        fresh_reporters: 0,
+        fresh_window_minutes: 60.0,
+        statements: 0,
+        explanation: Vec::new(),
+    }
 }
