@@ -12,9 +12,14 @@
 //! * Admission: statements from authors outside the web of trust are kept
 //!   only under the stranger quota and never relayed.
 //! * Back-fill: a request-response protocol over the peer's ingest
-//!   sequence ([`sync`]).
+//!   sequence ([`sync`]), in rounds per peer (`backfill.rs`).
 //! * Limits per peer: message and request rates, connection counts,
-//!   response sizes; abusive peers are disconnected and banned ([`limits`]).
+//!   response sizes; abusive peers are disconnected and banned
+//!   ([`limits`], the table in `peers.rs`), before the handshake when they
+//!   redial (`ip_gate.rs`).
+//! * Other implementations: a peer is whatever speaks these protocols;
+//!   identify's strings are self-asserted and never checked, and every
+//!   peer's statements and behaviour are judged the same way.
 //!
 //! The swarm lives in one actor ([`Running`]) behind a cloneable [`Handle`].
 

@@ -48,6 +48,9 @@ const GOSSIP_QUEUE: usize = 8192;
 pub struct Network {
     config: Config,
     key: libp2p::identity::Keypair,
+    /// The peers saved by the last run, read here (blocking, like opening
+    /// the store) so that binding does no disk I/O on the async runtime.
+    book: PeerBook,
     commands: mpsc::Receiver<Command>,
     store: Arc<Store>,
     ingest: Arc<Ingest>,
@@ -56,6 +59,7 @@ pub struct Network {
 
 impl Network {
     /// The network of the node with `keypair`, and the handle to it.
+    /// Blocks (reads the saved peer book).
     pub fn new(
         config: Config,
         keypair: &Keypair,
@@ -69,6 +73,7 @@ impl Network {
             Network {
                 config,
                 key,
+                book: PeerBook::load(&store),
                 commands,
                 store,
                 ingest,
@@ -84,7 +89,6 @@ impl Network {
         let config = self.config;
         let bootstrap = config.bootstrap_addrs()?;
         let swarm = swarm::build(self.key, &config, self.metrics.clone())?;
-        let book = PeerBook::load(&self.store);
         let (gossip_tx, gossip_rx) = mpsc::channel(GOSSIP_QUEUE);
         let (done_tx, done_rx) = mpsc::channel(256);
         let worker = tokio::spawn(gossip_worker(
@@ -110,7 +114,7 @@ impl Network {
             topic: IdentTopic::new(TOPIC),
             bootstrap: Vec::new(),
         };
-        for (peer, addrs) in book.peers {
+        for (peer, addrs) in self.book.peers {
             for addr in addrs {
                 running.learn(peer, addr);
             }
@@ -603,15 +607,22 @@ impl Running {
             .set(self.peers.connected_count() as i64);
     }
 
-    /// Saves the peer book (on the blocking pool; `self` is not held across
-    /// the wait, so the actor's future stays `Send`).
+    /// Saves the peer book and forgets the back-fill watermarks of peers no
+    /// longer known (on the blocking pool; `self` is not held across the
+    /// wait, so the actor's future stays `Send`).
     fn save_peer_book(&self) -> impl Future<Output = ()> + Send + 'static {
-        let book = self.peers.book();
+        let (book, known) = (self.peers.book(), self.peers.known_ids());
         let store = self.store.clone();
         async move {
-            match tokio::task::spawn_blocking(move || book.save(&store)).await {
+            let saved = tokio::task::spawn_blocking(move || {
+                book.save(&store)?;
+                store.retain_sync_watermarks(&known).map(|_| ())
+            });
+            match saved.await {
                 Ok(Ok(())) => {}
-                Ok(Err(error)) => tracing::warn!(%error, "cannot save the peer book"),
+                Ok(Err(error)) => {
+                    tracing::warn!(%error, "cannot save the peer book or prune watermarks")
+                }
                 Err(error) => tracing::warn!(%error, "peer book task failed"),
             }
         }

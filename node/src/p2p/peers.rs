@@ -268,6 +268,12 @@ impl Peers {
         infos
     }
 
+    /// Every peer in the table, as bytes (whose back-fill watermarks are
+    /// worth keeping).
+    pub fn known_ids(&self) -> std::collections::HashSet<Vec<u8>> {
+        self.table.keys().map(|peer| peer.to_bytes()).collect()
+    }
+
     /// The unbanned peers with addresses, to save for the next start.
     pub fn book(&self) -> PeerBook {
         PeerBook {

@@ -38,6 +38,29 @@ impl Store {
         Ok(keys.len())
     }
 
+    /// Forgets the back-fill watermarks of every peer not in `keep` (peer
+    /// ids in bytes), so peers that come and go with ever new ids cannot
+    /// grow the store; a forgotten peer that returns is back-filled from
+    /// the start, which ingest makes harmless. Returns how many went.
+    pub fn retain_sync_watermarks(
+        &self,
+        keep: &std::collections::HashSet<Vec<u8>>,
+    ) -> Result<usize, Error> {
+        let meta = self.cf(keys::META)?;
+        let gone: Vec<Box<[u8]>> = self
+            .prefix_entries(meta, keys::META_WATERMARK)
+            .filter_map(|entry| entry.ok().map(|(k, _)| k))
+            .filter(|k| {
+                k.get(keys::META_WATERMARK.len()..)
+                    .is_some_and(|peer| !keep.contains(peer))
+            })
+            .collect();
+        for key in &gone {
+            self.db.delete_cf(meta, key)?;
+        }
+        Ok(gone.len())
+    }
+
     /// The serialised peer book, if one was saved.
     pub fn peer_book(&self) -> Result<Option<Vec<u8>>, Error> {
         Ok(self.db.get_cf(self.cf(keys::META)?, keys::META_PEER_BOOK)?)

@@ -462,6 +462,12 @@ fn sync_watermarks_and_the_peer_book_persist() {
         store.peer_book().expect("read").as_deref(),
         Some(&b"{}"[..])
     );
+    let keep: std::collections::HashSet<Vec<u8>> = [b"peer-a".to_vec()].into();
+    store.set_sync_watermark(b"peer-c", 9).expect("write");
+    assert_eq!(store.retain_sync_watermarks(&keep).expect("retain"), 2);
+    assert_eq!(store.sync_watermark(b"peer-a").expect("read"), 42);
+    assert_eq!(store.sync_watermark(b"peer-c").expect("read"), 0);
+    store.set_sync_watermark(b"peer-b", 7).expect("write");
     assert_eq!(store.reset_sync_watermarks().expect("reset"), 2);
     assert_eq!(store.sync_watermark(b"peer-b").expect("read"), 0);
 }

@@ -33,6 +33,9 @@ pub struct DnsblConfig {
     pub timeout_ms: u64,
     /// Seconds an idle DNS-over-TCP connection is kept open.
     pub tcp_idle_timeout_secs: u64,
+    /// Most DNS-over-TCP connections open at once; more wait in the
+    /// listen backlog until one closes.
+    pub max_tcp_connections: usize,
 }
 
 impl Default for DnsblConfig {
@@ -47,15 +50,17 @@ impl Default for DnsblConfig {
             negative_ttl_secs: 60,
             timeout_ms: 500,
             tcp_idle_timeout_secs: 10,
+            max_tcp_connections: 256,
         }
     }
 }
 
 impl DnsblConfig {
     pub(crate) fn check(&self) -> Result<(), SettingError> {
-        if self.timeout_ms == 0 || self.tcp_idle_timeout_secs == 0 {
+        if self.timeout_ms == 0 || self.tcp_idle_timeout_secs == 0 || self.max_tcp_connections == 0
+        {
             return Err(SettingError::range(
-                "dnsbl.timeout_ms and dnsbl.tcp_idle_timeout_secs",
+                "dnsbl.timeout_ms, dnsbl.tcp_idle_timeout_secs and dnsbl.max_tcp_connections",
                 "be at least 1",
             ));
         }

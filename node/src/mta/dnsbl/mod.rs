@@ -11,6 +11,7 @@
 mod codes;
 mod config;
 mod names;
+mod tcp;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -67,7 +68,8 @@ pub async fn bind(addr: SocketAddr) -> Result<(UdpSocket, TcpListener), BindErro
     ))
 }
 
-/// Serves the zones on `udp` and `tcp` until `stop` turns true.
+/// Serves the zones on `udp` (hickory's server) and `tcp` (ours, with a
+/// connection cap) until `stop` turns true.
 pub async fn serve(
     zones: Zones,
     udp: UdpSocket,
@@ -75,9 +77,16 @@ pub async fn serve(
     mut stop: watch::Receiver<bool>,
 ) {
     let idle = Duration::from_secs(zones.config.tcp_idle_timeout_secs);
+    let max_connections = zones.config.max_tcp_connections;
+    let over_tcp = tokio::spawn(tcp::serve(
+        Arc::new(zones.clone()),
+        tcp,
+        max_connections,
+        idle,
+        stop.clone(),
+    ));
     let mut server = hickory_server::Server::new(zones);
     server.register_socket(udp);
-    server.register_listener(tcp, idle, 64);
     tokio::select! {
         _ = stopped(&mut stop) => {
             if let Err(error) = server.shutdown_gracefully().await {
@@ -90,9 +99,14 @@ pub async fn serve(
             }
         }
     }
+    if let Err(error) = over_tcp.await {
+        tracing::error!(%error, "DNS TCP server failed");
+    }
 }
 
-/// The zones' request handler: configuration, names and handles.
+/// The zones' request handler: configuration, names and handles (cheap to
+/// clone: the UDP and TCP servers each hold one).
+#[derive(Clone)]
 pub struct Zones {
     config: Arc<DnsblConfig>,
     names: ZoneNames,

@@ -319,3 +319,86 @@ async fn a_slow_store_answers_servfail_not_a_listing() {
         .expect("stops")
         .expect("join");
 }
+
+/// Lists everything it is asked about, at once.
+struct Listed;
+
+impl Lookup for Listed {
+    fn lookup(&self, subject: &Subject, _now: u64) -> Result<Reputation, store::Error> {
+        Ok(reputation(&subject.to_string(), Verdict::Block, -5.0))
+    }
+}
+
+/// Sends one query on an open connection; its answer, if one comes within
+/// `wait`.
+async fn ask(stream: &mut TcpStream, name: &str, wait: Duration) -> Option<Message> {
+    let packet = query(name, RecordType::A);
+    let length = u16::try_from(packet.len()).expect("small");
+    stream.write_all(&length.to_be_bytes()).await.ok()?;
+    stream.write_all(&packet).await.ok()?;
+    let read = async {
+        let mut size = [0u8; 2];
+        stream.read_exact(&mut size).await?;
+        let mut buf = vec![0u8; usize::from(u16::from_be_bytes(size))];
+        stream.read_exact(&mut buf).await?;
+        Ok::<_, std::io::Error>(buf)
+    };
+    let buf = tokio::time::timeout(wait, read).await.ok()?.ok()?;
+    Message::from_vec(&buf).ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tcp_connections_beyond_the_cap_wait_until_one_closes() {
+    let config = DnsblConfig {
+        max_tcp_connections: 2,
+        ..DnsblConfig::default()
+    };
+    let (udp_socket, tcp_listener) = bind("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("bind");
+    let addr = tcp_listener.local_addr().expect("addr");
+    let (stop, stopping) = watch::channel(false);
+    let zones = Zones::new(
+        config,
+        Lookups::new(Arc::new(Listed), crate::mta::MAX_RUNNING_LOOKUPS),
+        Metrics::default(),
+    );
+    let server = tokio::spawn(serve(zones, udp_socket, tcp_listener, stopping));
+    let name = "9.113.0.203.bl.vouch.local.";
+    let mut first = TcpStream::connect(addr).await.expect("connect");
+    let mut second = TcpStream::connect(addr).await.expect("connect");
+    for stream in [&mut first, &mut second] {
+        let answer = ask(stream, name, LIMIT).await.expect("an answer");
+        assert_eq!(a_records(&answer), vec!["127.0.0.2"]);
+    }
+    // The third connects (the kernel's backlog) but is not served…
+    let mut third = TcpStream::connect(addr).await.expect("connect");
+    assert!(
+        ask(&mut third, name, Duration::from_millis(700))
+            .await
+            .is_none(),
+        "a third connection was served beyond the cap of two"
+    );
+    // …until one of the two closes; its query is then answered.
+    drop(first);
+    let answer = async {
+        let mut size = [0u8; 2];
+        third.read_exact(&mut size).await?;
+        let mut buf = vec![0u8; usize::from(u16::from_be_bytes(size))];
+        third.read_exact(&mut buf).await?;
+        Ok::<_, std::io::Error>(buf)
+    };
+    let buf = tokio::time::timeout(LIMIT, answer)
+        .await
+        .expect("served once a slot is free")
+        .expect("read");
+    let answer = Message::from_vec(&buf).expect("decode");
+    assert_eq!(a_records(&answer), vec!["127.0.0.2"]);
+    let answer = ask(&mut second, name, LIMIT).await.expect("still served");
+    assert_eq!(a_records(&answer), vec!["127.0.0.2"]);
+    let _ = stop.send(true);
+    tokio::time::timeout(LIMIT, server)
+        .await
+        .expect("stops")
+        .expect("join");
+}
