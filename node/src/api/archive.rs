@@ -56,7 +56,12 @@ pub async fn export(
     query: Result<Query<ExportQuery>, QueryRejection>,
 ) -> Result<Response, Error> {
     let Query(query) = query.map_err(|e| Error::InvalidBody(e.body_text()))?;
-    let limit = query.limit.clamp(1, MAX_EXPORT_PAGE);
+    let limit = query.limit;
+    if !(1..=MAX_EXPORT_PAGE).contains(&limit) {
+        return Err(Error::InvalidBody(format!(
+            "limit must be within 1..={MAX_EXPORT_PAGE}"
+        )));
+    }
     let (body, next, more) = tokio::task::spawn_blocking(move || {
         let now = unix_now();
         let entries = state.store.since(query.from, limit)?;

@@ -112,6 +112,19 @@ async fn broken_files_are_refused_and_bad_statements_counted_not_stored() {
     let node = TestNode::start(|config| config.p2p.enabled = false).await;
     let count = || node.node.state.store.counts().statements;
     let before = count();
+    // A page size outside what the API documents is refused, not clamped.
+    for limit in [0, super::MAX_EXPORT_PAGE + 1] {
+        let (status, body) = node.get(&format!("/v1/export?limit={limit}")).await;
+        assert_eq!(status, 401, "export needs the token: {body}");
+        let response = node
+            .http
+            .get(format!("{}/v1/export?limit={limit}", node.base))
+            .bearer_auth(&node.token)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(response.status().as_u16(), 400, "limit={limit}");
+    }
     // A record cut short: the whole request is refused, nothing stored.
     let mut file = Vec::new();
     let mut statement = peer(2).sign(vouch_protocol::Statement {

@@ -61,7 +61,9 @@ fn report_message_op() -> Value {
             { "name": "ham", "in": "query", "schema": { "type": "boolean", "default": false }, "description": "the message is wanted: withdraw this node's reports about its senders" },
             { "name": "endorse", "in": "query", "schema": { "type": "boolean", "default": false }, "description": "with ham: also endorse the host that sent it" }
         ],
-        "requestBody": { "required": true, "content": { "message/rfc822": { "schema": { "type": "string", "format": "binary" } } } },
+        "requestBody": { "required": true, "content": {
+            "message/rfc822": { "schema": { "type": "string", "format": "binary" } },
+            "application/octet-stream": { "schema": { "type": "string", "format": "binary" } } } },
         "responses": {
             "200": ok_json("What the message names and what was done about each subject", "MessageReport"),
             "400": error_response("Bad query"),
@@ -147,11 +149,12 @@ pub fn document() -> Value {
                 "responses": {
                     "200": { "description": "Records; x-vouch-next names the next page's from, x-vouch-more says whether there is one",
                         "content": { "application/octet-stream": {} } },
+                    "400": error_response("Bad query"),
                     "401": { "description": "No or wrong token" } } } },
             "/v1/import": { "post": {
                 "summary": "Ingest export-file records as if a peer had back-filled them (trust statements first; strangers under their quota)",
                 "security": [{ "bearer": [] }],
-                "requestBody": { "required": true, "content": { "application/octet-stream": {} } },
+                "requestBody": { "required": false, "description": "An export file; an empty one imports nothing", "content": { "application/octet-stream": {} } },
                 "responses": {
                     "200": { "description": "Counts: received, stored, stored_stranger, duplicate, stale, over_quota, rejected (by rule)" },
                     "400": { "description": "The body is not a sequence of records", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
