@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Coverage-guided fuzzing (cargo-fuzz, libFuzzer) of the protocol's parsers:
+# Coverage-guided fuzzing (cargo-fuzz, libFuzzer) of every parser that takes
+# bytes from outside (the protocol's, and the node's policy, DNS-name and
+# message readers):
 # every target in fuzz/fuzz_targets runs for SECONDS (default 60), then the
 # executions each survived are printed. A crash fails the run and leaves
 # its input in the artifacts directory; turn it into a regression test.
@@ -22,7 +24,12 @@ for target in $(cargo +nightly fuzz list); do
     mkdir -p "$DIR/corpus/$target" "$DIR/artifacts/$target"
     echo "== fuzzing $target for ${SECONDS_EACH}s"
     log="$DIR/$target.log"
-    if ! cargo +nightly fuzz run -O "$target" "$DIR/corpus/$target" -- \
+    # Seeds: fuzz/seeds/TARGET, and the test messages for `message`
+    # (libFuzzer adds what it finds to the first directory only).
+    seeds=()
+    [ -d "fuzz/seeds/$target" ] && seeds+=("fuzz/seeds/$target")
+    [ "$target" = message ] && seeds+=(tests/data/messages)
+    if ! cargo +nightly fuzz run -O "$target" "$DIR/corpus/$target" "${seeds[@]}" -- \
         -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 \
         -artifact_prefix="$DIR/artifacts/$target/" >"$log" 2>&1; then
         tail -n 40 "$log"
