@@ -50,8 +50,8 @@ pub enum Error {
     /// No such route.
     #[error("no such endpoint")]
     NotFound,
-    /// The store failed.
-    #[error("storage error")]
+    /// The store failed (a full disk, say): the operator needs to know why.
+    #[error("storage error: {0}")]
     Store(#[from] store::Error),
     /// A blocking task panicked or was cancelled.
     #[error("internal error")]
