@@ -180,10 +180,14 @@ pub fn personalised_rank(graph: &TrustGraph, root: NodeKey, params: RankParams) 
         .map(|from| {
             let total: f64 = graph.edges_from(from).map(|(_, w)| f64::from(w)).sum();
             let denominator = total.max(100.0);
-            graph
+            let mut edges: Vec<(usize, f64)> = graph
                 .edges_from(from)
                 .filter_map(|(to, w)| index.get(to).map(|&i| (i, f64::from(w) / denominator)))
-                .collect()
+                .collect();
+            // The graph's maps iterate in a random order per process; floating
+            // sums must not, or the same graph gives different trust.
+            edges.sort_unstable_by_key(|&(i, _)| i);
+            edges
         })
         .collect();
 
@@ -227,12 +231,13 @@ pub fn personalised_rank(graph: &TrustGraph, root: NodeKey, params: RankParams) 
         .filter(|(node, v)| **node == root || **v > 0.0)
         .map(|(node, v)| (*node, if *node == root { 1.0 } else { v / home }))
         .collect();
-    let (sum, squares) = trust
+    // Summed in the walk's node order, not the map's (random per process).
+    let (sum, squares) = nodes
         .iter()
-        .filter(|(node, _)| **node != root)
-        .fold((0.0, 0.0), |(sum, squares), (_, t)| {
-            (sum + t, squares + t * t)
-        });
+        .zip(&visits)
+        .filter(|(node, v)| **node != root && **v > 0.0)
+        .map(|(_, v)| v / home)
+        .fold((0.0, 0.0), |(sum, squares), t| (sum + t, squares + t * t));
     let mean_trust = if sum > 0.0 { squares / sum } else { 0.0 };
     branch.retain(|node, _| trust.contains_key(node));
     gate.retain(|node, _| trust.contains_key(node));

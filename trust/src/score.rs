@@ -300,7 +300,12 @@ pub fn reputation(
     let counts =
         (reported_ips >= config.netblock_min_reported_ips || block_reported) && endorsed <= 0.0;
     let netblock_mass = if counts && !per_neighbour.is_empty() {
-        let mean = per_neighbour.values().sum::<f64>() / per_neighbour.len() as f64;
+        // Summed in a fixed order: the map's order is random per process,
+        // and a mean that lands on the suspect threshold must land the same
+        // way every time.
+        let mut masses: Vec<f64> = per_neighbour.values().copied().collect();
+        masses.sort_by(f64::total_cmp);
+        let mean = masses.iter().sum::<f64>() / masses.len() as f64;
         (config.netblock_weight * mean).min(config.thresholds.suspect.abs())
     } else {
         0.0

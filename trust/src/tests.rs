@@ -839,3 +839,46 @@ fn a_clique_behind_one_weak_vouch_two_hops_away_changes_nothing() {
     let r = clique_reports(&me, edges, &clique, "192.0.2.77");
     assert_eq!(r.verdict, Verdict::Neutral, "{r:?}");
 }
+
+#[test]
+fn the_same_graph_gives_the_same_trust_to_the_last_bit_whatever_order_it_was_built_in() {
+    // Hash maps iterate in a random order per process (and per insertion
+    // history): the floating-point sums behind trust and the author cap
+    // must not follow it, or one node's verdicts flicker at a threshold.
+    let keys: Vec<NodeKey> = (0..300u32)
+        .map(|i| {
+            let mut key = [0u8; 32];
+            key[..4].copy_from_slice(&i.to_be_bytes());
+            NodeKey(key)
+        })
+        .collect();
+    let mut edges = std::collections::BTreeMap::new();
+    let mut state = 7u64;
+    for from in 0..keys.len() {
+        for _ in 0..6 {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            let to = (state >> 33) as usize % keys.len();
+            let weight = 20 + (state >> 20) as u8 % 80;
+            if to != from {
+                edges.entry((from, to)).or_insert(weight);
+            }
+        }
+    }
+    let build = |order: &mut dyn Iterator<Item = (&(usize, usize), &u8)>| {
+        let mut graph = TrustGraph::default();
+        for (&(from, to), &weight) in order {
+            graph.set(keys[from], keys[to], weight);
+        }
+        personalised_rank(&graph, keys[0], Config::default().rank_params())
+    };
+    let forward = build(&mut edges.iter());
+    let backward = build(&mut edges.iter().rev());
+    assert!(forward.len() > 100, "the web reaches most keys");
+    assert_eq!(forward.author_cap().to_bits(), backward.author_cap().to_bits());
+    let bits = |map: &TrustMap| -> Vec<(NodeKey, u64)> {
+        map.ranked().into_iter().map(|(k, t)| (k, t.to_bits())).collect()
+    };
+    assert_eq!(bits(&forward), bits(&backward));
+}
