@@ -63,6 +63,12 @@ smtpd_relay_restrictions = reject_unauth_destination
 EOF
 }
 
+# free_port: a TCP port free on 127.0.0.1 (bound and released: good enough
+# for tests, which start their node right after).
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # wait_for WHAT COMMAND...: runs COMMAND until it succeeds, at most 30 s;
 # then fails with WHAT (after the script's show_logs, if it has one).
 wait_for() {

@@ -52,7 +52,6 @@ mkdir -p "$DISK"
 # Room for the node's files and RocksDB's first memtable flushes, no more.
 mount -t tmpfs -o size=48m tmpfs "$DISK"
 
-free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 API="$(free_port)"; POLICY="$(free_port)"; DNS="$(free_port)"
 NODE="$DISK/node"
 "$VOUCH" --data-dir "$NODE" init >/dev/null
@@ -89,15 +88,22 @@ dns() {
         END { if (!found) print status }'
 }
 
+# answers: the policy server's answers for a reported, an endorsed and an
+# unknown sender, and the DNS answer for the reported one.
+answers() {
+    reported="$(policy 203.0.113.9)"
+    endorsed="$(policy 198.51.100.25)"
+    unknown="$(policy 192.0.2.77)"
+    answer="$(dns 9.113.0.203.bl.vouch.local)"
+    echo "policy: $reported | $endorsed | $unknown; dns: $answer"
+}
+
 start_node
 say "before: the node's own reports and endorsement answer as usual"
 "$VOUCH" --data-dir "$NODE" report 203.0.113.9 --category spam >/dev/null
 "$VOUCH" --data-dir "$NODE" endorse 198.51.100.25 >/dev/null
-before_reported="$(policy 203.0.113.9)"
-before_endorsed="$(policy 198.51.100.25)"
-before_unknown="$(policy 192.0.2.77)"
-before_dns="$(dns 9.113.0.203.bl.vouch.local)"
-echo "policy: $before_reported | $before_endorsed | $before_unknown; dns: $before_dns"
+answers
+before_reported="$reported"
 case "$before_reported" in action=*) ;; *) fail "no policy answer before the disk filled" ;; esac
 
 say "the disk fills up"
@@ -148,11 +154,7 @@ fi
 
 say "the front-ends keep answering in time, never a new rejection"
 for i in 1 2 3; do
-    reported="$(policy 203.0.113.9)"
-    endorsed="$(policy 198.51.100.25)"
-    unknown="$(policy 192.0.2.77)"
-    answer="$(dns 9.113.0.203.bl.vouch.local)"
-    echo "policy: $reported | $endorsed | $unknown; dns: $answer"
+    answers
     case "$reported" in action=*) ;; *) fail "no policy answer on a full disk" ;; esac
     case "$endorsed$unknown" in *action=REJECT*|*action=5*) fail "a rejection on a full disk: $endorsed / $unknown" ;; esac
     [ "$reported" = "$before_reported" ] || [ "$reported" = "action=DUNNO" ] \

@@ -53,7 +53,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+PORT="$(free_port)"
 "$VOUCH" --data-dir "$WORK/node" init >/dev/null
 cat >"$WORK/node/config.toml" <<CONF
 [api]

@@ -876,9 +876,15 @@ fn the_same_graph_gives_the_same_trust_to_the_last_bit_whatever_order_it_was_bui
     let forward = build(&mut edges.iter());
     let backward = build(&mut edges.iter().rev());
     assert!(forward.len() > 100, "the web reaches most keys");
-    assert_eq!(forward.author_cap().to_bits(), backward.author_cap().to_bits());
+    assert_eq!(
+        forward.author_cap().to_bits(),
+        backward.author_cap().to_bits()
+    );
     let bits = |map: &TrustMap| -> Vec<(NodeKey, u64)> {
-        map.ranked().into_iter().map(|(k, t)| (k, t.to_bits())).collect()
+        map.ranked()
+            .into_iter()
+            .map(|(k, t)| (k, t.to_bits()))
+            .collect()
     };
     assert_eq!(bits(&forward), bits(&backward));
 }

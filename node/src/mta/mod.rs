@@ -215,6 +215,51 @@ pub async fn serve(
 mod tests;
 
 /// Resolves when `stop` turns true or its sender is dropped.
+/// Accepts connections on `listener` until `stop` turns true, at most
+/// `max` open at once (the rest wait in the listen backlog), each served by
+/// the future `serve` makes for it, in its own task; connections still
+/// open when it stops are closed. `server` names it in logs.
+pub(crate) async fn accept_capped<F, Fut>(
+    listener: TcpListener,
+    max: usize,
+    server: &'static str,
+    mut stop: watch::Receiver<bool>,
+    serve: F,
+) where
+    F: Fn(tokio::net::TcpStream, SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let slots = Arc::new(Semaphore::new(max));
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let permit = tokio::select! {
+            _ = stopped(&mut stop) => break,
+            permit = slots.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+        };
+        let (stream, peer) = tokio::select! {
+            _ = stopped(&mut stop) => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(%error, server, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let connection = serve(stream, peer);
+        connections.spawn(async move {
+            connection.await;
+            drop(permit);
+        });
+        while connections.try_join_next().is_some() {}
+    }
+    connections.shutdown().await;
+}
+
 pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
     while !*stop.borrow_and_update() {
         if stop.changed().await.is_err() {

@@ -197,15 +197,7 @@ impl Store {
         next.strangers = next
             .strangers
             .saturating_sub((promote.len() + expire.len()) as u64);
-        batch.put_cf(
-            self.cf(keys::META)?,
-            keys::META_COUNT,
-            next.statements.to_be_bytes(),
-        );
-        self.db.write(batch)?;
-        self.settle(touched);
-        *counts = next;
-        self.publish(next);
+        self.commit(batch, touched, &mut counts, next)?;
         Ok(sweep)
     }
 }

@@ -23,7 +23,7 @@ impl Store {
         quota: &StrangerQuota,
         now: u64,
     ) -> Result<Vec<Outcome>, Error> {
-        let (cf_slots, cf_meta) = (self.cf(keys::SLOTS)?, self.cf(keys::META)?);
+        let cf_slots = self.cf(keys::SLOTS)?;
         let mut counts = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let mut next = *counts;
         let mut batch = WriteBatch::default();
@@ -136,13 +136,28 @@ impl Store {
         if next == *counts {
             return Ok(outcomes);
         }
-        batch.put_cf(cf_meta, keys::META_COUNT, next.statements.to_be_bytes());
-        batch.put_cf(cf_meta, keys::META_NEXT_SEQ, next.next_seq.to_be_bytes());
+        self.commit(batch, touched, &mut counts, next)?;
+        Ok(outcomes)
+    }
+
+    /// Writes `batch` with the counts it leads to (in the same atomic
+    /// write), then brings the presence set and the published counts in
+    /// step. The caller holds the writer lock: `counts` is what it guards.
+    pub(super) fn commit(
+        &self,
+        mut batch: WriteBatch,
+        touched: Touched,
+        counts: &mut Counts,
+        next: Counts,
+    ) -> Result<(), Error> {
+        let meta = self.cf(keys::META)?;
+        batch.put_cf(meta, keys::META_COUNT, next.statements.to_be_bytes());
+        batch.put_cf(meta, keys::META_NEXT_SEQ, next.next_seq.to_be_bytes());
         self.db.write(batch)?;
         self.settle(touched);
         *counts = next;
         self.publish(next);
-        Ok(outcomes)
+        Ok(())
     }
 
     /// Deletes the statement `id` with its slot and index entries, if it
@@ -324,15 +339,7 @@ impl Store {
         // does not step over a tombstone per statement from the start.
         let end = [last_key.as_ref(), &[0u8]].concat();
         batch.delete_range_cf(expiry, [].as_slice(), end.as_slice());
-        batch.put_cf(
-            self.cf(keys::META)?,
-            keys::META_COUNT,
-            next.statements.to_be_bytes(),
-        );
-        self.db.write(batch)?;
-        self.settle(touched);
-        *counts = next;
-        self.publish(next);
+        self.commit(batch, touched, &mut counts, next)?;
         Ok(expired)
     }
 }

@@ -19,12 +19,11 @@ use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseI
 use hickory_server::zone_handler::MessageResponse;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
-use tokio::task::JoinSet;
+use tokio::sync::watch;
 use tracing::Instrument;
 
 use super::Zones;
-use crate::mta::stopped;
+use crate::mta::accept_capped;
 
 /// Accepts DNS-over-TCP connections on `listener` until `stop` turns true,
 /// at most `max_connections` at a time; open connections are closed then.
@@ -33,41 +32,20 @@ pub async fn serve(
     listener: TcpListener,
     max_connections: usize,
     idle: Duration,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
 ) {
-    let slots = Arc::new(Semaphore::new(max_connections));
-    let mut connections = JoinSet::new();
-    loop {
-        let permit = tokio::select! {
-            _ = stopped(&mut stop) => break,
-            permit = slots.clone().acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => break,
-            },
-        };
-        let (stream, peer) = tokio::select! {
-            _ = stopped(&mut stop) => break,
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    tracing::warn!(%error, "DNS TCP accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        let zones = zones.clone();
-        let span = tracing::debug_span!("dns_tcp_connection", %peer);
-        connections.spawn(
-            async move {
-                connection(&zones, stream, peer, idle).await;
-                drop(permit);
-            }
-            .instrument(span),
-        );
-        while connections.try_join_next().is_some() {}
-    }
-    connections.shutdown().await;
+    accept_capped(
+        listener,
+        max_connections,
+        "dnsbl tcp",
+        stop,
+        |stream, peer| {
+            let zones = zones.clone();
+            let span = tracing::debug_span!("dns_tcp_connection", %peer);
+            async move { connection(&zones, stream, peer, idle).await }.instrument(span)
+        },
+    )
+    .await;
 }
 
 /// Answers the queries on one connection until the client closes it, goes

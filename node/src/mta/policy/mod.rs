@@ -16,15 +16,14 @@ use std::time::Duration;
 
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
-use tokio::task::JoinSet;
+use tokio::sync::watch;
 use tracing::Instrument;
 
 pub use config::{PolicyAction, PolicyConfig};
 pub use decide::{Answer, decide, subjects};
 pub use protocol::{ProtocolError, Request, read_request};
 
-use super::{Lookups, stopped};
+use super::{Lookups, accept_capped};
 use crate::metrics::Metrics;
 
 /// A policy server: configuration and handles, shared by its connections.
@@ -47,40 +46,14 @@ impl Server {
 
     /// Accepts connections on `listener` until `stop` turns true; open
     /// connections are closed then.
-    pub async fn serve(self, listener: TcpListener, mut stop: watch::Receiver<bool>) {
-        let slots = Arc::new(Semaphore::new(self.config.max_connections));
-        let mut connections = JoinSet::new();
-        loop {
-            let permit = tokio::select! {
-                _ = stopped(&mut stop) => break,
-                permit = slots.clone().acquire_owned() => match permit {
-                    Ok(permit) => permit,
-                    Err(_) => break,
-                },
-            };
-            let (stream, peer) = tokio::select! {
-                _ = stopped(&mut stop) => break,
-                accepted = listener.accept() => match accepted {
-                    Ok(accepted) => accepted,
-                    Err(error) => {
-                        tracing::warn!(%error, "policy accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                },
-            };
+    pub async fn serve(self, listener: TcpListener, stop: watch::Receiver<bool>) {
+        let max = self.config.max_connections;
+        accept_capped(listener, max, "policy", stop, |stream, peer| {
             let server = self.clone();
             let span = tracing::debug_span!("policy_connection", %peer);
-            connections.spawn(
-                async move {
-                    server.connection(stream).await;
-                    drop(permit);
-                }
-                .instrument(span),
-            );
-            while connections.try_join_next().is_some() {}
-        }
-        connections.shutdown().await;
+            async move { server.connection(stream).await }.instrument(span)
+        })
+        .await;
     }
 
     /// Serves requests on one connection until the client closes it, goes
