@@ -63,6 +63,18 @@ smtpd_relay_restrictions = reject_unauth_destination
 EOF
 }
 
+# stop_processes PID...: asks each to stop, gives it 5 s, then kills it,
+# and reaps those that are this shell's children.
+stop_processes() {
+    local pid
+    for pid in "$@"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "$@"; do
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+}
+
 # free_port: a TCP port free on 127.0.0.1 (bound and released: good enough
 # for tests, which start their node right after).
 free_port() {

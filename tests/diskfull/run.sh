@@ -28,12 +28,7 @@ WORK="$(mktemp -d /tmp/vouch-diskfull.XXXXXX)"
 DISK="$WORK/disk"
 NODE_PID=""
 stop_node() {
-    if [ -n "$NODE_PID" ] && kill -0 "$NODE_PID" 2>/dev/null; then
-        kill "$NODE_PID" 2>/dev/null || true
-        for _ in $(seq 100); do kill -0 "$NODE_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$NODE_PID" 2>/dev/null || true
-    fi
-    [ -n "$NODE_PID" ] && { wait "$NODE_PID" 2>/dev/null || true; }
+    [ -n "$NODE_PID" ] && stop_processes "$NODE_PID"
     NODE_PID=""
 }
 show_logs() { echo "--- vouch log"; tail -n 30 "$WORK/vouch.log" 2>/dev/null || true; }

@@ -59,13 +59,7 @@ cleanup() {
         done
     fi
     [ -n "$POSTFIX_STARTED" ] && postfix -c "$WORK/postfix" stop >/dev/null 2>&1
-    for pid in $NODE_PID "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null
-    done
-    for pid in $NODE_PID "${PIDS[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$pid" 2>/dev/null
-    done
+    stop_processes $NODE_PID "${PIDS[@]}"
     if [ -f "$WORK/spool/pid/master.pid" ]; then
         pid="$(tr -dc 0-9 <"$WORK/spool/pid/master.pid")"
         [ -n "$pid" ] && kill "$pid" 2>/dev/null

@@ -40,13 +40,7 @@ WORK="$(mktemp -d /tmp/vouch-mailstack.XXXXXX)"
 chmod 755 "$WORK"
 PIDS=()
 cleanup() {
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${PIDS[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$pid" 2>/dev/null || true
-    done
+    stop_processes "${PIDS[@]}"
     [ -n "${VOUCH_KEEP:-}" ] || rm -rf "$WORK"
 }
 trap cleanup EXIT

@@ -31,12 +31,7 @@ PEER_PID=""
 UNBOUND_PID=""
 POSTFIX_STARTED=""
 stop_node() {
-    if [ -n "$NODE_PID" ] && kill -0 "$NODE_PID" 2>/dev/null; then
-        kill "$NODE_PID" 2>/dev/null || true
-        for _ in $(seq 50); do kill -0 "$NODE_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$NODE_PID" 2>/dev/null || true
-        wait "$NODE_PID" 2>/dev/null || true
-    fi
+    [ -n "$NODE_PID" ] && stop_processes "$NODE_PID"
     NODE_PID=""
 }
 cleanup() {
