@@ -1,11 +1,12 @@
 //! The trust and scoring engine.
 //!
 //! Pure: it takes statements in and answers queries, and depends on neither
-//! the store nor the network (its only dependencies are `vouch-protocol`
-//! and serde), so the simulator runs exactly the code the node runs. The
-//! expensive part, personalised trust over the whole graph, is recomputed
-//! when the graph changed (the node calls [`TrustEngine::recompute_if_dirty`]
-//! on a timer); lookups only read the last result and never walk the graph.
+//! the store nor the network (its only dependencies are `vouch-protocol`,
+//! serde and thiserror), so the simulator runs exactly the code the node
+//! runs. The expensive part, personalised trust over the whole graph, is
+//! recomputed when the graph changed (the node calls
+//! [`TrustEngine::recompute_if_dirty`] on a timer); lookups only read the
+//! last result and never walk the graph.
 #![deny(missing_docs)]
 
 mod branches;
