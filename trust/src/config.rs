@@ -135,6 +135,18 @@ pub struct Config {
     pub fresh_steady_reporters: usize,
     /// Hours over which `fresh_steady_reporters` count.
     pub fresh_steady_hours: f64,
+    /// This many distinct witnesses (more than the witnesses endorsing
+    /// the subject), however far apart their first reports, also start
+    /// the fast clock, and hold it with a slower fade (`fresh_hold_hours`):
+    /// a source that sends for days at a few messages an hour never gets
+    /// four new witnesses within an hour, but is reported by ever more
+    /// operators, each one new; while new ones keep coming it stays
+    /// blocked, and the block lapses within hours of the last. Colluders
+    /// fewer than this never reach it, however often they report.
+    pub fresh_hold_reporters: usize,
+    /// Hours over which a held clock's boost fades (it halves four times
+    /// within them).
+    pub fresh_hold_hours: f64,
     /// Minutes within which reports count as fresh witnesses.
     pub fresh_window_minutes: f64,
     /// How much more a fresh report weighs than its author's ordinary weight.
@@ -174,6 +186,8 @@ impl Default for Config {
             fresh_burst_minutes: 20.0,
             fresh_steady_reporters: 12,
             fresh_steady_hours: 12.0,
+            fresh_hold_reporters: 40,
+            fresh_hold_hours: 24.0,
             fresh_window_minutes: 60.0,
             fresh_boost: 100.0,
             fresh_half_life_minutes: 120.0,
@@ -237,26 +251,29 @@ impl Config {
         let least = self
             .fresh_min_reporters
             .min(self.fresh_burst_reporters)
-            .min(self.fresh_steady_reporters);
+            .min(self.fresh_steady_reporters)
+            .min(self.fresh_hold_reporters);
         if self.fresh_defer_reporters == 0 || least < self.fresh_defer_reporters {
             return Err(InvalidSetting::new(
                 "trust.fresh_defer_reporters",
                 "be at least 1 and at most \
-                 fresh_min_reporters, fresh_burst_reporters and fresh_steady_reporters",
+                 fresh_min_reporters, fresh_burst_reporters, fresh_steady_reporters \
+                 and fresh_hold_reporters",
             ));
         }
         if ![
             self.fresh_window_minutes,
             self.fresh_burst_minutes,
             self.fresh_steady_hours,
+            self.fresh_hold_hours,
             self.fresh_half_life_minutes,
         ]
         .into_iter()
         .all(positive)
         {
             return Err(InvalidSetting::new(
-                "trust.fresh_window_minutes, fresh_burst_minutes, fresh_steady_hours \
-                 and fresh_half_life_minutes",
+                "trust.fresh_window_minutes, fresh_burst_minutes, fresh_steady_hours, \
+                 fresh_hold_hours and fresh_half_life_minutes",
                 "be positive",
             ));
         }

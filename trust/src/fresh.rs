@@ -48,6 +48,8 @@ pub(crate) struct FreshWitnesses {
     pub window: usize,
     /// All within the last `fresh_steady_hours`.
     pub steady: usize,
+    /// All, however long ago.
+    pub held: usize,
 }
 
 /// The trigger that started the fast clock.
@@ -69,7 +71,14 @@ impl FreshWitnesses {
     pub(crate) fn started(self, config: &Config, endorsers: usize) -> Option<FreshClock> {
         let fresh = config.fresh_half_life_minutes;
         let steady_minutes = config.fresh_steady_hours * 60.0;
+        let hold_minutes = config.fresh_hold_hours * 60.0;
         [
+            (
+                self.held,
+                config.fresh_hold_reporters,
+                hold_minutes,
+                fresh.max(hold_minutes / 4.0),
+            ),
             (
                 self.window,
                 config.fresh_min_reporters,
@@ -104,7 +113,7 @@ impl FreshWitnesses {
 /// Distinct new witnesses among the weighed statements: authors of first
 /// reports within the fresh memory (or the steady window, when longer)
 /// who weigh at least `fresh_witness_share` of the per-author cap, counted
-/// over each of the fast clock's windows.
+/// over each of the fast clock's windows, and all of them however long ago.
 pub(crate) fn fresh_witnesses(
     weighed: &[Weighed],
     trust: &TrustMap,
@@ -117,13 +126,13 @@ pub(crate) fn fresh_witnesses(
     let mut firsts: Vec<(u64, &NodeKey)> = weighed
         .iter()
         .filter(|w| is_report_candidate(w, remediated_at))
-        .filter(|w| (w.witness_age_secs as f64) <= memory.max(steady))
         .filter(|w| is_witness(&w.statement.author, trust, config))
         .map(|w| (w.witness_age_secs, &w.statement.author))
         .collect();
     firsts.sort_unstable_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(&b.0)));
     firsts.dedup_by(|a, b| a.1 == b.1);
     firsts.sort_unstable();
+    let held = firsts.len();
     let steady = firsts.partition_point(|(age, _)| *age as f64 <= steady);
     firsts.truncate(firsts.partition_point(|(age, _)| *age as f64 <= memory));
     let minutes = |m: f64| (m * 60.0) as u64;
@@ -131,6 +140,7 @@ pub(crate) fn fresh_witnesses(
         burst: most_within(&firsts, minutes(config.fresh_burst_minutes)),
         window: most_within(&firsts, minutes(config.fresh_window_minutes)),
         steady,
+        held,
     }
 }
 

@@ -573,13 +573,23 @@ fn a_remediation_followed_by_fresh_reports_is_void() {
 /// A web where I vouch for forty operators, each of whom vouches for two
 /// more: every author weighs little, as in a large network.
 fn wide_web(me: &Keypair) -> (TrustEngine, Vec<Keypair>) {
+    wide_web_with(me, Config::default())
+}
+
+/// [`wide_web`] scored with `config`.
+fn wide_web_with(me: &Keypair, config: Config) -> (TrustEngine, Vec<Keypair>) {
     let peers: Vec<Keypair> = (10..50).map(key).collect();
     let mut edges: Vec<SignedStatement> = peers.iter().map(|p| trust(me, p, 100)).collect();
     for (i, p) in peers.iter().enumerate() {
         edges.push(trust(p, &peers[(i + 1) % peers.len()], 80));
         edges.push(trust(p, &peers[(i + 7) % peers.len()], 80));
     }
-    (engine(me, &edges), peers)
+    let engine = TrustEngine::new(me.public(), config);
+    for edge in &edges {
+        engine.apply(edge);
+    }
+    engine.recompute_if_dirty();
+    (engine, peers)
 }
 
 fn score_with_firsts(
@@ -715,6 +725,46 @@ fn a_steady_stream_of_first_reports_blocks_a_slow_source() {
     let r = score_with_firsts(&engine, "203.0.113.12", &renewed, &firsts);
     assert!(r.explanation.iter().all(|c| !c.fresh), "{r:?}");
     assert_eq!(r.fresh_reporters, 0);
+}
+
+#[test]
+fn ever_more_new_witnesses_hold_a_source_that_sends_for_days() {
+    let me = key(1);
+    // The default count is beyond this web's forty operators.
+    let config = Config {
+        fresh_hold_reporters: 30,
+        ..Config::default()
+    };
+    let (engine, peers) = wide_web_with(&me, config.clone());
+    let k = config.fresh_hold_reporters;
+    // A new witness every 100 minutes for two days: never four within an
+    // hour, nor a dozen within the steady window.
+    let every = 100 * 60;
+    assert!(
+        every as f64 * config.fresh_steady_reporters as f64 > config.fresh_steady_hours * 3600.0
+    );
+    let stream = |n: usize, newest: u64| -> Vec<Entry> {
+        peers[..n]
+            .iter()
+            .enumerate()
+            .map(|(i, p)| report(p, "203.0.113.13", newest + i as u64 * every))
+            .collect()
+    };
+    let r = score(&engine, "203.0.113.13", &stream(k, 300), &[]);
+    assert_eq!(r.verdict, Verdict::Block, "{r:?}");
+    assert_eq!(r.fresh_reporters, k);
+    assert_eq!(r.fresh_window_minutes, config.fresh_hold_hours * 60.0);
+    assert!(r.explanation.iter().all(|c| c.fresh), "{:?}", r.explanation);
+    // One witness short: the clock is not held.
+    let r = score(&engine, "203.0.113.13", &stream(k - 1, 300), &[]);
+    assert_eq!(r.fresh_window_minutes, config.fresh_window_minutes);
+    assert!(r.explanation.iter().all(|c| !c.fresh), "{r:?}");
+    // Once new witnesses stop coming, the boost is gone within the hold
+    // window: nothing counts as fresh a day after the last one.
+    let hold = (config.fresh_hold_hours * 3600.0) as u64;
+    let r = score(&engine, "203.0.113.13", &stream(k, hold + 300), &[]);
+    assert_eq!(r.fresh_window_minutes, config.fresh_hold_hours * 60.0);
+    assert!(r.explanation.iter().all(|c| !c.fresh), "{r:?}");
 }
 
 #[test]
