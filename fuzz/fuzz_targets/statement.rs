@@ -5,7 +5,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use vouch_protocol::{
-    BatchVerifier, Limits, decode_signed, encode_signed, validate, verify_strict,
+    BatchVerifier, Limits, decode_signed, encode_signed, validate, verify,
 };
 
 fuzz_target!(|bytes: &[u8]| {
@@ -14,7 +14,7 @@ fuzz_target!(|bytes: &[u8]| {
     };
     assert_eq!(encode_signed(&statement).ok().as_deref(), Some(bytes));
     let _ = validate(&statement, 1_800_000_000, &Limits::default());
-    let single = verify_strict(&statement);
+    let single = verify(&statement);
     let mut verifier = BatchVerifier::default();
     assert_eq!(verifier.verify_one(&statement), single);
     assert_eq!(

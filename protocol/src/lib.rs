@@ -19,7 +19,7 @@ pub use codec::{
     DecodeError, MAX_STATEMENT_BYTES, StatementId, decode_signed, decode_stored, encode_signed,
 };
 pub use key::NodeKey;
-pub use sign::{BatchVerifier, Keypair, SignatureError, verify_strict};
+pub use sign::{BatchVerifier, Keypair, SignatureError, verify};
 pub use statement::{
     Claim, EndorseCategory, Evidence, Kind, ReportCategory, SignedStatement, Statement, VERSION,
 };

@@ -9,7 +9,7 @@
 //! 5. committed test vectors
 //! 6. validation rules, one test per `ValidationError` variant
 //! 7. subject parsing and canonical form
-//! 8. batch verification equals `verify_strict` (adversarial signatures)
+//! 8. batch verification equals single verification (adversarial signatures)
 
 use std::net::IpAddr;
 use std::str::FromStr;
@@ -31,7 +31,7 @@ use crate::{
     BatchVerifier, Claim, DecodeError, EndorseCategory, Evidence, Keypair, Kind, Limits,
     MAX_STATEMENT_BYTES, NodeKey, ReportCategory, SignatureError, SignedStatement, Statement,
     StatementId, Subject, SubjectError, VERSION, ValidationError, decode_signed, encode_signed,
-    validate, verify_strict,
+    validate, verify,
 };
 
 // ---------------------------------------------------------------------------
@@ -252,7 +252,7 @@ proptest! {
         prop_assert_eq!(&decoded, &signed);
         prop_assert_eq!(encode_signed(&decoded).map_err(fail)?, bytes);
 
-        prop_assert_eq!(verify_strict(&decoded), Ok(()));
+        prop_assert_eq!(verify(&decoded), Ok(()));
         prop_assert_eq!(BatchVerifier::default().verify_one(&decoded), Ok(()));
         prop_assert_eq!(validate(&decoded, case.now, &Limits::default()), Ok(()));
     }
@@ -403,7 +403,7 @@ fn check_flipped(
     match decode_signed(flipped) {
         Err(_) => Ok(None),
         Ok(decoded) if decoded == *original => Err("decoded to the original".into()),
-        Ok(decoded) if verify_strict(&decoded).is_ok() => {
+        Ok(decoded) if verify(&decoded).is_ok() => {
             Err(format!("tampered statement verifies: {decoded:?}"))
         }
         Ok(decoded) => Ok(Some(decoded)),
@@ -441,7 +441,7 @@ proptest! {
         let mut batch = vec![signed.clone()];
         for (name, mutated) in &mutations {
             prop_assert_ne!(mutated, &signed, "mutation {} changed nothing", name);
-            prop_assert!(verify_strict(mutated).is_err(), "mutation {} still verifies", name);
+            prop_assert!(verify(mutated).is_err(), "mutation {} still verifies", name);
             batch.push(mutated.clone());
         }
         let results = BatchVerifier::default().verify_many(&batch);
@@ -712,7 +712,7 @@ fn committed_test_vectors() {
         let committed = hex::decode(hex_bytes).expect("constant is hex");
         let decoded = decode_signed(&committed).expect("committed bytes decode");
         assert_eq!(decoded, signed, "{name} decodes to the vector");
-        assert_eq!(verify_strict(&decoded), Ok(()), "{name} verifies");
+        assert_eq!(verify(&decoded), Ok(()), "{name} verifies");
         assert_eq!(
             validate(&decoded, 1_700_000_100, &Limits::default()),
             Ok(())
@@ -1309,15 +1309,18 @@ fn covering_netblock() {
 }
 
 // ---------------------------------------------------------------------------
-// 8. Batch verification equals verify_strict
+// 8. Batch verification equals single verification
 // ---------------------------------------------------------------------------
 //
 // Adversarial signatures are crafted with curve25519-dalek directly. Where a
-// case is meant to exploit a difference between the equations, the test
-// first shows that plain ed25519 (cofactorless single verification, or the
-// raw `ed25519_dalek::verify_batch`) *accepts* it, so the case really probes
-// the difference, then checks `BatchVerifier` still agrees with
-// `verify_strict` on every item.
+// case is meant to exploit a difference between equations, the test first
+// shows that plain ed25519 (cofactorless single verification, or the raw
+// cofactorless `ed25519_dalek::verify_batch`) *accepts* it, so the case
+// really probes the difference, then checks `BatchVerifier` agrees with
+// [`verify`] on every item. Signatures whose only error is a small-order
+// point are valid under the cofactored rule (as under ZIP-215), whatever
+// `verify_strict` says of them; the rule is checked against ed25519-zebra's
+// ZIP-215 verification at the end.
 
 /// l, the prime order of the basepoint, little-endian.
 const L_BYTES: [u8; 32] = [
@@ -1573,7 +1576,7 @@ fn add_le(a: [u8; 32], b: [u8; 32]) -> [u8; 32] {
     out
 }
 
-/// Checks `verify_many` and `verify_one` against `verify_strict`, item by item.
+/// Checks `verify_many` and `verify_one` against [`verify`], item by item.
 /// Returns the `verify_many` results.
 fn check_agreement(
     verifier: &mut BatchVerifier,
@@ -1584,18 +1587,16 @@ fn check_agreement(
         return Err(format!("{} results for {} items", many.len(), items.len()));
     }
     for (i, (item, got)) in items.iter().zip(&many).enumerate() {
-        let strict = verify_strict(item);
-        if *got != strict {
+        let single = verify(item);
+        if *got != single {
             return Err(format!(
-                "item {i} of {}: verify_many {got:?}, verify_strict {strict:?}: {item:?}",
+                "item {i} of {}: verify_many {got:?}, verify {single:?}: {item:?}",
                 items.len()
             ));
         }
         let one = verifier.verify_one(item);
-        if one != strict {
-            return Err(format!(
-                "item {i}: verify_one {one:?}, verify_strict {strict:?}"
-            ));
+        if one != single {
+            return Err(format!("item {i}: verify_one {one:?}, verify {single:?}"));
         }
     }
     Ok(many)
@@ -1621,13 +1622,10 @@ fn honest(count: u64) -> Vec<SignedStatement> {
 }
 
 /// Checks `adversarial` alone, next to each honest statement and in one big
-/// batch with all of them (both orders), and that verify_strict rejects it.
+/// batch with all of them (both orders), and that [`verify`] rejects it.
 fn assert_rejected_everywhere(name: &str, adversarial: &[SignedStatement]) {
     for (i, item) in adversarial.iter().enumerate() {
-        assert!(
-            verify_strict(item).is_err(),
-            "{name} {i}: verify_strict accepts"
-        );
+        assert!(verify(item).is_err(), "{name} {i}: verify accepts");
     }
     let honest = honest(6);
     assert_agreement(adversarial);
@@ -1652,7 +1650,7 @@ fn setup_raw_signer_produces_valid_signatures() {
     // Guards the crafting helpers: honest raw signatures verify everywhere.
     let items = honest(8);
     for item in &items {
-        assert_eq!(verify_strict(item), Ok(()));
+        assert_eq!(verify(item), Ok(()));
     }
     assert!(raw_batch_accepts(&items));
     assert_eq!(
@@ -1697,7 +1695,7 @@ fn weak_author_keys_are_rejected() {
             plain_verify_accepts(&statement),
             "setup: the weak-key signature passes plain verification"
         );
-        assert!(verify_strict(&statement).is_err());
+        assert!(verify(&statement).is_err());
         statements.push(statement);
     }
     // The identity key: R = s·B verifies for any message under plain rules.
@@ -1729,7 +1727,7 @@ fn small_order_r_is_rejected() {
     assert!(raw_batch_accepts(std::slice::from_ref(identity_r)));
     assert_eq!(
         BatchVerifier::default().verify_many(std::slice::from_ref(identity_r)),
-        vec![verify_strict(identity_r)]
+        vec![verify(identity_r)]
     );
 
     // Pure-torsion R pairs whose errors cancel in the raw batch.
@@ -1819,10 +1817,40 @@ fn non_canonical_s_is_rejected() {
     assert_rejected_everywhere("non-canonical s", &statements);
 }
 
-/// (e) mixed-torsion `R = r·B + T` under an honest key, with pairs whose
-/// torsion errors cancel in the raw batch (T and −T, or two order-2 points).
+/// `ed25519_dalek`'s `verify_strict` (RFC 8032's cofactorless equation,
+/// small-order keys and `R` rejected): what this crate's rule differs from
+/// only on signatures whose error is a small-order point.
+fn dalek_strict_accepts(statement: &SignedStatement) -> bool {
+    VerifyingKey::from_bytes(&statement.author.0).is_ok_and(|key| {
+        key.verify_strict(
+            &signing_message(&statement.body),
+            &Signature::from_bytes(&statement.signature),
+        )
+        .is_ok()
+    })
+}
+
+/// Checks every path accepts each of `valid`: alone, together, and mixed
+/// with honest statements in both orders.
+fn assert_accepted_everywhere(name: &str, valid: &[SignedStatement]) {
+    for (i, item) in valid.iter().enumerate() {
+        assert_eq!(verify(item), Ok(()), "{name} {i}: verify rejects");
+    }
+    assert_agreement(valid);
+    let mut mixed: Vec<SignedStatement> = honest(6).into_iter().chain(valid.to_vec()).collect();
+    assert_agreement(&mixed);
+    mixed.reverse();
+    assert_agreement(&mixed);
+    let results = BatchVerifier::default().verify_many(&mixed);
+    assert_eq!(results, vec![Ok(()); mixed.len()], "{name}: all pass");
+}
+
+/// (e) mixed-torsion `R = r·B + T` under an honest key: the error is the
+/// small-order `−T`, which the cofactor clears, so every path accepts
+/// them (the cofactorless `verify_strict` rejects them), including pairs
+/// that cancel in the raw cofactorless batch.
 #[test]
-fn mixed_torsion_r_is_rejected() {
+fn mixed_torsion_r_is_accepted_by_every_path() {
     let signer = RawSigner::torsion_free(3);
     let mut statements = Vec::new();
     for (i, torsion) in EIGHT_TORSION.iter().enumerate().skip(1) {
@@ -1832,6 +1860,7 @@ fn mixed_torsion_r_is_rejected() {
             *torsion,
         );
         assert!(!plain_verify_accepts(&statement));
+        assert!(!dalek_strict_accepts(&statement));
         statements.push(statement);
     }
     for (t1, t2) in [(4usize, 4usize), (2, 6), (1, 7), (3, 5)] {
@@ -1852,26 +1881,24 @@ fn mixed_torsion_r_is_rejected() {
                 )
             },
         );
-        assert!(
-            raw_batch_accepts(&pair),
-            "setup: the pair fools the raw batch"
-        );
-        assert_eq!(
-            BatchVerifier::default().verify_many(&pair),
-            vec![verify_strict(&pair[0]), verify_strict(&pair[1])]
-        );
         statements.extend(pair);
     }
-    assert_rejected_everywhere("mixed-torsion R", &statements);
+    assert_accepted_everywhere("mixed-torsion R", &statements);
+    // A real error beside the torsion is still caught, alone and batched.
+    let mut wrong =
+        signer.sign_with_nonce(sender_body(77), seeded_scalar("r", 77), EIGHT_TORSION[2]);
+    wrong.body.created_at += 1;
+    assert_rejected_everywhere("mixed-torsion R, tampered", &[wrong]);
 }
 
-/// (f) mixed-torsion author keys `A = a·B + T`: strictly valid signatures
-/// must pass; signatures with a torsion error must fail even when two of them
-/// cancel in the raw batch.
+/// (f) mixed-torsion author keys `A = a·B + T` are valid keys: signatures
+/// satisfying the cofactorless equation exactly pass, and so do those whose
+/// error is `−h·T` (small order), which `verify_strict` rejects.
 #[test]
-fn mixed_torsion_keys_follow_verify_strict() {
+fn mixed_torsion_keys_are_judged_by_the_cofactored_equation() {
     let mut valid = Vec::new();
-    let mut invalid = Vec::new();
+    let mut torsion_error = Vec::new();
+    let mut tampered = Vec::new();
     for (seed, t) in [(10u64, 4usize), (11, 2), (12, 1), (13, 7)] {
         let signer = RawSigner::new(seed, EIGHT_TORSION[t]);
         assert_eq!(order_of(&signer.torsion), [1, 8, 4, 8, 2, 8, 4, 8][t]);
@@ -1883,13 +1910,12 @@ fn mixed_torsion_keys_follow_verify_strict() {
             "setup: mixed key"
         );
 
-        // Strictly valid: the cofactorless equation holds exactly.
         let exact = signer.sign_exact(sender_body(seed), seed);
-        assert_eq!(verify_strict(&exact), Ok(()), "setup: exact signature");
+        assert!(dalek_strict_accepts(&exact), "setup: exact signature");
         valid.push(exact);
 
         // Torsion-free R, s = r + h·a: the error is −h·T, nonzero unless
-        // ord T divides h. Find two that cancel in the raw batch.
+        // ord T divides h; two that cancel in the raw batch.
         let erroneous = |n: u64| {
             (0..)
                 .map(|j| {
@@ -1900,25 +1926,17 @@ fn mixed_torsion_keys_follow_verify_strict() {
                         EdwardsPoint::default(),
                     )
                 })
-                .find(|s| verify_strict(s).is_err())
+                .find(|s| !dalek_strict_accepts(s))
                 .expect("some signature has a torsion error")
         };
-        let pair = cancelling_pair(erroneous, erroneous);
-        invalid.extend(pair);
+        torsion_error.extend(cancelling_pair(erroneous, erroneous));
+        let mut wrong = signer.sign_exact(sender_body(seed + 50), seed + 50);
+        wrong.signature[40] ^= 1;
+        tampered.push(wrong);
     }
-    assert_rejected_everywhere("mixed key, torsion error", &invalid);
-
-    let mut all: Vec<SignedStatement> = valid
-        .iter()
-        .chain(&invalid)
-        .chain(&honest(4))
-        .cloned()
-        .collect();
-    assert_agreement(&all);
-    all.reverse();
-    assert_agreement(&all);
-    let results = BatchVerifier::default().verify_many(&valid);
-    assert_eq!(results, vec![Ok(()); valid.len()]);
+    assert_accepted_everywhere("mixed key, exact", &valid);
+    assert_accepted_everywhere("mixed key, torsion error", &torsion_error);
+    assert_rejected_everywhere("mixed key, tampered", &tampered);
 }
 
 /// Every adversarial statement above, plus honest ones, for random mixing.
@@ -1983,10 +2001,10 @@ static POOL: LazyLock<Pool> = LazyLock::new(|| {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
-    /// Any mix, any order, any batch size: each result equals verify_strict,
+    /// Any mix, any order, any batch size: each result equals `verify`,
     /// and every honest statement is accepted.
     #[test]
-    fn verify_many_equals_verify_strict_for_any_mix(
+    fn verify_many_equals_verify_for_any_mix(
         picks in vec((any::<bool>(), any::<Index>()), 1..20),
         cache_size in prop_oneof![Just(1usize), Just(3), Just(100_000)],
         rounds in 1usize..=2,
@@ -2011,4 +2029,62 @@ proptest! {
             }
         }
     }
+}
+
+/// Whether `bytes` is a canonical encoding of a point not of small order,
+/// judged independently of the crate (by re-encoding the point).
+fn canonical_and_not_small(bytes: &[u8; 32]) -> bool {
+    CompressedEdwardsY(*bytes)
+        .decompress()
+        .is_some_and(|p| p.compress().to_bytes() == *bytes && !p.is_small_order())
+}
+
+/// ed25519-zebra's ZIP-215 verification of a statement.
+fn zip215_accepts(statement: &SignedStatement) -> bool {
+    ed25519_zebra::VerificationKey::try_from(statement.author.0).is_ok_and(|key| {
+        key.verify(
+            &ed25519_zebra::Signature::from_bytes(&statement.signature),
+            &signing_message(&statement.body),
+        )
+        .is_ok()
+    })
+}
+
+/// The rule is ZIP-215's (ed25519-zebra's implementation) restricted to
+/// canonical, not small-order `A` and `R`: on every crafted statement,
+/// honest and adversarial, and on non-canonical keys.
+#[test]
+fn verify_is_zip215_with_canonical_large_order_points() {
+    let pool = &*POOL;
+    let signer = RawSigner::torsion_free(40);
+    let non_canonical_keys: Vec<SignedStatement> = non_canonical_large_order_encodings()
+        .into_iter()
+        .chain(non_canonical_small_order_encodings())
+        .enumerate()
+        .map(|(i, key)| {
+            let mut statement = signer.sign_exact(sender_body(9500 + i as u64), 9500 + i as u64);
+            statement.author = NodeKey(key);
+            statement
+        })
+        .collect();
+    let mut checked = 0;
+    let mut accepted = 0;
+    for statement in pool
+        .honest
+        .iter()
+        .chain(&pool.adversarial)
+        .chain(&non_canonical_keys)
+    {
+        let r_bytes: [u8; 32] = statement.signature[..32].try_into().expect("32 bytes");
+        let expected = zip215_accepts(statement)
+            && canonical_and_not_small(&statement.author.0)
+            && canonical_and_not_small(&r_bytes);
+        assert_eq!(verify(statement).is_ok(), expected, "{statement:?}");
+        checked += 1;
+        accepted += usize::from(expected);
+    }
+    assert!(
+        accepted >= pool.honest.len() && accepted < checked,
+        "{accepted} of {checked}"
+    );
 }

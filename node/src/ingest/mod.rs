@@ -6,16 +6,19 @@
 //! node's web of trust are kept only under the stranger quota (and never
 //! relayed); see [`crate::store::StrangerQuota`].
 
-use std::sync::{Arc, Mutex, PoisonError};
+mod verifiers;
+
+use std::sync::Arc;
 
 use vouch_protocol::{
-    BatchVerifier, Claim, DecodeError, Limits, SignatureError, SignedStatement, StatementId,
-    ValidationError, decode_signed, encode_signed, validate,
+    Claim, DecodeError, Limits, SignatureError, SignedStatement, StatementId, ValidationError,
+    decode_signed, encode_signed, validate,
 };
 
 use crate::metrics::Metrics;
 use crate::store::{self, Admission, Outcome, Store, StrangerQuota, Verified};
 use crate::trust::TrustEngine;
+use verifiers::Verifiers;
 
 /// Why a statement was turned away.
 #[derive(Debug, thiserror::Error)]
@@ -108,7 +111,7 @@ type Decoded = Result<(StatementId, Vec<u8>, SignedStatement), Rejection>;
 pub struct Ingest {
     store: Arc<Store>,
     trust: Arc<TrustEngine>,
-    verifier: Mutex<BatchVerifier>,
+    verifiers: Verifiers,
     limits: Limits,
     quota: StrangerQuota,
     metrics: Metrics,
@@ -120,7 +123,7 @@ impl Ingest {
         Ingest {
             store,
             trust,
-            verifier: Mutex::new(BatchVerifier::default()),
+            verifiers: Verifiers::per_core(),
             limits: Limits::default(),
             quota: StrangerQuota::default(),
             metrics,
@@ -234,11 +237,7 @@ impl Ingest {
             .iter()
             .map(|(_, v)| v.statement.clone())
             .collect();
-        let verdicts = self
-            .verifier
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .verify_many(&statements);
+        let verdicts = self.verifiers.verify_many(&statements);
         let mut good = Vec::with_capacity(candidates.len());
         for ((i, verified), verdict) in candidates.into_iter().zip(verdicts) {
             match verdict {
