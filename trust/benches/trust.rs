@@ -1,5 +1,5 @@
 //! Trust recomputation (personalised random walk with restart) for 1k, 10k
-//! and 100k operators with about 10 trust edges each. Target: < 100 ms at 10k.
+//! and 100k operators with about 10 trust edges each. Target: < 100 ms at 100k.
 //!
 //! Run: `cargo bench -p vouch-trust --bench trust`
 

@@ -41,7 +41,9 @@ pub use score::{
 pub struct TrustEngine {
     root: NodeKey,
     config: Config,
-    graph: Mutex<TrustGraph>,
+    /// Shared with a recomputation in progress, copied on write only if
+    /// an edge changes meanwhile.
+    graph: Mutex<Arc<TrustGraph>>,
     dirty: AtomicBool,
     /// Set when a recompute reached an author the previous map did not.
     grown: AtomicBool,
@@ -54,7 +56,7 @@ impl TrustEngine {
         let engine = TrustEngine {
             root,
             config,
-            graph: Mutex::new(TrustGraph::default()),
+            graph: Mutex::new(Arc::new(TrustGraph::default())),
             dirty: AtomicBool::new(true),
             grown: AtomicBool::new(false),
             current: RwLock::new(Arc::new(TrustMap::default())),
@@ -71,12 +73,19 @@ impl TrustEngine {
     /// Feeds a statement that won its slot in the store (trust statements
     /// change the graph; everything else is ignored).
     pub fn apply(&self, statement: &SignedStatement) {
-        let changed = self
-            .graph
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .apply(statement);
-        if changed {
+        if let Some((from, to, weight)) = graph::edge_of(statement) {
+            self.set_edge(from, to, weight);
+        }
+    }
+
+    fn set_edge(&self, from: NodeKey, to: NodeKey, weight: u8) {
+        let mut graph = self.graph.lock().unwrap_or_else(PoisonError::into_inner);
+        let current = if from == to {
+            weight
+        } else {
+            graph.weight(&from, &to)
+        };
+        if current != weight && Arc::make_mut(&mut graph).set(from, to, weight) {
             self.dirty.store(true, Ordering::Release);
         }
     }
@@ -86,14 +95,7 @@ impl TrustEngine {
         if let (Subject::Node(to), vouch_protocol::Claim::Trust { .. }) =
             (&statement.body.subject, &statement.body.claim)
         {
-            let changed = self
-                .graph
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .set(statement.author, *to, 0);
-            if changed {
-                self.dirty.store(true, Ordering::Release);
-            }
+            self.set_edge(statement.author, *to, 0);
         }
     }
 
@@ -104,11 +106,7 @@ impl TrustEngine {
             return None;
         }
         let started = Instant::now();
-        let graph = self
-            .graph
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
+        let graph = Arc::clone(&self.graph.lock().unwrap_or_else(PoisonError::into_inner));
         let map = personalised_rank(&graph, self.root, self.config.rank_params());
         let mut current = self.current.write().unwrap_or_else(PoisonError::into_inner);
         if map.reaches_beyond(&current) {

@@ -42,25 +42,37 @@ pub struct RankParams {
 
 /// How much the local node trusts each author (itself at 1), and how much
 /// each author's statements weigh in a score.
+///
+/// Kept as arrays in the walk's order behind one key index: a lookup is
+/// one hash probe, and a recomputation builds one map, not three.
 #[derive(Debug, Clone, Default)]
 pub struct TrustMap {
-    trust: FastMap<NodeKey, f64>,
-    /// The direct peer each author is first reached through (breadth
-    /// first from the local node).
-    branch: FastMap<NodeKey, NodeKey>,
-    /// For authors first reached across a weak vouch: the node that vouch
-    /// names, and its weight (the weakest such vouch on the way).
-    gate: FastMap<NodeKey, (NodeKey, u8)>,
-    root: Option<NodeKey>,
+    /// Each author the walk reached (trust > 0), the local node first at 0.
+    index: FastMap<NodeKey, u32>,
+    nodes: Vec<NodeKey>,
+    trust: Vec<f64>,
+    /// The index of the direct peer each author is first reached through
+    /// (breadth first from the local node); the local node's own is 0.
+    branch: Vec<u32>,
+    /// For authors first reached across a weak vouch: the index of the
+    /// node that vouch names, and its weight (the weakest on the way).
+    gate: Vec<Option<(u32, u8)>>,
     own_weight: f64,
     author_cap: f64,
     iterations: u32,
 }
 
 impl TrustMap {
+    fn position(&self, author: &NodeKey) -> Option<usize> {
+        self.index.get(author).map(|&i| i as usize)
+    }
+
     /// Trust in `author`; 0 for authors outside my web of trust.
     pub fn get(&self, author: &NodeKey) -> f64 {
-        self.trust.get(author).copied().unwrap_or(0.0)
+        self.position(author)
+            .and_then(|i| self.trust.get(i))
+            .copied()
+            .unwrap_or(0.0)
     }
 
     /// The weight of `author`'s statements in a score: its trust, capped.
@@ -75,10 +87,10 @@ impl TrustMap {
     /// mistaken peers) cannot swing it. The local node's own statements
     /// weigh `max_author_weight`: one voice, never a verdict on its own.
     pub fn weight(&self, author: &NodeKey) -> f64 {
-        if self.root.as_ref() == Some(author) {
-            self.own_weight
-        } else {
-            self.get(author).min(self.author_cap)
+        match self.position(author) {
+            Some(0) => self.own_weight,
+            Some(i) => self.trust.get(i).map_or(0.0, |t| t.min(self.author_cap)),
+            None => 0.0,
         }
     }
 
@@ -88,7 +100,10 @@ impl TrustMap {
     /// behind any one of my vouches — a sybil clique a peer's peer let in —
     /// weighs at most one voice, however many keys it has.
     pub fn branch(&self, author: &NodeKey) -> Option<&NodeKey> {
-        self.branch.get(author)
+        match self.position(author)? {
+            0 => None,
+            i => self.nodes.get(*self.branch.get(i)? as usize),
+        }
     }
 
     /// The weak vouch (weight below [`WEAK_VOUCH`], made by someone other
@@ -97,7 +112,8 @@ impl TrustMap {
     /// operator who vouches weakly passes on a weak voice, however many
     /// keys stand behind it.
     pub fn gate(&self, author: &NodeKey) -> Option<(&NodeKey, u8)> {
-        self.gate.get(author).map(|(node, w)| (node, *w))
+        let (node, weight) = (*self.gate.get(self.position(author)?)?)?;
+        Some((self.nodes.get(node as usize)?, weight))
     }
 
     /// The most any author other than the local node weighs (see [`TrustMap::weight`]).
@@ -107,19 +123,19 @@ impl TrustMap {
 
     /// Whether this map trusts an author `other` does not (the web grew).
     pub fn reaches_beyond(&self, other: &TrustMap) -> bool {
-        self.trust
-            .keys()
-            .any(|author| !other.trust.contains_key(author))
+        self.nodes
+            .iter()
+            .any(|author| !other.index.contains_key(author))
     }
 
     /// Number of authors with non-zero trust (including the local node).
     pub fn len(&self) -> usize {
-        self.trust.len()
+        self.nodes.len()
     }
 
     /// True when not even the local node is in the map (never after a compute).
     pub fn is_empty(&self) -> bool {
-        self.trust.is_empty()
+        self.nodes.is_empty()
     }
 
     /// Power iterations the last computation took.
@@ -129,67 +145,113 @@ impl TrustMap {
 
     /// All authors with their trust, highest first.
     pub fn ranked(&self) -> Vec<(NodeKey, f64)> {
-        let mut all: Vec<_> = self.trust.iter().map(|(k, t)| (*k, *t)).collect();
+        let mut all: Vec<_> = self
+            .nodes
+            .iter()
+            .copied()
+            .zip(self.trust.iter().copied())
+            .collect();
         all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         all
     }
 }
 
-/// Computes personalised trust from `root`'s point of view.
-pub fn personalised_rank(graph: &TrustGraph, root: NodeKey, params: RankParams) -> TrustMap {
-    // Index the nodes reachable from the root, breadth first (nothing else
-    // can get trust), and note the branch each is first reached through.
-    let mut index: FastMap<NodeKey, usize> = FastMap::default();
-    index.insert(root, 0);
-    let mut branch: FastMap<NodeKey, NodeKey> = FastMap::default();
-    let mut gate: FastMap<NodeKey, (NodeKey, u8)> = FastMap::default();
-    let mut nodes = vec![root];
-    let mut cursor = 0;
-    while let Some(from) = nodes.get(cursor).copied() {
-        let mut next: Vec<(&NodeKey, u8)> = graph.edges_from(&from).collect();
-        next.sort_unstable();
-        for (to, weight) in next {
-            if !index.contains_key(to) {
-                index.insert(*to, nodes.len());
-                nodes.push(*to);
-                let via = if from == root {
-                    *to
-                } else {
-                    branch.get(&from).copied().unwrap_or(*to)
-                };
-                branch.insert(*to, via);
-                let inherited = gate.get(&from).copied();
-                // My own vouches weigh what I chose; a weak vouch further out
-                // caps what stands behind it.
-                let here = (from != root && weight < WEAK_VOUCH).then_some((*to, weight));
-                let weakest = match (inherited, here) {
-                    (Some(a), Some(b)) => Some(if b.1 <= a.1 { b } else { a }),
-                    (a, b) => a.or(b),
-                };
-                if let Some(weakest) = weakest {
-                    gate.insert(*to, weakest);
-                }
-            }
+/// The nodes reachable from the root, breadth first, with the edges
+/// between them as index lists: what the walk runs on.
+struct Reachable {
+    nodes: Vec<NodeKey>,
+    /// `edges[offsets[i]..offsets[i + 1]]` leave node `i`: (target, the
+    /// share of a walk at `i` that follows it), in target order.
+    offsets: Vec<usize>,
+    edges: Vec<(u32, f64)>,
+    branch: Vec<u32>,
+    gate: Vec<Option<(u32, u8)>>,
+}
+
+impl Reachable {
+    /// Indexes the nodes reachable from `root` (nothing else can get
+    /// trust), noting the branch and the weakest outer vouch each is first
+    /// reached through, and each node's edges, in one breadth-first pass.
+    fn from(graph: &TrustGraph, root: NodeKey) -> Reachable {
+        let mut out = Reachable {
+            nodes: vec![root],
+            offsets: vec![0],
+            edges: Vec::new(),
+            branch: vec![0],
+            gate: vec![None],
+        };
+        let Some(root_id) = graph.id(&root) else {
+            out.offsets.push(0);
+            return out;
+        };
+        // Graph id → walk index, u32::MAX until reached.
+        let mut at_of = vec![u32::MAX; graph.id_count()];
+        let mut ids = vec![root_id];
+        if let Some(at) = at_of.get_mut(root_id as usize) {
+            *at = 0;
         }
-        cursor += 1;
+        let mut cursor = 0usize;
+        while let Some(&from) = ids.get(cursor) {
+            // In key order (the graph keeps it): the walk's order, and so
+            // its floating sums, are the same in every process.
+            let total: f64 = graph.edges_of(from).map(|(_, w)| f64::from(w)).sum();
+            let denominator = total.max(100.0);
+            let start = out.edges.len();
+            for (to, weight) in graph.edges_of(from) {
+                let Some(slot) = at_of.get_mut(to as usize) else {
+                    continue;
+                };
+                if *slot == u32::MAX {
+                    let Some(key) = graph.key(to).copied() else {
+                        continue;
+                    };
+                    let at = ids.len() as u32;
+                    *slot = at;
+                    ids.push(to);
+                    out.first_reached(cursor, at, weight);
+                    out.nodes.push(key);
+                }
+                out.edges.push((*slot, f64::from(weight) / denominator));
+            }
+            if let Some(edges) = out.edges.get_mut(start..) {
+                edges.sort_unstable_by_key(|&(at, _)| at);
+            }
+            out.offsets.push(out.edges.len());
+            cursor += 1;
+        }
+        out
     }
 
-    // Transition lists: (target index, probability); the rest returns home.
-    let transitions: Vec<Vec<(usize, f64)>> = nodes
-        .iter()
-        .map(|from| {
-            let total: f64 = graph.edges_from(from).map(|(_, w)| f64::from(w)).sum();
-            let denominator = total.max(100.0);
-            let mut edges: Vec<(usize, f64)> = graph
-                .edges_from(from)
-                .filter_map(|(to, w)| index.get(to).map(|&i| (i, f64::from(w) / denominator)))
-                .collect();
-            // The graph's maps iterate in a random order per process; floating
-            // sums must not, or the same graph gives different trust.
-            edges.sort_unstable_by_key(|&(i, _)| i);
-            edges
-        })
-        .collect();
+    /// Notes the branch and gate of node `at`, first reached from node
+    /// `from` by a vouch of `weight`.
+    fn first_reached(&mut self, from: usize, at: u32, weight: u8) {
+        let via = if from == 0 {
+            at
+        } else {
+            self.branch.get(from).copied().unwrap_or(at)
+        };
+        self.branch.push(via);
+        let inherited = self.gate.get(from).copied().flatten();
+        // My own vouches weigh what I chose; a weak vouch further out caps
+        // what stands behind it.
+        let here = (from != 0 && weight < WEAK_VOUCH).then_some((at, weight));
+        self.gate.push(match (inherited, here) {
+            (Some(a), Some(b)) => Some(if b.1 <= a.1 { b } else { a }),
+            (a, b) => a.or(b),
+        });
+    }
+
+    fn edges_of(&self, node: usize) -> &[(u32, f64)] {
+        let start = self.offsets.get(node).copied().unwrap_or(0);
+        let end = self.offsets.get(node + 1).copied().unwrap_or(start);
+        self.edges.get(start..end).unwrap_or(&[])
+    }
+}
+
+/// Computes personalised trust from `root`'s point of view.
+pub fn personalised_rank(graph: &TrustGraph, root: NodeKey, params: RankParams) -> TrustMap {
+    let reachable = Reachable::from(graph, root);
+    let n = reachable.nodes.len();
 
     // Walks of at most `walk_steps` steps (early termination, as in
     // SybilRank): at each step a walk stops where it is with the restart
@@ -198,7 +260,6 @@ pub fn personalised_rank(graph: &TrustGraph, root: NodeKey, params: RankParams) 
     // dropped, so trust that enters a region through a few edges cannot
     // circulate there and pile up.
     let alpha = params.restart_probability.clamp(0.01, 0.99);
-    let n = nodes.len();
     let mut current = vec![0.0; n];
     current[0] = 1.0;
     let mut visits = vec![0.0; n];
@@ -207,16 +268,15 @@ pub fn personalised_rank(graph: &TrustGraph, root: NodeKey, params: RankParams) 
     for _ in 0..params.walk_steps {
         iterations += 1;
         next.iter_mut().for_each(|x| *x = 0.0);
-        for (from, edges) in transitions.iter().enumerate() {
-            let here = current[from];
+        for (from, &here) in current.iter().enumerate() {
             if here == 0.0 {
                 continue;
             }
             visits[from] += alpha * here;
             let moving = (1.0 - alpha) * here;
             let mut spent = 0.0;
-            for &(to, p) in edges {
-                next[to] += moving * p;
+            for &(to, p) in reachable.edges_of(from) {
+                next[to as usize] += moving * p;
                 spent += p;
             }
             next[0] += moving * (1.0 - spent).max(0.0);
@@ -224,30 +284,42 @@ pub fn personalised_rank(graph: &TrustGraph, root: NodeKey, params: RankParams) 
         std::mem::swap(&mut current, &mut next);
     }
 
+    // Keep the nodes the walk reached (the root always), renumbered in the
+    // walk's order; branches and gates point at reached nodes only.
     let home = visits[0].max(f64::MIN_POSITIVE);
-    let trust: FastMap<NodeKey, f64> = nodes
-        .iter()
-        .zip(&visits)
-        .filter(|(node, v)| **node == root || **v > 0.0)
-        .map(|(node, v)| (*node, if *node == root { 1.0 } else { v / home }))
-        .collect();
-    // Summed in the walk's node order, not the map's (random per process).
-    let (sum, squares) = nodes
-        .iter()
-        .zip(&visits)
-        .filter(|(node, v)| **node != root && **v > 0.0)
-        .map(|(_, v)| v / home)
-        .fold((0.0, 0.0), |(sum, squares), t| (sum + t, squares + t * t));
-    let mean_trust = if sum > 0.0 { squares / sum } else { 0.0 };
-    branch.retain(|node, _| trust.contains_key(node));
-    gate.retain(|node, _| trust.contains_key(node));
-    TrustMap {
-        trust,
-        branch,
-        gate,
-        root: Some(root),
-        own_weight: params.max_author_weight,
-        author_cap: (params.author_cap_of_mean * mean_trust).min(params.max_author_weight),
-        iterations,
+    let kept: Vec<usize> = (0..n).filter(|&i| i == 0 || visits[i] > 0.0).collect();
+    let mut renumbered = vec![u32::MAX; n];
+    for (new, &old) in kept.iter().enumerate() {
+        renumbered[old] = new as u32;
     }
+    let mut map = TrustMap {
+        own_weight: params.max_author_weight,
+        iterations,
+        ..TrustMap::default()
+    };
+    map.index.reserve(kept.len());
+    // Summed in the walk's node order, never a map's.
+    let (mut sum, mut squares) = (0.0, 0.0);
+    for &old in &kept {
+        let node = reachable.nodes[old];
+        let trust = if old == 0 { 1.0 } else { visits[old] / home };
+        if old != 0 {
+            sum += trust;
+            squares += trust * trust;
+        }
+        map.index.insert(node, map.nodes.len() as u32);
+        map.nodes.push(node);
+        map.trust.push(trust);
+        let branch = reachable.branch.get(old).copied().unwrap_or(0) as usize;
+        map.branch
+            .push(renumbered.get(branch).copied().unwrap_or(0));
+        let gate = reachable.gate.get(old).copied().flatten();
+        map.gate.push(gate.and_then(|(node, w)| {
+            let node = renumbered.get(node as usize).copied()?;
+            (node != u32::MAX).then_some((node, w))
+        }));
+    }
+    let mean_trust = if sum > 0.0 { squares / sum } else { 0.0 };
+    map.author_cap = (params.author_cap_of_mean * mean_trust).min(params.max_author_weight);
+    map
 }

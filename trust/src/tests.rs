@@ -938,3 +938,37 @@ fn the_same_graph_gives_the_same_trust_to_the_last_bit_whatever_order_it_was_bui
     };
     assert_eq!(bits(&forward), bits(&backward));
 }
+
+#[test]
+fn the_graph_sets_changes_and_removes_edges_whatever_keys_it_has_seen() {
+    let (a, b, c) = (key(1).public(), key(2).public(), key(3).public());
+    let mut graph = TrustGraph::default();
+    assert!(
+        !graph.set(a, b, 0),
+        "removing what is not there changes nothing"
+    );
+    assert!(graph.set(a, b, 60));
+    assert!(
+        !graph.set(a, b, 60),
+        "the same weight again changes nothing"
+    );
+    assert!(graph.set(a, b, 70));
+    assert!(graph.set(c, a, 10));
+    assert!(!graph.set(a, a, 50), "no edge to oneself");
+    assert_eq!(
+        (
+            graph.weight(&a, &b),
+            graph.weight(&c, &a),
+            graph.edge_count()
+        ),
+        (70, 10, 2)
+    );
+    assert!(graph.set(a, b, 0));
+    assert_eq!((graph.weight(&a, &b), graph.edge_count()), (0, 1));
+    assert_eq!(graph.edges_from(&a).count(), 0);
+    // A removed edge comes back like a new one, and the walk follows it.
+    assert!(graph.set(a, b, 90));
+    let map = personalised_rank(&graph, a, Config::default().rank_params());
+    assert!(map.get(&b) > 0.0 && map.get(&c) == 0.0, "{map:?}");
+    assert_eq!(map.branch(&b), Some(&b));
+}
