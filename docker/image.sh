@@ -12,8 +12,10 @@
 #   otherwise localhost/debian:bookworm-slim, made once from Debian's
 #   packages with debootstrap (about a minute; needs root).
 #
-# VOUCH_BASE_IMAGE names a base to use as it is. Needs root for Podman and
-# for debootstrap.
+# VOUCH_BASE_IMAGE names a base to use as it is; VOUCH_BINARY a `vouch`
+# binary to put in the image instead of building one (CI passes its own
+# build). The debootstrap tarball is kept in /var/tmp/vouch-docker, so a
+# machine makes it once. Needs root for Podman and for debootstrap.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
@@ -46,23 +48,33 @@ if [ -z "$base" ]; then
     elif timeout 60 "$engine" pull -q debian:bookworm-slim >/dev/null 2>&1; then
         base=debian:bookworm-slim
     else
-        say "no registry answers: making $LOCAL_BASE from Debian's packages"
-        command -v debootstrap >/dev/null 2>&1 || die "needs debootstrap (apt-get install debootstrap)"
-        mirror="$(awk '/^URIs:/ { print $2; exit } /^deb / { print $2; exit }' \
-            /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null || true)"
-        rootfs="$(mktemp -d /var/tmp/vouch-rootfs.XXXXXX)"
-        debootstrap --variant=minbase bookworm "$rootfs" "${mirror:-http://deb.debian.org/debian}" >/dev/null
-        tar -C "$rootfs" -c . | "$engine" import - "$LOCAL_BASE" >/dev/null
-        rm -rf "$rootfs"
+        tarball=/var/tmp/vouch-docker/debian-bookworm-minbase.tar
+        if [ ! -s "$tarball" ]; then
+            say "no registry answers: making $LOCAL_BASE from Debian's packages"
+            command -v debootstrap >/dev/null 2>&1 || die "needs debootstrap (apt-get install debootstrap)"
+            mirror="$(awk '/^URIs:/ { print $2; exit } /^deb / { print $2; exit }' \
+                /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null || true)"
+            rootfs="$(mktemp -d /var/tmp/vouch-rootfs.XXXXXX)"
+            debootstrap --variant=minbase bookworm "$rootfs" "${mirror:-http://deb.debian.org/debian}" >/dev/null
+            mkdir -p "$(dirname "$tarball")"
+            tar -C "$rootfs" -cf "$tarball.part" . && mv "$tarball.part" "$tarball"
+            rm -rf "$rootfs"
+        fi
+        "$engine" import - "$LOCAL_BASE" < "$tarball" >/dev/null
         base="$LOCAL_BASE"
     fi
 fi
 
 # --- the binary -----------------------------------------------------------------
-say "building vouch (release)"
-(cd "$root" && cargo build --release --locked -q -p vouch-cli --bin vouch)
+binary="${VOUCH_BINARY:-}"
+if [ -z "$binary" ]; then
+    say "building vouch (release)"
+    (cd "$root" && cargo build --release --locked -q -p vouch-cli --bin vouch)
+    binary="$CARGO_TARGET_DIR/release/vouch"
+fi
+[ -x "$binary" ] || die "no executable $binary"
 mkdir -p "$here/.prebuilt"
-strip -o "$here/.prebuilt/vouch" "$CARGO_TARGET_DIR/release/vouch"
+strip -o "$here/.prebuilt/vouch" "$binary"
 
 # --- the image ------------------------------------------------------------------
 say "building $tag with $engine on $base"

@@ -15,6 +15,13 @@
 #   peers  `vouch peers` on every node
 #   down   stop the testnet and delete its volumes
 #
+#   scenario NAMES [NODES]
+#          network behaviour, measured: NAMES is baseline, netem, partition,
+#          churn (comma-separated) or all, on NODES containers (default 5).
+#          Builds the image (docker/image.sh) and the runner (vouch-sim),
+#          which starts its own containers with Podman or Docker, prints a
+#          table and writes docker/results/testnet.{csv,svg}. Needs root.
+#
 # TESTNET_TIMEOUT (seconds, default 120) bounds the wait in `up`.
 # Written for bash 3.2 too (macOS's /bin/bash).
 set -euo pipefail
@@ -27,6 +34,7 @@ demo_timeout=15
 
 usage() {
     echo "usage: $(basename "$0") [up|trust|demo|peers|down ...]   (default: up trust demo)"
+    echo "       $(basename "$0") scenario NAMES [NODES]"
 }
 
 die() {
@@ -177,7 +185,33 @@ cmd_down() {
     compose down -v
 }
 
+# scenario NAMES [NODES]: see the top of this file.
+cmd_scenario() {
+    local names="${1:?scenario needs names: baseline, netem, partition, churn or all}"
+    local count="${2:-5}" engine
+    if command -v podman >/dev/null 2>&1; then
+        engine=podman
+    elif command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+        engine=docker
+    else
+        die "needs Podman or a running Docker"
+    fi
+    local root target
+    root="$(dirname "$here")"
+    target="${CARGO_TARGET_DIR:-/var/tmp/vouch-target}"
+    "$here/image.sh" vouch:testnet
+    (cd "$root" && CARGO_TARGET_DIR="$target" cargo build --release --locked -q -p vouch-sim -p vouch-cli)
+    "$target/release/vouch-sim" testnet --engine "$engine" --image vouch:testnet \
+        --nodes "$count" --scenario "$names" --vouch "$target/release/vouch" \
+        --out "$here/results"
+}
+
 main() {
+    if [ "${1:-}" = scenario ]; then
+        shift
+        cmd_scenario "$@"
+        return
+    fi
     [ $# -gt 0 ] || set -- up trust demo
     local cmd
     for cmd in "$@"; do

@@ -8,6 +8,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use vouch_sim::network::Params;
 use vouch_sim::scenarios::calibration::{Calibration, HonestWorld};
+use vouch_sim::testnet::Engine;
+use vouch_sim::testnet::scenarios::{self as net, Scenario};
 use vouch_sim::{output, scenarios};
 
 /// Run Vouch's attack scenarios against a shared-blocklist baseline, or a
@@ -57,6 +59,20 @@ struct TestnetArgs {
     /// Milliseconds between reports.
     #[arg(long, default_value_t = 300)]
     spacing_ms: u64,
+    /// Where the nodes run: `processes` on 127.0.0.1, or `podman` or
+    /// `docker` containers of `--image` (made by docker/image.sh).
+    #[arg(long, default_value = "processes")]
+    engine: String,
+    /// The image the Podman engine runs.
+    #[arg(long, default_value = "vouch:testnet")]
+    image: String,
+    /// Scenarios, comma-separated, or `all`: baseline, netem, partition,
+    /// churn (netem and partition need containers).
+    #[arg(long, default_value = "baseline")]
+    scenario: String,
+    /// Where to write testnet.csv and testnet.svg (nowhere by default).
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -111,6 +127,22 @@ fn testnet(args: TestnetArgs) -> anyhow::Result<bool> {
             .context("the executable has no directory")?
             .join("vouch"),
     };
+    let engine = match args.engine.as_str() {
+        "processes" => Engine::Processes,
+        program @ ("podman" | "docker") => Engine::Containers {
+            program: program.to_owned(),
+            image: args.image.clone(),
+        },
+        other => anyhow::bail!("no engine {other:?} (processes, podman, docker)"),
+    };
+    let scenarios: Vec<Scenario> = if args.scenario == "all" {
+        Scenario::ALL.to_vec()
+    } else {
+        args.scenario
+            .split(',')
+            .map(str::parse)
+            .collect::<anyhow::Result<_>>()?
+    };
     let options = vouch_sim::testnet::Options {
         nodes: args.nodes,
         reports: args.reports,
@@ -119,16 +151,18 @@ fn testnet(args: TestnetArgs) -> anyhow::Result<bool> {
         seed: args.seed,
         deadline_secs: args.deadline_secs,
         spacing_ms: args.spacing_ms,
+        engine,
     };
-    let figures = vouch_sim::testnet::run(&options)?;
-    let [p50, p95, p99, max] = figures.latency_ms;
-    println!("| nodes | reports | delivered | p50 | p95 | p99 | max | trust converged |");
-    println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
-    println!(
-        "| {} | {} | {:.1}% | {p50:.0} ms | {p95:.0} ms | {p99:.0} ms | {max:.0} ms | {:.1} s |",
-        figures.nodes, figures.reports, figures.delivery_percent, figures.trust_converged_secs
-    );
-    Ok(figures.delivery_percent >= 99.0)
+    let mut outcomes = Vec::new();
+    for scenario in scenarios {
+        outcomes.push(net::run(scenario, &options)?);
+    }
+    println!("{}", net::table(&outcomes));
+    if let Some(dir) = &args.out {
+        net::write(&outcomes, dir)?;
+        println!("CSV and SVG in {}", dir.display());
+    }
+    Ok(outcomes.iter().all(net::Outcome::passed))
 }
 
 /// The `[trust]` table of a node configuration file (the node's defaults

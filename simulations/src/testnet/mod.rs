@@ -1,11 +1,14 @@
-//! The loopback testnet: N real `vouch` processes on 127.0.0.1 with
-//! generated keys and configs, node 0 the bootstrap node (the network of
-//! docker/compose.yml), trust along a ring plus seeded random chords. It
-//! makes reports on random nodes, measures when each reaches every other
-//! node, prints delivery and propagation latency, and stops every process
-//! it started.
+//! The testnet: N real `vouch` nodes, as processes on 127.0.0.1 or as
+//! containers (Podman or Docker), with generated keys and configs, node 0 the
+//! bootstrap node (the network of docker/compose.yml), trust along a ring
+//! plus seeded random chords. It makes reports on random nodes, measures
+//! when each reaches every other node, and stops everything it started.
+//! [`scenarios`] shapes the network (latency and loss, a partition,
+//! churn) around the same measurements.
 
 pub mod cluster;
+pub mod containers;
+pub mod scenarios;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,7 +20,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
-pub use cluster::Cluster;
+pub use cluster::{Cluster, Engine};
 
 /// What to run.
 #[derive(Debug, Clone)]
@@ -28,7 +31,8 @@ pub struct Options {
     pub reports: usize,
     /// Random trust edges per node besides its two ring neighbours.
     pub chords: usize,
-    /// The `vouch` binary.
+    /// The `vouch` binary (it runs the nodes on the loopback engine, and
+    /// initialises their data directories on both).
     pub vouch: PathBuf,
     /// Seed of the topology and of who reports.
     pub seed: u64,
@@ -36,6 +40,8 @@ pub struct Options {
     pub deadline_secs: u64,
     /// Pause between reports, in milliseconds.
     pub spacing_ms: u64,
+    /// Where the nodes run.
+    pub engine: Engine,
 }
 
 /// What was measured.
@@ -49,15 +55,26 @@ pub struct Figures {
     pub delivery_percent: f64,
     /// Propagation latency percentiles, in milliseconds (p50, p95, p99, max).
     pub latency_ms: [f64; 4],
-    /// Seconds until every node's web of trust reached every other node.
+    /// Every delivered pair's latency, in milliseconds, sorted.
+    pub latencies: Vec<f64>,
+    /// Seconds until every node's web of trust reached every other node
+    /// and every node held every trust statement.
     pub trust_converged_secs: f64,
 }
 
-/// How often each node is polled for the reports it has not seen yet.
-const POLL: Duration = Duration::from_millis(25);
+/// A started testnet whose webs of trust have converged. Dropping it
+/// stops every node, then deletes their data.
+pub struct Testnet {
+    /// The nodes.
+    pub cluster: Cluster,
+    /// Seconds until every node's web of trust reached every other node.
+    pub trust_converged_secs: f64,
+    _root: tempfile::TempDir,
+}
 
-/// Runs the testnet and returns the figures; every process is stopped on return.
-pub fn run(options: &Options) -> anyhow::Result<Figures> {
+/// Starts the nodes, makes every node vouch along the topology and waits
+/// (at most 120 s) until every node trusts every other.
+pub fn start(options: &Options) -> anyhow::Result<Testnet> {
     if options.nodes < 2 {
         bail!("a testnet needs at least 2 nodes");
     }
@@ -68,13 +85,14 @@ pub fn run(options: &Options) -> anyhow::Result<Figures> {
         );
     }
     let root = tempfile::Builder::new().prefix("vouch-testnet").tempdir()?;
-    let mut cluster = Cluster::create(&options.vouch, root.path(), options.nodes)?;
+    let mut cluster = Cluster::create(&options.vouch, root.path(), options.nodes, &options.engine)?;
     eprintln!(
-        "starting {} nodes in {}",
+        "starting {} nodes ({:?}) in {}",
         options.nodes,
+        options.engine,
         root.path().display()
     );
-    cluster.start(&options.vouch)?;
+    cluster.start()?;
 
     let edges = topology(options.nodes, options.chords, options.seed);
     let started = Instant::now();
@@ -86,15 +104,16 @@ pub fn run(options: &Options) -> anyhow::Result<Figures> {
     }
     let converged = wait_until(
         Duration::from_secs(120),
-        // Every node's web of trust reaches every other node (and itself).
-        "every node trusts every other",
+        // Every node's web of trust reaches every other node (and itself),
+        // and every node holds every trust statement: gossip has carried
+        // statements between every pair before the measuring starts.
+        "every node trusts every other and holds every trust statement",
         || {
             (0..options.nodes).all(|i| {
-                cluster
-                    .get(i, "/v1/status")
-                    .ok()
-                    .and_then(|s| s["trusted_authors"].as_u64())
-                    == Some(options.nodes as u64)
+                cluster.get(i, "/v1/status").ok().is_some_and(|s| {
+                    s["trusted_authors"].as_u64() == Some(options.nodes as u64)
+                        && s["trust_edges"].as_u64() == Some(edges.len() as u64)
+                })
             })
         },
     );
@@ -117,29 +136,51 @@ pub fn run(options: &Options) -> anyhow::Result<Figures> {
     }
     let trust_converged_secs = started.elapsed().as_secs_f64();
     eprintln!(
-        "{} trust edges; every node trusts every other after {trust_converged_secs:.1}s; making {} reports",
+        "{} trust edges; every node trusts every other after {trust_converged_secs:.1}s",
         edges.len(),
-        options.reports
     );
+    Ok(Testnet {
+        cluster,
+        trust_converged_secs,
+        _root: root,
+    })
+}
 
-    let latencies = measure(&cluster, options)?;
+/// Runs the testnet and returns the figures; every node is stopped on return.
+pub fn run(options: &Options) -> anyhow::Result<Figures> {
+    let testnet = start(options)?;
+    eprintln!("making {} reports", options.reports);
+    let latencies = measure(&testnet.cluster, options)?;
+    Ok(figures(options, latencies, testnet.trust_converged_secs))
+}
+
+/// The figures of per-report latencies (ms) at each node that received them.
+fn figures(options: &Options, latencies: Vec<Vec<f64>>, trust_converged_secs: f64) -> Figures {
     let pairs = options.reports * (options.nodes - 1);
     let mut delivered: Vec<f64> = latencies.into_iter().flatten().collect();
     delivered.sort_by(f64::total_cmp);
-    let pick = |q: f64| -> f64 {
-        if delivered.is_empty() {
-            return f64::NAN;
-        }
-        let index = ((delivered.len() - 1) as f64 * q).round() as usize;
-        delivered[index.min(delivered.len() - 1)]
-    };
-    Ok(Figures {
+    Figures {
         nodes: options.nodes,
         reports: options.reports,
-        delivery_percent: 100.0 * delivered.len() as f64 / pairs as f64,
-        latency_ms: [pick(0.5), pick(0.95), pick(0.99), pick(1.0)],
+        delivery_percent: 100.0 * delivered.len() as f64 / pairs.max(1) as f64,
+        latency_ms: [
+            percentile(&delivered, 0.5),
+            percentile(&delivered, 0.95),
+            percentile(&delivered, 0.99),
+            percentile(&delivered, 1.0),
+        ],
+        latencies: delivered,
         trust_converged_secs,
-    })
+    }
+}
+
+/// The `q` quantile of sorted values (NaN when there are none).
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let index = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
 }
 
 /// Trust edges: each node vouches for its ring neighbours and `chords`
@@ -164,6 +205,9 @@ pub fn topology(n: usize, chords: usize, seed: u64) -> Vec<(usize, usize)> {
     }
     edges
 }
+
+/// How often each node is polled for the reports it has not seen yet.
+const POLL: Duration = Duration::from_millis(25);
 
 /// Makes the reports one after another on random nodes while one thread
 /// per node polls for them; returns, per report, the latency (ms) at each

@@ -1,0 +1,664 @@
+//! Network behaviour on the testnet, as scenarios measured the same way:
+//! each report's delivery to every other node and its latency, plus what
+//! the scenario is about (time to heal a partition, statements lost to
+//! churn). Shaping the network needs containers (Podman or Docker): delay and loss are
+//! `tc netem` in every container, a partition is blackhole routes between
+//! the two halves.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use plotters::prelude::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde_json::json;
+
+use super::containers;
+use super::{Cluster, Figures, Options, Testnet, figures, measure, start};
+
+/// The scenarios.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scenario {
+    /// Reports on random nodes of an undisturbed network.
+    Baseline,
+    /// The same with 100 ms ± 20 ms delay and 2% loss on every node.
+    Netem,
+    /// Two halves cut apart, reports on both sides, then healed.
+    Partition,
+    /// A third of the nodes stopped and started again while reports flow.
+    Churn,
+}
+
+impl Scenario {
+    /// Every scenario, in the order `all` runs them.
+    pub const ALL: [Scenario; 4] = [
+        Scenario::Baseline,
+        Scenario::Netem,
+        Scenario::Partition,
+        Scenario::Churn,
+    ];
+
+    /// Its name on the command line and in the results.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Baseline => "baseline",
+            Scenario::Netem => "netem",
+            Scenario::Partition => "partition",
+            Scenario::Churn => "churn",
+        }
+    }
+}
+
+impl FromStr for Scenario {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> anyhow::Result<Scenario> {
+        Scenario::ALL
+            .into_iter()
+            .find(|scenario| scenario.name() == s)
+            .with_context(|| format!("no scenario {s:?} (baseline, netem, partition, churn)"))
+    }
+}
+
+/// One measured figure, with its target where it has one.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// What it is.
+    pub metric: String,
+    /// Its value.
+    pub value: f64,
+    /// The target, as text.
+    pub target: Option<String>,
+    /// Whether it met the target.
+    pub pass: Option<bool>,
+}
+
+impl Row {
+    fn info(metric: &str, value: f64) -> Row {
+        Row {
+            metric: metric.to_owned(),
+            value,
+            target: None,
+            pass: None,
+        }
+    }
+
+    fn target(metric: &str, value: f64, target: &str, pass: bool) -> Row {
+        Row {
+            metric: metric.to_owned(),
+            value,
+            target: Some(target.to_owned()),
+            pass: Some(pass),
+        }
+    }
+}
+
+/// What one scenario measured.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// Delivery and latency (for a partition, counted from the heal).
+    pub figures: Figures,
+    /// Its rows, targets included.
+    pub rows: Vec<Row>,
+}
+
+impl Outcome {
+    /// Whether every target was met.
+    pub fn passed(&self) -> bool {
+        self.rows.iter().all(|row| row.pass != Some(false))
+    }
+}
+
+/// Netem delay, jitter and loss on every node.
+const NETEM: [&str; 7] = ["delay", "100ms", "20ms", "loss", "2%", "limit", "10000"];
+
+/// Applies [`NETEM`] on every node; where the kernel has no netem
+/// (`sch_netem`), only the loss, with iptables dropping 2% of the packets
+/// that reach the libp2p port or come back from it. Returns whether the
+/// delay was applied.
+fn degrade(testnet: &Testnet, options: &Options) -> anyhow::Result<bool> {
+    let containers = testnet
+        .cluster
+        .containers()
+        .context("netem needs containers (--engine podman or docker)")?;
+    let mut command = vec!["tc", "qdisc", "add", "dev", "eth0", "root", "netem"];
+    command.extend_from_slice(&NETEM);
+    match containers.exec(0, &command) {
+        Ok(_) => {
+            for i in 1..options.nodes {
+                containers.exec(i, &command)?;
+            }
+            Ok(true)
+        }
+        Err(error) if format!("{error:#}").contains("qdisc kind is unknown") => {
+            eprintln!("this kernel has no netem: applying the loss only, with iptables");
+            let port = containers::P2P_PORT.to_string();
+            for i in 0..options.nodes {
+                for direction in ["--dport", "--sport"] {
+                    containers.exec(
+                        i,
+                        &[
+                            "iptables",
+                            "-A",
+                            "INPUT",
+                            "-p",
+                            "tcp",
+                            direction,
+                            &port,
+                            "-m",
+                            "statistic",
+                            "--mode",
+                            "random",
+                            "--probability",
+                            "0.02",
+                            "-j",
+                            "DROP",
+                        ],
+                    )?;
+                }
+            }
+            Ok(false)
+        }
+        Err(error) => Err(error),
+    }
+}
+/// How long a partition lasts: long past any one gossip round, so what
+/// crosses after the heal was held back, not in flight.
+const CUT: Duration = Duration::from_secs(30);
+/// How long a healed partition or a churned network may take to hold
+/// every report everywhere.
+const CATCH_UP: Duration = Duration::from_secs(90);
+
+/// Runs one scenario on a fresh testnet.
+pub fn run(scenario: Scenario, options: &Options) -> anyhow::Result<Outcome> {
+    eprintln!("== scenario {}", scenario.name());
+    let mut testnet = start(options)?;
+    let outcome = match scenario {
+        Scenario::Baseline => undisturbed(scenario, &testnet, options, 1000.0),
+        Scenario::Netem => {
+            let delayed = degrade(&testnet, options)?;
+            let mut outcome = undisturbed(scenario, &testnet, options, 2000.0)?;
+            outcome.rows.insert(
+                0,
+                Row::info(
+                    "delay applied (ms, ± 20)",
+                    if delayed { 100.0 } else { 0.0 },
+                ),
+            );
+            outcome.rows.insert(1, Row::info("loss applied (%)", 2.0));
+            Ok(outcome)
+        }
+        Scenario::Partition => partition(&testnet, options),
+        Scenario::Churn => churn(&mut testnet, options),
+    }?;
+    for row in &outcome.rows {
+        if row.pass == Some(false) {
+            eprintln!(
+                "FAIL {}: {} {}",
+                row.metric,
+                row.value,
+                row.target.as_deref().unwrap_or("")
+            );
+        }
+    }
+    Ok(outcome)
+}
+
+/// Reports on random nodes, each measured at every other node.
+fn undisturbed(
+    scenario: Scenario,
+    testnet: &Testnet,
+    options: &Options,
+    p99_target_ms: f64,
+) -> anyhow::Result<Outcome> {
+    eprintln!("making {} reports", options.reports);
+    let latencies = measure(&testnet.cluster, options)?;
+    let figures = figures(options, latencies, testnet.trust_converged_secs);
+    let [p50, p95, p99, max] = figures.latency_ms;
+    let rows = vec![
+        Row::target(
+            "delivered (%)",
+            figures.delivery_percent,
+            "100",
+            figures.delivery_percent >= 100.0,
+        ),
+        Row::info("latency p50 (ms)", p50),
+        Row::info("latency p95 (ms)", p95),
+        Row::target(
+            "latency p99 (ms)",
+            p99,
+            &format!("< {p99_target_ms}"),
+            p99 < p99_target_ms,
+        ),
+        Row::info("latency max (ms)", max),
+        Row::info("trust converged (s)", figures.trust_converged_secs),
+    ];
+    Ok(Outcome {
+        scenario,
+        figures,
+        rows,
+    })
+}
+
+/// Whether `node` holds a statement about `subject`.
+fn holds(cluster: &Cluster, node: usize, subject: &str) -> bool {
+    cluster
+        .get(node, &format!("/v1/statements/{subject}"))
+        .is_ok_and(|answer| {
+            answer["statements"]
+                .as_array()
+                .is_some_and(|list| !list.is_empty())
+        })
+}
+
+/// Makes a report about `subject` on `node`.
+fn report(cluster: &Cluster, node: usize, subject: &str) -> anyhow::Result<()> {
+    cluster
+        .post(
+            node,
+            "/v1/report",
+            &json!({"subject": subject, "category": "spam"}),
+        )
+        .map(drop)
+}
+
+/// Polls until every node in `nodes` holds every subject (at most
+/// `limit`); returns, per subject, the milliseconds from `since` until
+/// each node first held it (None: never).
+fn until_held(
+    cluster: &Cluster,
+    nodes: &[usize],
+    subjects: &[String],
+    since: Instant,
+    limit: Duration,
+) -> Vec<Vec<Option<f64>>> {
+    let mut seen = vec![vec![None; nodes.len()]; subjects.len()];
+    while since.elapsed() < limit {
+        for (s, subject) in subjects.iter().enumerate() {
+            for (k, &node) in nodes.iter().enumerate() {
+                if seen[s][k].is_none() && holds(cluster, node, subject) {
+                    seen[s][k] = Some(since.elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+        }
+        if seen.iter().flatten().all(Option::is_some) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    seen
+}
+
+/// The two halves: nodes below n/2 (with the bootstrap node) and the rest.
+/// Each node gets a blackhole route to every node of the other half; the
+/// routes go when healed. Reports are made on both sides; once they have
+/// spread within their side, the network heals and the runner measures
+/// until every node holds every report (gossip again, and back-fill).
+fn partition(testnet: &Testnet, options: &Options) -> anyhow::Result<Outcome> {
+    let cluster = &testnet.cluster;
+    let containers = cluster
+        .containers()
+        .context("partition needs containers (--engine podman or docker)")?;
+    let n = options.nodes;
+    let half = n / 2;
+    let side = |i: usize| i < half;
+    let addresses: Vec<String> = (0..n)
+        .map(|i| containers.address(i))
+        .collect::<anyhow::Result<_>>()?;
+    let routes = |verb: &str| -> anyhow::Result<()> {
+        for i in 0..n {
+            for j in (0..n).filter(|&j| side(j) != side(i)) {
+                containers.exec(i, &["ip", "route", verb, "blackhole", &addresses[j]])?;
+            }
+        }
+        Ok(())
+    };
+    routes("add")?;
+    let cut = Instant::now();
+    eprintln!(
+        "partitioned for {} s: nodes 0..{half} | {half}..{n}",
+        CUT.as_secs()
+    );
+
+    let mut rng = ChaCha8Rng::seed_from_u64(options.seed ^ 0xca7);
+    let per_side = options.reports.div_ceil(2).max(1);
+    let mut subjects = Vec::new();
+    let mut origins = Vec::new();
+    for r in 0..2 * per_side {
+        let origin = if r % 2 == 0 {
+            rng.random_range(0..half)
+        } else {
+            rng.random_range(half..n)
+        };
+        let subject = format!("198.19.{}.{}", r / 250, r % 250 + 1);
+        report(cluster, origin, &subject)?;
+        subjects.push(subject);
+        origins.push(origin);
+        std::thread::sleep(Duration::from_millis(options.spacing_ms));
+    }
+    // Within a side, reports spread as usual.
+    let all: Vec<usize> = (0..n).collect();
+    let spread = Instant::now();
+    let mut within = 0usize;
+    let mut pairs_within = 0usize;
+    for (subject, &origin) in subjects.iter().zip(&origins) {
+        let same: Vec<usize> = all
+            .iter()
+            .copied()
+            .filter(|&i| side(i) == side(origin))
+            .collect();
+        pairs_within += same.len();
+        within += until_held(
+            cluster,
+            &same,
+            std::slice::from_ref(subject),
+            spread,
+            Duration::from_secs(options.deadline_secs),
+        )
+        .iter()
+        .flatten()
+        .filter(|t| t.is_some())
+        .count();
+    }
+    // Across, nothing, however long the cut lasts.
+    std::thread::sleep(CUT.saturating_sub(cut.elapsed()));
+    let leaked = subjects
+        .iter()
+        .zip(&origins)
+        .map(|(subject, &origin)| {
+            all.iter()
+                .filter(|&&i| side(i) != side(origin) && holds(cluster, i, subject))
+                .count()
+        })
+        .sum::<usize>();
+
+    routes("del")?;
+    let cut_secs = cut.elapsed().as_secs_f64();
+    let healed = Instant::now();
+    eprintln!(
+        "healed; waiting until every node holds all {} reports",
+        subjects.len()
+    );
+    let seen = until_held(cluster, &all, &subjects, healed, CATCH_UP);
+    let crossing: Vec<Vec<f64>> = seen
+        .iter()
+        .zip(&origins)
+        .map(|(row, &origin)| {
+            row.iter()
+                .zip(&all)
+                .filter(|(_, i)| side(**i) != side(origin))
+                .filter_map(|(t, _)| *t)
+                .collect()
+        })
+        .collect();
+    let crossing_pairs: usize = origins
+        .iter()
+        .map(|&o| all.iter().filter(|&&i| side(i) != side(o)).count())
+        .sum();
+    let full_secs = seen
+        .iter()
+        .flatten()
+        .map(|t| t.unwrap_or(f64::INFINITY))
+        .fold(0.0, f64::max)
+        / 1000.0;
+    let mut figures = figures(
+        &Options {
+            reports: subjects.len(),
+            ..options.clone()
+        },
+        crossing,
+        testnet.trust_converged_secs,
+    );
+    figures.delivery_percent =
+        100.0 * figures.latencies.len() as f64 / crossing_pairs.max(1) as f64;
+    let rows = vec![
+        Row::info("cut lasted (s)", cut_secs),
+        Row::info("reports (both sides)", subjects.len() as f64),
+        Row::target(
+            "held within their side while cut (%)",
+            100.0 * within as f64 / pairs_within.max(1) as f64,
+            "100",
+            within == pairs_within,
+        ),
+        Row::target(
+            "reached the other side while cut",
+            leaked as f64,
+            "0",
+            leaked == 0,
+        ),
+        Row::target(
+            "after the heal: every node holds every report (s)",
+            full_secs,
+            "<= 60",
+            full_secs <= 60.0,
+        ),
+        Row::info("after the heal: crossing p50 (ms)", figures.latency_ms[0]),
+        Row::info("after the heal: crossing p99 (ms)", figures.latency_ms[2]),
+    ];
+    Ok(Outcome {
+        scenario: Scenario::Partition,
+        figures,
+        rows,
+    })
+}
+
+/// A third of the nodes (never the bootstrap node) stop a quarter of the
+/// way through the reports and start again three quarters of the way;
+/// reports go to running nodes. Whatever a node held at any poll must
+/// still be there at the end, and every node must catch up.
+fn churn(testnet: &mut Testnet, options: &Options) -> anyhow::Result<Outcome> {
+    let n = options.nodes;
+    let churners: Vec<usize> = (1..n).step_by(3).take((n / 3).max(1)).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(options.seed ^ 0xc4);
+    let reports = options.reports.max(4);
+    let mut subjects: Vec<String> = Vec::new();
+    let mut made: Vec<Instant> = Vec::new();
+    let mut down: HashSet<usize> = HashSet::new();
+    // (report, node) pairs a node was seen holding, and when first.
+    let mut seen: Vec<Vec<Option<f64>>> = Vec::new();
+    let mut restarted = Instant::now();
+    for r in 0..reports {
+        if r == reports / 4 {
+            for &i in &churners {
+                testnet.cluster.stop(i)?;
+                down.insert(i);
+            }
+            eprintln!("stopped nodes {churners:?}");
+        }
+        if r == 3 * reports / 4 {
+            for &i in &churners {
+                testnet.cluster.restart(i)?;
+                down.remove(&i);
+            }
+            restarted = Instant::now();
+            eprintln!("started nodes {churners:?} again");
+        }
+        let running: Vec<usize> = (0..n).filter(|i| !down.contains(i)).collect();
+        let origin = running[rng.random_range(0..running.len())];
+        let subject = format!("198.20.{}.{}", r / 250, r % 250 + 1);
+        report(&testnet.cluster, origin, &subject)?;
+        subjects.push(subject);
+        made.push(Instant::now());
+        seen.push(vec![None; n]);
+        seen[r][origin] = Some(0.0);
+        // One poll of every running node for every report so far.
+        for (s, subject) in subjects.iter().enumerate() {
+            for &i in &running {
+                if seen[s][i].is_none() && holds(&testnet.cluster, i, subject) {
+                    seen[s][i] = Some(made[s].elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(options.spacing_ms));
+    }
+    // Every node catches up.
+    let all: Vec<usize> = (0..n).collect();
+    let deadline = Instant::now() + CATCH_UP;
+    while Instant::now() < deadline && seen.iter().flatten().any(Option::is_none) {
+        for (s, subject) in subjects.iter().enumerate() {
+            for &i in &all {
+                if seen[s][i].is_none() && holds(&testnet.cluster, i, subject) {
+                    seen[s][i] = Some(made[s].elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let full_secs = restarted.elapsed().as_secs_f64();
+    // Nothing held is lost: every pair seen is still there.
+    let lost = subjects
+        .iter()
+        .enumerate()
+        .map(|(s, subject)| {
+            all.iter()
+                .filter(|&&i| seen[s][i].is_some() && !holds(&testnet.cluster, i, subject))
+                .count()
+        })
+        .sum::<usize>();
+    let missing = seen.iter().flatten().filter(|t| t.is_none()).count();
+    let latencies: Vec<Vec<f64>> = seen
+        .iter()
+        .map(|row| row.iter().flatten().copied().filter(|&t| t > 0.0).collect())
+        .collect();
+    let figures = figures(
+        &Options {
+            reports,
+            ..options.clone()
+        },
+        latencies,
+        testnet.trust_converged_secs,
+    );
+    let rows = vec![
+        Row::info("nodes stopped and started", churners.len() as f64),
+        Row::target("statements lost", lost as f64, "0", lost == 0),
+        Row::target(
+            "(report, node) pairs missing at the end",
+            missing as f64,
+            "0",
+            missing == 0,
+        ),
+        Row::info(
+            "restarted nodes caught up after (s)",
+            if missing == 0 {
+                full_secs
+            } else {
+                f64::INFINITY
+            },
+        ),
+        Row::info("latency p50 (ms)", figures.latency_ms[0]),
+        Row::info("latency p99 (ms)", figures.latency_ms[2]),
+    ];
+    Ok(Outcome {
+        scenario: Scenario::Churn,
+        figures,
+        rows,
+    })
+}
+
+/// The outcomes as one markdown table.
+pub fn table(outcomes: &[Outcome]) -> String {
+    let mut out =
+        String::from("| scenario | metric | value | target | result |\n|---|---|---:|---|---|\n");
+    for outcome in outcomes {
+        for row in &outcome.rows {
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} |\n",
+                outcome.scenario.name(),
+                row.metric,
+                format_value(row.value),
+                row.target.as_deref().unwrap_or(""),
+                match row.pass {
+                    Some(true) => "PASS",
+                    Some(false) => "FAIL",
+                    None => "",
+                }
+            ));
+        }
+    }
+    out
+}
+
+fn format_value(value: f64) -> String {
+    if !value.is_finite() {
+        "never".into()
+    } else if value.fract() == 0.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.1}")
+    }
+}
+
+/// Writes `testnet.csv` (one line per row) and `testnet.svg` (each
+/// scenario's latency distribution) into `dir`.
+pub fn write(outcomes: &[Outcome], dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut csv = String::from("scenario,metric,value,target,result\n");
+    for outcome in outcomes {
+        for row in &outcome.rows {
+            csv.push_str(&format!(
+                "{},\"{}\",{},{},{}\n",
+                outcome.scenario.name(),
+                row.metric,
+                row.value,
+                row.target.as_deref().unwrap_or(""),
+                row.pass.map_or("", |p| if p { "PASS" } else { "FAIL" })
+            ));
+        }
+    }
+    std::fs::write(dir.join("testnet.csv"), csv)?;
+    chart(outcomes, &dir.join("testnet.svg")).map_err(|e| anyhow::anyhow!("chart: {e}"))
+}
+
+/// Share of (report, node) pairs delivered against milliseconds, one line
+/// per scenario (a partition's counted from the heal).
+fn chart(outcomes: &[Outcome], path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let root = SVGBackend::new(path, (900, 520)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let max_ms = outcomes
+        .iter()
+        .flat_map(|o| o.figures.latencies.last())
+        .copied()
+        .fold(100.0f64, f64::max);
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "Reports delivered against time, per scenario",
+            ("sans-serif", 18),
+        )
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d((1f64..max_ms * 1.2).log_scale(), 0.0..100.0)?;
+    chart
+        .configure_mesh()
+        .x_desc("milliseconds after the report (partition: after the heal), log scale")
+        .y_desc("(report, node) pairs delivered (%)")
+        .draw()?;
+    let colours = [BLUE, RED, GREEN, MAGENTA];
+    for (outcome, colour) in outcomes.iter().zip(colours) {
+        let latencies = &outcome.figures.latencies;
+        let delivered = outcome.figures.delivery_percent;
+        let total = latencies.len().max(1) as f64;
+        let points: Vec<(f64, f64)> = latencies
+            .iter()
+            .enumerate()
+            .map(|(k, &ms)| (ms.max(1.0), delivered * (k + 1) as f64 / total))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(points, colour.stroke_width(2)))?
+            .label(outcome.scenario.name())
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 16, y)], colour.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE)
+        .border_style(BLACK)
+        .draw()?;
+    root.present()?;
+    Ok(())
+}
