@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use vouch_sim::testnet::Cluster;
+use vouch_sim::testnet::{Cluster, Engine};
 
 use crate::harness::vouch_bin;
 
@@ -50,8 +50,9 @@ fn a_sybil_clique_behind_a_peers_weak_vouch_changes_nothing_and_never_blocks() {
         .prefix("vouch-small-web")
         .tempdir()
         .expect("temp dir");
-    let mut cluster = Cluster::create(&vouch_bin(), root.path(), 10).expect("cluster");
-    cluster.start(&vouch_bin()).expect("nodes start");
+    let mut cluster =
+        Cluster::create(&vouch_bin(), root.path(), 10, &Engine::Processes).expect("cluster");
+    cluster.start().expect("nodes start");
     // Honest: 0 (me) vouches for 1 and 2; 1 vouches for 3. The clique is
     // 4..=9, everyone vouching for everyone; 3 lets key 4 in with weight 10.
     vouch(&cluster, 0, 1, 80);

@@ -1,7 +1,8 @@
 //! The loopback testnet runner on real `vouch` processes: three nodes,
 //! node 0 the bootstrap node, a few reports from random nodes.
 
-use vouch_sim::testnet::{Options, run, topology};
+use vouch_sim::testnet::scenarios::{self, Scenario};
+use vouch_sim::testnet::{Engine, Options, run, topology};
 
 use crate::harness::vouch_bin;
 
@@ -15,6 +16,7 @@ fn a_three_node_testnet_delivers_every_report() {
         seed: 1,
         deadline_secs: 10,
         spacing_ms: 200,
+        engine: Engine::Processes,
     };
     let figures = run(&options).expect("testnet runs");
     assert_eq!(figures.reports, 5);
@@ -24,6 +26,38 @@ fn a_three_node_testnet_delivers_every_report() {
         p50 <= p95 && p95 <= p99 && p99 <= max && max < 10_000.0,
         "{figures:?}"
     );
+}
+
+#[test]
+fn churned_processes_lose_nothing_and_catch_up() {
+    let options = Options {
+        nodes: 4,
+        reports: 8,
+        chords: 0,
+        vouch: vouch_bin(),
+        seed: 2,
+        deadline_secs: 10,
+        spacing_ms: 200,
+        engine: Engine::Processes,
+    };
+    let outcome = scenarios::run(Scenario::Churn, &options).expect("churn runs");
+    let value = |metric: &str| {
+        outcome
+            .rows
+            .iter()
+            .find(|row| row.metric == metric)
+            .map(|row| row.value)
+            .expect(metric)
+    };
+    assert_eq!(value("nodes stopped and started"), 1.0);
+    assert_eq!(value("statements lost"), 0.0, "{:?}", outcome.rows);
+    assert_eq!(
+        value("(report, node) pairs missing at the end"),
+        0.0,
+        "{:?}",
+        outcome.rows
+    );
+    assert!(outcome.passed());
 }
 
 #[test]

@@ -282,6 +282,34 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// POST of raw bytes with the token on node `i`'s API.
+    pub fn post_bytes(&self, i: usize, path: &str, body: Vec<u8>) -> anyhow::Result<Value> {
+        let member = &self.members[i];
+        let response = self
+            .http
+            .post(format!("{}{path}", member.api))
+            .bearer_auth(&member.token)
+            .header("content-type", "application/octet-stream")
+            .body(body)
+            .send()?;
+        if !response.status().is_success() {
+            bail!("POST {path} on node {i}: {}", response.status());
+        }
+        Ok(response.json()?)
+    }
+
+    /// Deletes node `i`'s database (stopped first): it starts again as a
+    /// new node with the same key.
+    pub fn forget(&self, i: usize) -> anyhow::Result<()> {
+        let db = self.members[i].dir.join("db");
+        if db.exists() {
+            std::fs::remove_dir_all(&db).with_context(|| format!("deleting {}", db.display()))?;
+        }
+        Ok(())
+    }
+}
+
 impl Drop for Cluster {
     fn drop(&mut self) {
         for member in &mut self.members {

@@ -15,6 +15,10 @@ use plotters::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
+use vouch_protocol::{
+    Claim, Evidence, Keypair, ReportCategory, Statement, Subject, VERSION, encode_signed,
+    write_record,
+};
 
 use super::containers;
 use super::{Cluster, Figures, Options, Testnet, figures, measure, start};
@@ -30,15 +34,18 @@ pub enum Scenario {
     Partition,
     /// A third of the nodes stopped and started again while reports flow.
     Churn,
+    /// A new node joining a network that holds 100k statements.
+    LateJoiner,
 }
 
 impl Scenario {
     /// Every scenario, in the order `all` runs them.
-    pub const ALL: [Scenario; 4] = [
+    pub const ALL: [Scenario; 5] = [
         Scenario::Baseline,
         Scenario::Netem,
         Scenario::Partition,
         Scenario::Churn,
+        Scenario::LateJoiner,
     ];
 
     /// Its name on the command line and in the results.
@@ -48,6 +55,7 @@ impl Scenario {
             Scenario::Netem => "netem",
             Scenario::Partition => "partition",
             Scenario::Churn => "churn",
+            Scenario::LateJoiner => "late-joiner",
         }
     }
 }
@@ -59,7 +67,9 @@ impl FromStr for Scenario {
         Scenario::ALL
             .into_iter()
             .find(|scenario| scenario.name() == s)
-            .with_context(|| format!("no scenario {s:?} (baseline, netem, partition, churn)"))
+            .with_context(|| {
+                format!("no scenario {s:?} (baseline, netem, partition, churn, late-joiner)")
+            })
     }
 }
 
@@ -195,6 +205,7 @@ pub fn run(scenario: Scenario, options: &Options) -> anyhow::Result<Outcome> {
         }
         Scenario::Partition => partition(&testnet, options),
         Scenario::Churn => churn(&mut testnet, options),
+        Scenario::LateJoiner => late_joiner(&mut testnet, options),
     }?;
     for row in &outcome.rows {
         if row.pass == Some(false) {
@@ -638,7 +649,7 @@ fn chart(outcomes: &[Outcome], path: &Path) -> Result<(), Box<dyn std::error::Er
         .x_desc("milliseconds after the report (partition: after the heal), log scale")
         .y_desc("(report, node) pairs delivered (%)")
         .draw()?;
-    let colours = [BLUE, RED, GREEN, MAGENTA];
+    let colours = [BLUE, RED, GREEN, MAGENTA, CYAN];
     for (outcome, colour) in outcomes.iter().zip(colours) {
         let latencies = &outcome.figures.latencies;
         let delivered = outcome.figures.delivery_percent;
@@ -661,4 +672,145 @@ fn chart(outcomes: &[Outcome], path: &Path) -> Result<(), Box<dyn std::error::Er
         .draw()?;
     root.present()?;
     Ok(())
+}
+
+/// Statements the late joiner finds in the network.
+const LATE_STATEMENTS: u32 = 100_000;
+/// Authors of those statements, vouched for by one hub.
+const LATE_AUTHORS: u32 = 1_000;
+/// The most bytes one import request carries (the node takes 2 MiB).
+const IMPORT_CHUNK: usize = 1 << 20;
+
+/// The hub, and export-file chunks: its vouches for the authors, then
+/// their reports about [`LATE_STATEMENTS`] addresses in 44.0.0.0/8.
+fn late_statements(seed: u64) -> anyhow::Result<(Keypair, Vec<Vec<u8>>)> {
+    let key = |tag: u8, i: u32| {
+        let mut secret = [tag; 32];
+        secret[..4].copy_from_slice(&i.to_be_bytes());
+        secret[4..12].copy_from_slice(&seed.to_be_bytes());
+        Keypair::from_secret_bytes(secret)
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_secs();
+    let statement = |subject: Subject, claim: Claim| Statement {
+        version: VERSION,
+        subject,
+        created_at: now - 60,
+        expires_at: now + 7 * 86_400,
+        claim,
+    };
+    let hub = key(0xb0, 0);
+    let authors: Vec<Keypair> = (0..LATE_AUTHORS).map(|i| key(0xa0, i)).collect();
+    let mut chunks: Vec<Vec<u8>> = vec![Vec::new()];
+    let mut add = |signed| -> anyhow::Result<()> {
+        let bytes = encode_signed(&signed)?;
+        if chunks
+            .last()
+            .is_some_and(|c| c.len() + bytes.len() + 8 > IMPORT_CHUNK)
+        {
+            chunks.push(Vec::new());
+        }
+        if let Some(chunk) = chunks.last_mut() {
+            write_record(chunk, &bytes);
+        }
+        Ok(())
+    };
+    for author in &authors {
+        add(hub.sign(statement(
+            Subject::Node(author.public()),
+            Claim::Trust { weight: 100 },
+        )))?;
+    }
+    let first = u32::from_be_bytes([44, 0, 0, 1]);
+    for i in 0..LATE_STATEMENTS {
+        let address = std::net::Ipv4Addr::from(first + i);
+        let claim = Claim::Report {
+            category: ReportCategory::Spam,
+            count: 1,
+            evidence: Evidence::default(),
+        };
+        let author = &authors[(i % LATE_AUTHORS) as usize];
+        add(author.sign(statement(Subject::Ip(address.into()), claim)))?;
+    }
+    Ok((hub, chunks))
+}
+
+/// Statements node `i` holds.
+fn statements(cluster: &Cluster, i: usize) -> u64 {
+    cluster
+        .get(i, "/v1/status")
+        .ok()
+        .and_then(|s| s["statements"].as_u64())
+        .unwrap_or(0)
+}
+
+/// Waits (at most `limit`) until every node in `nodes` holds at least
+/// `count` statements; returns the seconds it took.
+fn until_count(cluster: &Cluster, nodes: &[usize], count: u64, limit: Duration) -> f64 {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if nodes.iter().all(|&i| statements(cluster, i) >= count) {
+            return started.elapsed().as_secs_f64();
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    f64::INFINITY
+}
+
+/// The last node leaves at once and forgets everything (a new node with
+/// the same key); node 0 trusts a hub and imports its 100k statements; once
+/// every other node holds them, the new node starts and back-fills them.
+fn late_joiner(testnet: &mut Testnet, options: &Options) -> anyhow::Result<Outcome> {
+    let n = options.nodes;
+    let late = n - 1;
+    testnet.cluster.stop(late)?;
+    testnet.cluster.forget(late)?;
+    let (hub, chunks) = late_statements(options.seed)?;
+    testnet.cluster.post(
+        0,
+        "/v1/trust",
+        &json!({"node": hub.public().to_string(), "weight": 80}),
+    )?;
+    std::thread::sleep(Duration::from_secs(1));
+    let filling = Instant::now();
+    for chunk in chunks {
+        testnet.cluster.post_bytes(0, "/v1/import", chunk)?;
+    }
+    let import_secs = filling.elapsed().as_secs_f64();
+    let expected = statements(&testnet.cluster, 0);
+    eprintln!(
+        "node 0 holds {expected} statements after {import_secs:.1} s; waiting for the others"
+    );
+    let others: Vec<usize> = (1..late).collect();
+    let network_secs = until_count(&testnet.cluster, &others, expected, CATCH_UP);
+    eprintln!("starting node {late}, new");
+    let joining = Instant::now();
+    testnet.cluster.restart(late)?;
+    let started_secs = joining.elapsed().as_secs_f64();
+    let joined_secs = started_secs + until_count(&testnet.cluster, &[late], expected, CATCH_UP);
+    let figures = figures(
+        &Options {
+            reports: 0,
+            ..options.clone()
+        },
+        Vec::new(),
+        testnet.trust_converged_secs,
+    );
+    let rows = vec![
+        Row::info("statements in the network", expected as f64),
+        Row::info("imported on node 0 (s)", import_secs),
+        Row::info("held by every other node after (s)", network_secs),
+        Row::target(
+            "new node holds them all after (s)",
+            joined_secs,
+            "< 30",
+            joined_secs < 30.0,
+        ),
+    ];
+    Ok(Outcome {
+        scenario: Scenario::LateJoiner,
+        figures,
+        rows,
+    })
 }
