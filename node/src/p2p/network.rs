@@ -42,6 +42,12 @@ use crate::store::Store;
 
 /// Gossiped statements waiting for the worker before new ones are ignored.
 const GOSSIP_QUEUE: usize = 8192;
+/// Least time between two DHT lookups for peers made because the node is
+/// short of them (besides the one a minute it always makes).
+const EAGER_DISCOVERY: Duration = Duration::from_secs(5);
+/// Seconds a connection is kept, however many peers the node has, before
+/// it may be pruned (see `Network::prune`).
+const PRUNE_GRACE_SECS: u64 = 30;
 
 /// The network before it runs: everything but the swarm, which needs the
 /// async runtime.
@@ -113,6 +119,7 @@ impl Network {
             done_rx,
             topic: IdentTopic::new(TOPIC),
             bootstrap: Vec::new(),
+            last_discovery: None,
         };
         for (peer, addrs) in self.book.peers {
             for addr in addrs {
@@ -150,6 +157,8 @@ pub struct Running {
     done_rx: mpsc::Receiver<Done>,
     topic: IdentTopic,
     bootstrap: Vec<Multiaddr>,
+    /// When the DHT was last asked for more peers.
+    last_discovery: Option<Instant>,
 }
 
 impl Running {
@@ -189,11 +198,7 @@ impl Running {
                     self.peers.forgive();
                     self.save_peer_book().await;
                 }
-                _ = discovery.tick() => {
-                    if self.swarm.behaviour_mut().kademlia.bootstrap().is_err() {
-                        tracing::debug!("no known peers to bootstrap the DHT from");
-                    }
-                }
+                _ = discovery.tick() => self.discover(),
             }
         }
         self.save_peer_book().await;
@@ -310,10 +315,11 @@ impl Running {
             }
             BehaviourEvent::Identify(_) => {}
             BehaviourEvent::Kademlia(kad::Event::RoutingUpdated { peer, .. }) => {
-                if !self.peers.is_connected(&peer)
-                    && self.peers.connected_count() < self.config.target_peers
-                {
-                    self.dial_peer(peer);
+                if self.peers.connected_count() < self.config.target_peers {
+                    if !self.peers.is_connected(&peer) {
+                        self.dial_peer(peer);
+                    }
+                    self.discover_if_short();
                 }
             }
             BehaviourEvent::Kademlia(_) => {}
@@ -538,6 +544,7 @@ impl Running {
             self.dial_bootstrap();
         }
         self.dial_more();
+        self.discover_if_short();
         self.prune();
         self.peers.forget_old();
         self.update_connected_gauge();
@@ -546,26 +553,56 @@ impl Running {
     /// Keeps the peer count near the target: DHT queries and other nodes'
     /// dials pile connections up, and a node that never lets go fills its
     /// connection limit and turns newcomers away (a bootstrap node above
-    /// all). Beyond four times the target, the lowest-scored peers outside
-    /// the gossip mesh are disconnected.
+    /// all). Beyond twice the target, the lowest-scored peers outside the
+    /// gossip mesh are disconnected, but only those connected for
+    /// [`PRUNE_GRACE_SECS`]: a newcomer keeps its connections long enough
+    /// to be grafted into meshes, rather than being pruned by every busy
+    /// peer it dials and left with one connection outside every mesh.
     fn prune(&mut self) {
-        let ceiling = self.config.target_peers.saturating_mul(4);
-        let connected = self.peers.connected_peers();
-        if connected.len() <= ceiling {
+        let ceiling = self.config.target_peers.saturating_mul(2);
+        let connected = self.peers.connected_count();
+        if connected <= ceiling {
             return;
         }
+        let settled = self.peers.settled_peers(unix_now(), PRUNE_GRACE_SECS);
         let gossipsub = &self.swarm.behaviour().gossipsub;
         let mesh: HashSet<&PeerId> = gossipsub.all_mesh_peers().collect();
-        let mut spare: Vec<(f64, PeerId)> = connected
+        let mut spare: Vec<(f64, PeerId)> = settled
             .iter()
             .filter(|peer| !mesh.contains(peer))
             .map(|peer| (gossipsub.peer_score(peer).unwrap_or(0.0), *peer))
             .collect();
         spare.sort_by(|a, b| a.0.total_cmp(&b.0));
-        let excess = connected.len() - ceiling;
+        let excess = connected - ceiling;
         for (_, peer) in spare.into_iter().take(excess) {
             tracing::debug!(%peer, "pruned: more peers than needed");
             let _ = self.swarm.disconnect_peer_id(peer);
+        }
+    }
+
+    /// Short of peers: asks the DHT for more now, and again every
+    /// [`EAGER_DISCOVERY`] until the target is met, rather than once a
+    /// minute. A newcomer that met its bootstrap node while that node knew
+    /// few others would otherwise stay connected to it alone for a minute,
+    /// outside every gossip mesh, getting statements only by back-fill.
+    fn discover_if_short(&mut self) {
+        if self.peers.connected_count() < self.config.target_peers
+            && self
+                .last_discovery
+                .is_none_or(|at| at.elapsed() >= EAGER_DISCOVERY)
+        {
+            self.discover();
+        }
+    }
+
+    /// Asks the DHT for peers (a Kademlia bootstrap: a lookup of this
+    /// node's own key, which meets the peers closest to it).
+    fn discover(&mut self) {
+        match self.swarm.behaviour_mut().kademlia.bootstrap() {
+            Ok(_) => self.last_discovery = Some(Instant::now()),
+            // (Not counted as a lookup: the first peer the DHT learns
+            // starts one at once.)
+            Err(_) => tracing::debug!("no known peers to bootstrap the DHT from"),
         }
     }
 

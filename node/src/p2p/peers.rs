@@ -176,6 +176,18 @@ impl Peers {
             .collect()
     }
 
+    /// Peers connected for at least `grace_secs` (since their last
+    /// connection change): the ones a full node may let go. A newcomer
+    /// needs a moment to be grafted into gossip meshes; pruned before
+    /// that, a node that dials busy peers is dropped again and again.
+    pub fn settled_peers(&self, now: u64, grace_secs: u64) -> Vec<PeerId> {
+        self.table
+            .iter()
+            .filter(|(_, p)| p.connections > 0 && p.last_seen.saturating_add(grace_secs) <= now)
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
     /// How many peers have a connection open.
     pub fn connected_count(&self) -> usize {
         self.table.values().filter(|p| p.connections > 0).count()
@@ -362,6 +374,23 @@ mod tests {
         assert!(peers.disconnected(&peer, 0));
         assert!(!peers.is_connected(&peer));
         assert!(!peers.disconnected(&PeerId::random(), 0));
+    }
+
+    #[test]
+    fn only_connections_past_their_grace_may_be_pruned() {
+        let (_, mut peers) = peers();
+        let (old, new, gone) = (PeerId::random(), PeerId::random(), PeerId::random());
+        peers.connected(old, 100);
+        peers.connected(gone, 100);
+        peers.disconnected(&gone, 120);
+        peers.connected(new, 125);
+        assert_eq!(peers.settled_peers(129, 30), Vec::<PeerId>::new());
+        assert_eq!(peers.settled_peers(140, 30), vec![old]);
+        let mut both = peers.settled_peers(155, 30);
+        both.sort();
+        let mut expected = vec![old, new];
+        expected.sort();
+        assert_eq!(both, expected, "the disconnected peer is never among them");
     }
 
     #[test]
