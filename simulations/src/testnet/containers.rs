@@ -1,9 +1,10 @@
 //! The container side of the testnet: each node in its own container
-//! (Podman or Docker, the same commands) on a network of its own, its API published on 127.0.0.1 and
-//! its data directory bind-mounted from the host, so the runner reads the
-//! key and token `vouch init` wrote. Network behaviour is shaped inside
-//! the containers (they get `NET_ADMIN`): `tc netem` for delay and loss,
-//! blackhole routes for partitions. Everything made is removed on drop.
+//! (Podman or Docker, the same commands) on a network of its own, its API
+//! published on 127.0.0.1 and its data directory bind-mounted from the
+//! host, so the runner reads the key and token `vouch init` wrote.
+//! Network behaviour is shaped inside the containers (they get
+//! `NET_ADMIN`): `tc netem` (or iptables) for delay and loss, blackhole
+//! routes for partitions. Everything made is removed on drop.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -76,11 +77,14 @@ impl Containers {
         format!("{}-node{i}", self.network)
     }
 
-    /// Makes `dir` (a data directory `vouch init` wrote) the image user's.
+    /// Makes `dir` (a data directory `vouch init` wrote), and everything
+    /// in it, the image user's.
     pub fn hand_over(dir: &Path) -> anyhow::Result<()> {
         std::os::unix::fs::chown(dir, Some(IMAGE_UID), Some(IMAGE_UID))?;
-        for entry in std::fs::read_dir(dir)? {
-            std::os::unix::fs::chown(entry?.path(), Some(IMAGE_UID), Some(IMAGE_UID))?;
+        if dir.is_dir() && !dir.is_symlink() {
+            for entry in std::fs::read_dir(dir)? {
+                Self::hand_over(&entry?.path())?;
+            }
         }
         Ok(())
     }

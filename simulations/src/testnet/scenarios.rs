@@ -1,9 +1,10 @@
 //! Network behaviour on the testnet, as scenarios measured the same way:
 //! each report's delivery to every other node and its latency, plus what
 //! the scenario is about (time to heal a partition, statements lost to
-//! churn). Shaping the network needs containers (Podman or Docker): delay and loss are
-//! `tc netem` in every container, a partition is blackhole routes between
-//! the two halves.
+//! churn, a new node's back-fill). Shaping the network needs containers
+//! (Podman or Docker): delay and loss are `tc netem` in every container
+//! (iptables' random drops where the kernel has no netem), a partition is
+//! blackhole routes between the two halves.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -177,6 +178,7 @@ fn degrade(testnet: &Testnet, options: &Options) -> anyhow::Result<bool> {
         Err(error) => Err(error),
     }
 }
+
 /// How long a partition lasts: long past any one gossip round, so what
 /// crosses after the heal was held back, not in flight.
 const CUT: Duration = Duration::from_secs(30);
