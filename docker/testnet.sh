@@ -17,7 +17,7 @@
 #
 #   scenario NAMES [NODES]
 #          network behaviour, measured: NAMES is baseline, netem, partition,
-#          churn, late-joiner (comma-separated) or all, on NODES containers (default 5).
+#          churn, late-joiner, sybil (comma-separated) or all, on NODES containers (default 5).
 #          Builds the image (docker/image.sh) and the runner (vouch-sim),
 #          which starts its own containers with Podman or Docker, prints a
 #          table and writes docker/results/testnet.{csv,svg}. Needs root.
@@ -187,7 +187,7 @@ cmd_down() {
 
 # scenario NAMES [NODES]: see the top of this file.
 cmd_scenario() {
-    local names="${1:?scenario needs names: baseline, netem, partition, churn, late-joiner or all}"
+    local names="${1:?scenario needs names: baseline, netem, partition, churn, late-joiner, sybil or all}"
     local count="${2:-5}" engine
     if command -v podman >/dev/null 2>&1; then
         engine=podman

@@ -67,7 +67,7 @@ struct TestnetArgs {
     #[arg(long, default_value = "vouch:testnet")]
     image: String,
     /// Scenarios, comma-separated, or `all`: baseline, netem, partition,
-    /// churn, late-joiner (netem and partition need containers).
+    /// churn, late-joiner, sybil (netem and partition need containers).
     #[arg(long, default_value = "baseline")]
     scenario: String,
     /// Where to write testnet.csv and testnet.svg (nowhere by default).

@@ -61,6 +61,32 @@ fn churned_processes_lose_nothing_and_catch_up() {
 }
 
 #[test]
+fn a_sybil_region_changes_no_honest_verdict_and_stays_within_the_quota() {
+    let options = Options {
+        nodes: 4,
+        reports: 0,
+        chords: 0,
+        vouch: vouch_bin(),
+        seed: 3,
+        deadline_secs: 5,
+        spacing_ms: 0,
+        engine: Engine::Processes,
+    };
+    let outcome = scenarios::run(Scenario::Sybil, &options).expect("sybil runs");
+    assert!(outcome.passed(), "{:?}", outcome.rows);
+    let kept = outcome
+        .rows
+        .iter()
+        .find(|row| row.metric.starts_with("sybil statements kept"))
+        .map(|row| row.value)
+        .expect("kept row");
+    assert!(
+        kept > 0.0,
+        "the sybils' statements reached the honest nodes"
+    );
+}
+
+#[test]
 fn the_topology_is_a_ring_plus_distinct_chords() {
     let edges = topology(10, 2, 7);
     for i in 0..10 {

@@ -75,6 +75,13 @@ pub struct Testnet {
 /// Starts the nodes, makes every node vouch along the topology and waits
 /// (at most 120 s) until every node trusts every other.
 pub fn start(options: &Options) -> anyhow::Result<Testnet> {
+    start_with(options, 0)
+}
+
+/// [`start`], with `strangers` more nodes after the honest ones: started
+/// and connected like them, but in nobody's web of trust (see
+/// [`scenarios`]' sybil region).
+pub fn start_with(options: &Options, strangers: usize) -> anyhow::Result<Testnet> {
     if options.nodes < 2 {
         bail!("a testnet needs at least 2 nodes");
     }
@@ -85,10 +92,15 @@ pub fn start(options: &Options) -> anyhow::Result<Testnet> {
         );
     }
     let root = tempfile::Builder::new().prefix("vouch-testnet").tempdir()?;
-    let mut cluster = Cluster::create(&options.vouch, root.path(), options.nodes, &options.engine)?;
+    let mut cluster = Cluster::create(
+        &options.vouch,
+        root.path(),
+        options.nodes + strangers,
+        &options.engine,
+    )?;
     eprintln!(
         "starting {} nodes ({:?}) in {}",
-        options.nodes,
+        options.nodes + strangers,
         options.engine,
         root.path().display()
     );

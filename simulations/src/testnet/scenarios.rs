@@ -22,7 +22,7 @@ use vouch_protocol::{
 };
 
 use super::containers;
-use super::{Cluster, Figures, Options, Testnet, figures, measure, start};
+use super::{Cluster, Figures, Options, Testnet, figures, measure, start, start_with};
 
 /// The scenarios.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,16 +37,19 @@ pub enum Scenario {
     Churn,
     /// A new node joining a network that holds 100k statements.
     LateJoiner,
+    /// Nodes nobody vouches for flooding reports, then one weak attack edge.
+    Sybil,
 }
 
 impl Scenario {
     /// Every scenario, in the order `all` runs them.
-    pub const ALL: [Scenario; 5] = [
+    pub const ALL: [Scenario; 6] = [
         Scenario::Baseline,
         Scenario::Netem,
         Scenario::Partition,
         Scenario::Churn,
         Scenario::LateJoiner,
+        Scenario::Sybil,
     ];
 
     /// Its name on the command line and in the results.
@@ -57,6 +60,7 @@ impl Scenario {
             Scenario::Partition => "partition",
             Scenario::Churn => "churn",
             Scenario::LateJoiner => "late-joiner",
+            Scenario::Sybil => "sybil",
         }
     }
 }
@@ -69,7 +73,7 @@ impl FromStr for Scenario {
             .into_iter()
             .find(|scenario| scenario.name() == s)
             .with_context(|| {
-                format!("no scenario {s:?} (baseline, netem, partition, churn, late-joiner)")
+                format!("no scenario {s:?} (baseline, netem, partition, churn, late-joiner, sybil)")
             })
     }
 }
@@ -189,26 +193,11 @@ const CATCH_UP: Duration = Duration::from_secs(90);
 /// Runs one scenario on a fresh testnet.
 pub fn run(scenario: Scenario, options: &Options) -> anyhow::Result<Outcome> {
     eprintln!("== scenario {}", scenario.name());
-    let mut testnet = start(options)?;
     let outcome = match scenario {
-        Scenario::Baseline => undisturbed(scenario, &testnet, options, 1000.0),
-        Scenario::Netem => {
-            let delayed = degrade(&testnet, options)?;
-            let mut outcome = undisturbed(scenario, &testnet, options, 2000.0)?;
-            outcome.rows.insert(
-                0,
-                Row::info(
-                    "delay applied (ms, ± 20)",
-                    if delayed { 100.0 } else { 0.0 },
-                ),
-            );
-            outcome.rows.insert(1, Row::info("loss applied (%)", 2.0));
-            Ok(outcome)
-        }
-        Scenario::Partition => partition(&testnet, options),
-        Scenario::Churn => churn(&mut testnet, options),
-        Scenario::LateJoiner => late_joiner(&mut testnet, options),
-    }?;
+        // The sybil region starts a testnet of its own, the sybils in it.
+        Scenario::Sybil => sybil(options)?,
+        _ => on(scenario, &mut start(options)?, options)?,
+    };
     for row in &outcome.rows {
         if row.pass == Some(false) {
             eprintln!(
@@ -220,6 +209,30 @@ pub fn run(scenario: Scenario, options: &Options) -> anyhow::Result<Outcome> {
         }
     }
     Ok(outcome)
+}
+
+/// Runs one scenario on a started testnet.
+fn on(scenario: Scenario, testnet: &mut Testnet, options: &Options) -> anyhow::Result<Outcome> {
+    match scenario {
+        Scenario::Baseline => undisturbed(scenario, testnet, options, 1000.0),
+        Scenario::Netem => {
+            let delayed = degrade(testnet, options)?;
+            let mut outcome = undisturbed(scenario, testnet, options, 2000.0)?;
+            outcome.rows.insert(
+                0,
+                Row::info(
+                    "delay applied (ms, ± 20)",
+                    if delayed { 100.0 } else { 0.0 },
+                ),
+            );
+            outcome.rows.insert(1, Row::info("loss applied (%)", 2.0));
+            Ok(outcome)
+        }
+        Scenario::Partition => partition(testnet, options),
+        Scenario::Churn => churn(testnet, options),
+        Scenario::LateJoiner => late_joiner(testnet, options),
+        Scenario::Sybil => sybil(options),
+    }
 }
 
 /// Reports on random nodes, each measured at every other node.
@@ -651,7 +664,7 @@ fn chart(outcomes: &[Outcome], path: &Path) -> Result<(), Box<dyn std::error::Er
         .x_desc("milliseconds after the report (partition: after the heal), log scale")
         .y_desc("(report, node) pairs delivered (%)")
         .draw()?;
-    let colours = [BLUE, RED, GREEN, MAGENTA, CYAN];
+    let colours = [BLUE, RED, GREEN, MAGENTA, CYAN, BLACK];
     for (outcome, colour) in outcomes.iter().zip(colours) {
         let latencies = &outcome.figures.latencies;
         let delivered = outcome.figures.delivery_percent;
@@ -812,6 +825,123 @@ fn late_joiner(testnet: &mut Testnet, options: &Options) -> anyhow::Result<Outco
     ];
     Ok(Outcome {
         scenario: Scenario::LateJoiner,
+        figures,
+        rows,
+    })
+}
+
+/// The address the sybil region slanders: a legitimate server.
+const SLANDERED: &str = "192.0.2.200";
+/// Reports each sybil floods the network with, besides the slander.
+const SYBIL_FLOOD: usize = 200;
+
+/// `node`'s verdict on `subject` (`neutral`, `suspect`, `block`, …).
+fn verdict(cluster: &Cluster, node: usize, subject: &str) -> String {
+    cluster
+        .get(node, &format!("/v1/reputation/{subject}"))
+        .ok()
+        .and_then(|r| r["verdict"].as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// Honest nodes giving `subject` each verdict in `bad`.
+fn count_verdicts(cluster: &Cluster, honest: usize, subject: &str, bad: &[&str]) -> usize {
+    (0..honest)
+        .filter(|&i| bad.contains(&verdict(cluster, i, subject).as_str()))
+        .count()
+}
+
+/// A region of nodes nobody vouches for (half as many as the honest ones,
+/// at least two), vouching for each other, each reporting one legitimate
+/// server and flooding [`SYBIL_FLOOD`] more reports. Honest verdicts must
+/// stay neutral and honest stores hold no more of theirs than the stranger
+/// quota allows. Then one honest node vouches for one sybil with weight
+/// 10, a single weak attack edge: no honest node may block the server.
+fn sybil(options: &Options) -> anyhow::Result<Outcome> {
+    let honest = options.nodes;
+    let count = (honest / 2).max(2);
+    let testnet = start_with(options, count)?;
+    let cluster = &testnet.cluster;
+    let sybils: Vec<usize> = (honest..honest + count).collect();
+    for &a in &sybils {
+        for &b in sybils.iter().filter(|&&b| b != a) {
+            let peer = cluster.members[b].peer_id.clone();
+            cluster.post(a, "/v1/trust", &json!({"node": peer, "weight": 100}))?;
+        }
+    }
+    let before: Vec<u64> = (0..honest).map(|i| statements(cluster, i)).collect();
+    for &s in &sybils {
+        report(cluster, s, SLANDERED)?;
+        for k in 0..SYBIL_FLOOD {
+            report(cluster, s, &format!("198.51.{}.{}", s % 250, k % 250 + 1))?;
+        }
+    }
+    eprintln!(
+        "{count} sybils made {} reports each; waiting a back-fill round",
+        SYBIL_FLOOD + 1
+    );
+    std::thread::sleep(Duration::from_secs(options.deadline_secs));
+    let slandered = count_verdicts(cluster, honest, SLANDERED, &["suspect", "block"]);
+    let kept: u64 = (0..honest)
+        .map(|i| statements(cluster, i).saturating_sub(before[i]))
+        .max()
+        .unwrap_or(0);
+    let strangers: u64 = (0..honest)
+        .map(|i| {
+            cluster
+                .get(i, "/v1/status")
+                .ok()
+                .and_then(|s| s["stranger_statements"].as_u64())
+                .unwrap_or(0)
+        })
+        .max()
+        .unwrap_or(0);
+    // The sybils' statements a node may keep: the per-author quota (the
+    // node's default, 8) for each sybil.
+    let quota = 8 * count as u64;
+
+    // One weak attack edge: node 1 vouches for the first sybil with 10.
+    let gate = cluster.members[sybils[0]].peer_id.clone();
+    cluster.post(1, "/v1/trust", &json!({"node": gate, "weight": 10}))?;
+    std::thread::sleep(Duration::from_secs(options.deadline_secs + 5));
+    let blocked = count_verdicts(cluster, honest, SLANDERED, &["block"]);
+    let suspected = count_verdicts(cluster, honest, SLANDERED, &["suspect"]);
+    let figures = figures(
+        &Options {
+            reports: 0,
+            ..options.clone()
+        },
+        Vec::new(),
+        testnet.trust_converged_secs,
+    );
+    let rows = vec![
+        Row::info("sybil nodes", count as f64),
+        Row::info("reports per sybil", (SYBIL_FLOOD + 1) as f64),
+        Row::target(
+            "honest nodes suspecting or blocking the slandered server",
+            slandered as f64,
+            "0",
+            slandered == 0,
+        ),
+        Row::target(
+            "sybil statements kept by an honest node (most)",
+            kept as f64,
+            &format!("<= {quota} (stranger quota)"),
+            kept <= quota && strangers <= quota,
+        ),
+        Row::target(
+            "after one weak attack edge: honest nodes blocking it",
+            blocked as f64,
+            "0",
+            blocked == 0,
+        ),
+        Row::info(
+            "after one weak attack edge: honest nodes suspecting it",
+            suspected as f64,
+        ),
+    ];
+    Ok(Outcome {
+        scenario: Scenario::Sybil,
         figures,
         rows,
     })
