@@ -73,6 +73,9 @@ struct TestnetArgs {
     /// Where to write testnet.csv and testnet.svg (nowhere by default).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Statements the network holds when the late joiner arrives.
+    #[arg(long, default_value_t = 100_000)]
+    late_statements: u32,
 }
 
 #[derive(Debug, Args)]
@@ -152,6 +155,7 @@ fn testnet(args: TestnetArgs) -> anyhow::Result<bool> {
         deadline_secs: args.deadline_secs,
         spacing_ms: args.spacing_ms,
         engine,
+        late_statements: args.late_statements,
     };
     let mut outcomes = Vec::new();
     for scenario in scenarios {

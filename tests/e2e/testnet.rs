@@ -17,6 +17,7 @@ fn a_three_node_testnet_delivers_every_report() {
         deadline_secs: 10,
         spacing_ms: 200,
         engine: Engine::Processes,
+        late_statements: 0,
     };
     let figures = run(&options).expect("testnet runs");
     assert_eq!(figures.reports, 5);
@@ -39,6 +40,7 @@ fn churned_processes_lose_nothing_and_catch_up() {
         deadline_secs: 10,
         spacing_ms: 200,
         engine: Engine::Processes,
+        late_statements: 0,
     };
     let outcome = scenarios::run(Scenario::Churn, &options).expect("churn runs");
     let value = |metric: &str| {
@@ -71,6 +73,7 @@ fn a_sybil_region_changes_no_honest_verdict_and_stays_within_the_quota() {
         deadline_secs: 5,
         spacing_ms: 0,
         engine: Engine::Processes,
+        late_statements: 0,
     };
     let outcome = scenarios::run(Scenario::Sybil, &options).expect("sybil runs");
     assert!(outcome.passed(), "{:?}", outcome.rows);

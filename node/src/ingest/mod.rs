@@ -11,8 +11,8 @@ mod verifiers;
 use std::sync::Arc;
 
 use vouch_protocol::{
-    Claim, DecodeError, Limits, SignatureError, SignedStatement, StatementId, ValidationError,
-    decode_signed, encode_signed, validate,
+    Claim, DecodeError, Limits, NodeKey, SignatureError, SignedStatement, StatementId,
+    ValidationError, decode_signed, encode_signed, validate,
 };
 
 use crate::metrics::Metrics;
@@ -167,14 +167,35 @@ impl Ingest {
         items: Vec<Vec<u8>>,
         now: u64,
     ) -> Result<Vec<Ingested>, store::Error> {
-        let (trust, rest): (Vec<Vec<u8>>, Vec<Vec<u8>>) = items.into_iter().partition(|bytes| {
-            matches!(
-                decode_signed(bytes).map(|s| s.body.claim),
-                Ok(Claim::Trust { .. })
-            )
-        });
+        // (author, bytes) of each trust statement; the rest as they are.
+        let mut trust: Vec<(Option<NodeKey>, Vec<u8>)> = Vec::new();
+        let mut rest: Vec<Vec<u8>> = Vec::new();
+        for bytes in items {
+            match decode_signed(&bytes) {
+                Ok(s) if matches!(s.body.claim, Claim::Trust { .. }) => {
+                    trust.push((Some(s.author), bytes));
+                }
+                _ => rest.push(bytes),
+            }
+        }
         let mut results = Vec::new();
-        for part in [trust, rest] {
+        // Vouches by trusted authors first, then those by the authors they
+        // bring in, a hop at a time, so a page carrying a chain of vouches
+        // (me → a peer → its hub → the hub's operators) admits the whole
+        // chain. At most `walk_steps` hops (trust reaches no further), each
+        // a recomputation; what is left goes in as strangers' statements.
+        for _ in 0..self.trust.config().walk_steps {
+            let (ready, waiting): (Vec<_>, Vec<_>) = trust
+                .into_iter()
+                .partition(|(author, _)| author.is_some_and(|a| self.trust.is_trusted(&a)));
+            trust = waiting;
+            if ready.is_empty() {
+                break;
+            }
+            results.extend(self.submit_encoded(ready.into_iter().map(|(_, b)| b).collect(), now)?);
+            self.trust.recompute_if_dirty();
+        }
+        for part in [trust.into_iter().map(|(_, b)| b).collect(), rest] {
             if part.is_empty() {
                 continue;
             }

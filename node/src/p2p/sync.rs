@@ -188,6 +188,60 @@ mod tests {
     }
 
     #[test]
+    fn a_page_carrying_a_chain_of_vouches_admits_its_far_end_as_trusted() {
+        let (_dir, store, me) = open();
+        let trust = Arc::new(TrustEngine::new(me.public(), Default::default()));
+        let ingest = Ingest::new(store.clone(), trust, Metrics::default());
+        let vouch = |by: &Keypair, whom: &Keypair| {
+            vouch_protocol::encode_signed(&by.sign(vouch_protocol::Statement {
+                version: vouch_protocol::VERSION,
+                subject: vouch_protocol::Subject::Node(whom.public()),
+                created_at: NOW - 60,
+                expires_at: NOW + 3600,
+                claim: vouch_protocol::Claim::Trust { weight: 80 },
+            }))
+            .expect("encodes")
+        };
+        let (peer, hub) = (
+            Keypair::from_secret_bytes([6; 32]),
+            Keypair::from_secret_bytes([7; 32]),
+        );
+        let operators: Vec<Keypair> = (10..30u8)
+            .map(|i| Keypair::from_secret_bytes([i; 32]))
+            .collect();
+        // The far end first, the vouch that lets it in last: the order a
+        // page has no reason to keep.
+        let mut statements = Vec::new();
+        for (i, operator) in operators.iter().enumerate() {
+            for k in 0..10 {
+                statements.push(report_by(
+                    operator,
+                    &format!("192.0.2.{}", i * 10 + k + 1),
+                    NOW - 60,
+                    NOW + 3600,
+                ));
+            }
+        }
+        statements.extend(operators.iter().map(|operator| vouch(&hub, operator)));
+        statements.push(vouch(&peer, &hub));
+        statements.push(vouch(&me, &peer));
+        let total = statements.len();
+        let page = SyncPage {
+            statements: statements.into_iter().map(ByteBuf::from).collect(),
+            next: 1,
+            more: false,
+            server_next_seq: 1,
+        };
+        let outcome = ingest_page(&ingest, page, NOW).expect("ingests");
+        assert_eq!(outcome.stored, total);
+        assert_eq!(
+            store.counts().strangers,
+            0,
+            "the hub's 20 vouches and the operators' 200 reports are trusted, not held under the quota of 8 an author"
+        );
+    }
+
+    #[test]
     fn statements_expired_but_not_yet_swept_are_not_served() {
         let (_dir, store, author) = open();
         let live = report_by(&author, "192.0.2.1", NOW - 60, NOW + 3600);

@@ -42,6 +42,8 @@ pub struct Options {
     pub spacing_ms: u64,
     /// Where the nodes run.
     pub engine: Engine,
+    /// Statements the network holds when the late joiner arrives.
+    pub late_statements: u32,
 }
 
 /// What was measured.

@@ -35,7 +35,8 @@ pub enum Scenario {
     Partition,
     /// A third of the nodes stopped and started again while reports flow.
     Churn,
-    /// A new node joining a network that holds 100k statements.
+    /// A new node joining a network that holds 100k statements (or
+    /// [`Options::late_statements`]).
     LateJoiner,
     /// Nodes nobody vouches for flooding reports, then one weak attack edge.
     Sybil,
@@ -689,16 +690,14 @@ fn chart(outcomes: &[Outcome], path: &Path) -> Result<(), Box<dyn std::error::Er
     Ok(())
 }
 
-/// Statements the late joiner finds in the network.
-const LATE_STATEMENTS: u32 = 100_000;
 /// Authors of those statements, vouched for by one hub.
 const LATE_AUTHORS: u32 = 1_000;
 /// The most bytes one import request carries (the node takes 2 MiB).
 const IMPORT_CHUNK: usize = 1 << 20;
 
 /// The hub, and export-file chunks: its vouches for the authors, then
-/// their reports about [`LATE_STATEMENTS`] addresses in 44.0.0.0/8.
-fn late_statements(seed: u64) -> anyhow::Result<(Keypair, Vec<Vec<u8>>)> {
+/// their reports about `count` addresses in 44.0.0.0/8.
+fn late_statements(seed: u64, count: u32) -> anyhow::Result<(Keypair, Vec<Vec<u8>>)> {
     let key = |tag: u8, i: u32| {
         let mut secret = [tag; 32];
         secret[..4].copy_from_slice(&i.to_be_bytes());
@@ -738,7 +737,7 @@ fn late_statements(seed: u64) -> anyhow::Result<(Keypair, Vec<Vec<u8>>)> {
         )))?;
     }
     let first = u32::from_be_bytes([44, 0, 0, 1]);
-    for i in 0..LATE_STATEMENTS {
+    for i in 0..count {
         let address = std::net::Ipv4Addr::from(first + i);
         let claim = Claim::Report {
             category: ReportCategory::Spam,
@@ -774,14 +773,15 @@ fn until_count(cluster: &Cluster, nodes: &[usize], count: u64, limit: Duration) 
 }
 
 /// The last node leaves at once and forgets everything (a new node with
-/// the same key); node 0 trusts a hub and imports its 100k statements; once
+/// the same key); node 0 trusts a hub and imports its statements
+/// ([`Options::late_statements`]); once
 /// every other node holds them, the new node starts and back-fills them.
 fn late_joiner(testnet: &mut Testnet, options: &Options) -> anyhow::Result<Outcome> {
     let n = options.nodes;
     let late = n - 1;
     testnet.cluster.stop(late)?;
     testnet.cluster.forget(late)?;
-    let (hub, chunks) = late_statements(options.seed)?;
+    let (hub, chunks) = late_statements(options.seed, options.late_statements)?;
     testnet.cluster.post(
         0,
         "/v1/trust",
@@ -821,6 +821,10 @@ fn late_joiner(testnet: &mut Testnet, options: &Options) -> anyhow::Result<Outco
             joined_secs,
             "< 30",
             joined_secs < 30.0,
+        ),
+        Row::info(
+            "statements the new node holds at the end",
+            statements(&testnet.cluster, late) as f64,
         ),
     ];
     Ok(Outcome {
