@@ -272,6 +272,18 @@ fn undisturbed(
     })
 }
 
+/// The figures of a scenario that measures no report's latency.
+fn no_latencies(options: &Options, testnet: &Testnet) -> Figures {
+    figures(
+        &Options {
+            reports: 0,
+            ..options.clone()
+        },
+        Vec::new(),
+        testnet.trust_converged_secs,
+    )
+}
+
 /// Whether `node` holds a statement about `subject`.
 fn holds(cluster: &Cluster, node: usize, subject: &str) -> bool {
     cluster
@@ -804,14 +816,7 @@ fn late_joiner(testnet: &mut Testnet, options: &Options) -> anyhow::Result<Outco
     testnet.cluster.restart(late)?;
     let started_secs = joining.elapsed().as_secs_f64();
     let joined_secs = started_secs + until_count(&testnet.cluster, &[late], expected, CATCH_UP);
-    let figures = figures(
-        &Options {
-            reports: 0,
-            ..options.clone()
-        },
-        Vec::new(),
-        testnet.trust_converged_secs,
-    );
+    let figures = no_latencies(options, testnet);
     let rows = vec![
         Row::info("statements in the network", expected as f64),
         Row::info("imported on node 0 (s)", import_secs),
@@ -910,14 +915,7 @@ fn sybil(options: &Options) -> anyhow::Result<Outcome> {
     std::thread::sleep(Duration::from_secs(options.deadline_secs + 5));
     let blocked = count_verdicts(cluster, honest, SLANDERED, &["block"]);
     let suspected = count_verdicts(cluster, honest, SLANDERED, &["suspect"]);
-    let figures = figures(
-        &Options {
-            reports: 0,
-            ..options.clone()
-        },
-        Vec::new(),
-        testnet.trust_converged_secs,
-    );
+    let figures = no_latencies(options, &testnet);
     let rows = vec![
         Row::info("sybil nodes", count as f64),
         Row::info("reports per sybil", (SYBIL_FLOOD + 1) as f64),
