@@ -159,21 +159,22 @@ impl Ingest {
     }
 
     /// Ingests encoded statements as from the network, trust statements
-    /// first, recomputing trust before the rest, so that statements by
-    /// authors the same batch brings into the web of trust are admitted as
-    /// trusted (back-fill pages and imports). Blocking.
+    /// first (a hop of the web at a time) and trust recomputed before the
+    /// rest, so that statements by authors the same batch brings into the
+    /// web of trust are admitted as trusted (back-fill pages and imports).
+    /// Blocking.
     pub fn submit_encoded_trust_first(
         &self,
         items: Vec<Vec<u8>>,
         now: u64,
     ) -> Result<Vec<Ingested>, store::Error> {
         // (author, bytes) of each trust statement; the rest as they are.
-        let mut trust: Vec<(Option<NodeKey>, Vec<u8>)> = Vec::new();
+        let mut trust: Vec<(NodeKey, Vec<u8>)> = Vec::new();
         let mut rest: Vec<Vec<u8>> = Vec::new();
         for bytes in items {
             match decode_signed(&bytes) {
                 Ok(s) if matches!(s.body.claim, Claim::Trust { .. }) => {
-                    trust.push((Some(s.author), bytes));
+                    trust.push((s.author, bytes));
                 }
                 _ => rest.push(bytes),
             }
@@ -187,7 +188,7 @@ impl Ingest {
         for _ in 0..self.trust.config().walk_steps {
             let (ready, waiting): (Vec<_>, Vec<_>) = trust
                 .into_iter()
-                .partition(|(author, _)| author.is_some_and(|a| self.trust.is_trusted(&a)));
+                .partition(|(author, _)| self.trust.is_trusted(author));
             trust = waiting;
             if ready.is_empty() {
                 break;
