@@ -9,9 +9,10 @@
 #      listed addresses at random, about 1,000 listed addresses over and
 #      over (a sender writing to many recipients), and about addresses
 #      nobody listed;
-#   3. runs rbldnsd on the same listed addresses (an ip4set) and drives it
+#   3. restarts the node (timing its start on 1M statements, and its RSS);
+#   4. runs rbldnsd on the same listed addresses (an ip4set) and drives it
 #      with the same dnsperf queries;
-#   4. prints one table: rate, p50 and p99 per front-end, the node's RSS,
+#   5. prints one table: rate, p50 and p99 per front-end, the node's RSS,
 #      and each rate against rbldnsd's.
 #
 # Everything listens on 127.0.0.1 and is stopped on exit. The data, the
@@ -165,6 +166,18 @@ rss_kb=$(awk '/^VmRSS/ { print $2 }' "/proc/$NODE_PID/status")
 kill "$NODE_PID"
 wait "$NODE_PID" 2>/dev/null || true
 
+# --- a restart: the in-memory mirror is rebuilt from the indexes ---------------------
+say "restarting the node on its $stored statements"
+started=$(date +%s.%N)
+RUST_LOG=info "$VOUCH" --data-dir "$NODE" run >"$DIR/node-restart.log" 2>&1 &
+NODE_PID=$!
+PIDS+=("$NODE_PID")
+wait_for "the node did not restart (see $DIR/node-restart.log)" vouch status
+restart_secs=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+restart_rss_kb=$(awk '/^VmRSS/ { print $2 }' "/proc/$NODE_PID/status")
+kill "$NODE_PID"
+wait "$NODE_PID" 2>/dev/null || true
+
 # --- rbldnsd on the same addresses ----------------------------------------------------
 say "rbldnsd: the same $N addresses as an ip4set"
 rbldnsd -n -b "127.0.0.1/$RBLDNSD_PORT" -w "$DATA" -u nobody bl.vouch.local:ip4set:listed.txt \
@@ -181,7 +194,8 @@ done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
 echo
-echo "Vouch: $stored statements imported in $import_secs s ($(awk -v n="$stored" -v s="$import_secs" 'BEGIN { printf "%d", n / s }') statements/s); node RSS $((rss_kb / 1024)) MB"
+echo "Vouch: $stored statements imported in $import_secs s ($(awk -v n="$stored" -v s="$import_secs" 'BEGIN { printf "%d", n / s }') statements/s); node RSS $((rss_kb / 1024)) MB after the loads"
+echo "Restarted (statements back in memory) in $restart_secs s; RSS $((restart_rss_kb / 1024)) MB"
 printf '| %-30s | %10s | %9s | %9s | %10s |\n' "front-end, senders" "answers/s" "p50" "p99" "vs rbldnsd"
 printf '|%s|%s|%s|%s|%s|\n' "--------------------------------" "-----------:" "----------:" "----------:" "-----------:"
 for front in http dns policy rbldnsd; do

@@ -5,12 +5,12 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use vouch_protocol::{StatementId, Subject};
+use vouch_protocol::Subject;
 
 use crate::metrics::Metrics;
 use crate::names::NameBook;
-use crate::store::{self, Store, Stored};
-use crate::trust::{Reputation, SubjectEvidence, TrustEngine};
+use crate::store::{MirrorView, Store};
+use crate::trust::{Reputation, Said, SubjectEvidence, TrustEngine};
 
 /// Most distinct relaying hosts checked for a forwarder endorsement in one
 /// lookup.
@@ -42,62 +42,57 @@ impl Reputations {
         }
     }
 
-    /// Scores one subject at time `now`. Blocking (reads RocksDB); never
-    /// walks the trust graph.
-    pub fn lookup(&self, subject: &Subject, now: u64) -> Result<Reputation, store::Error> {
-        let about = self.store.about(subject)?;
-        let (netblock, relayed) = match subject {
-            Subject::Ip(_) => (
-                pairs(self.store.in_netblock(subject)?),
-                self.relayed_through_forwarders(subject, now)?,
-            ),
-            _ => (Vec::new(), Vec::new()),
+    /// Scores one subject at time `now`, from memory (the store's mirror
+    /// and the last trust map): reads nothing from disk and never walks
+    /// the trust graph.
+    pub fn lookup(&self, subject: &Subject, now: u64) -> Reputation {
+        let mut reputation = {
+            let mirror = self.store.mirror();
+            let exact = mirror.about(subject);
+            let (netblock, relayed) = match subject {
+                Subject::Ip(_) => (
+                    mirror.in_netblock(subject),
+                    self.relayed_through_forwarders(&mirror, subject, now),
+                ),
+                _ => (Vec::new(), Vec::new()),
+            };
+            drop(mirror);
+            let evidence = SubjectEvidence {
+                exact: &exact,
+                netblock: &netblock,
+                relayed: &relayed,
+            };
+            self.trust.reputation(subject, &evidence, now)
         };
-        let mut first_reported: Vec<(StatementId, u64)> = about
-            .iter()
-            .chain(&relayed)
-            .filter_map(|s| Some((s.id, s.first_reported?)))
-            .collect();
-        first_reported.sort_unstable_by_key(|(id, _)| *id);
-        let evidence = SubjectEvidence {
-            exact: &pairs(about),
-            netblock: &netblock,
-            relayed: &pairs(relayed),
-            first_reported: &first_reported,
-        };
-        let mut reputation = self.trust.reputation(subject, &evidence, now);
         for item in &mut reputation.explanation {
             if let Ok(author) = item.author.parse::<vouch_protocol::NodeKey>() {
                 item.author_name = self.names.name_of(&author).map(|n| n.to_string());
             }
         }
         self.metrics.lookup(reputation.verdict.as_str());
-        Ok(reputation)
+        reputation
     }
-}
 
-impl Reputations {
     /// Reports naming `origin` as the source of relayed mail, kept only
     /// when the host that relayed it is an endorsed forwarder (each distinct
     /// forwarder is looked up once).
     fn relayed_through_forwarders(
         &self,
+        mirror: &MirrorView,
         origin: &Subject,
         now: u64,
-    ) -> Result<Vec<Stored>, store::Error> {
+    ) -> Vec<Said> {
         let mut forwarders: HashMap<Subject, bool> = HashMap::new();
         let mut kept = Vec::new();
-        for report in self.store.relayed_from(origin)? {
-            let host = report.statement.body.subject.clone();
-            let endorsed = match forwarders.get(&host) {
+        for report in mirror.relayed_from(origin) {
+            let endorsed = match forwarders.get(&report.subject) {
                 Some(known) => *known,
-                // Peers' reports choose the hosts: each costs a scan, so
-                // only so many are looked at.
+                // Peers' reports choose the hosts: only so many are looked at.
                 None if forwarders.len() >= MAX_FORWARDERS_PER_LOOKUP => continue,
                 None => {
-                    let about = pairs(self.store.about(&host)?);
+                    let about = mirror.about(&report.subject);
                     let endorsed = self.trust.is_endorsed_forwarder(&about, now);
-                    forwarders.insert(host, endorsed);
+                    forwarders.insert(report.subject.clone(), endorsed);
                     endorsed
                 }
             };
@@ -105,12 +100,8 @@ impl Reputations {
                 kept.push(report);
             }
         }
-        Ok(kept)
+        kept
     }
-}
-
-fn pairs(stored: Vec<Stored>) -> Vec<(StatementId, vouch_protocol::SignedStatement)> {
-    stored.into_iter().map(|s| (s.id, s.statement)).collect()
 }
 
 #[cfg(test)]
@@ -145,8 +136,7 @@ mod tests {
         let reputation = node
             .state
             .reputations
-            .lookup(&origin.parse().expect("subject"), unix_now())
-            .expect("lookup");
+            .lookup(&origin.parse().expect("subject"), unix_now());
         assert_eq!(reputation.statements, MAX_FORWARDERS_PER_LOOKUP);
         node.stop().await;
     }

@@ -8,11 +8,11 @@ use std::collections::HashMap;
 
 use vouch_protocol::{Claim, NodeKey, Subject};
 use vouch_trust::{
-    self as trust, Entry, SubjectEvidence, TrustGraph, TrustMap, Verdict, is_endorsed_forwarder,
+    self as trust, Said, SubjectEvidence, TrustGraph, TrustMap, Verdict, is_endorsed_forwarder,
     personalised_rank,
 };
 
-use crate::world::{HOUR, Timeline};
+use crate::world::{HOUR, Timeline, said};
 
 /// One honest operator's view: its personalised trust in every author.
 pub struct Viewer {
@@ -54,14 +54,13 @@ pub struct Snapshot<'a> {
     pub subject: &'a Subject,
     /// The moment.
     pub at: u64,
-    /// Statements about the subject itself.
-    pub exact: Vec<Entry>,
-    /// When renewed reports' slots were first filled.
-    first_reported: Vec<(vouch_protocol::StatementId, u64)>,
-    netblock: Vec<Entry>,
+    /// Statements about the subject itself, renewed reports dated from
+    /// their slot's first report.
+    exact: Vec<Said>,
+    netblock: Vec<Said>,
     /// Reports naming the subject as the origin of relayed mail, each with
     /// the statements about the host that relayed it.
-    relayed: Vec<(Entry, Vec<Entry>)>,
+    relayed: Vec<(Said, Vec<Said>)>,
 }
 
 impl<'a> Snapshot<'a> {
@@ -70,18 +69,16 @@ impl<'a> Snapshot<'a> {
         let relayed = timeline
             .relayed_from(subject, at)
             .into_iter()
-            .map(|report| {
-                let about = timeline.about(&report.1.body.subject, at);
-                (report, about)
+            .filter_map(|(id, report)| {
+                let about = said(&timeline.about(&report.body.subject, at));
+                Some((Said::of(id, &report, None)?, about))
             })
             .collect();
-        let held = timeline.about_held(subject, at);
         Snapshot {
             subject,
             at,
-            exact: held.entries,
-            first_reported: held.first,
-            netblock: timeline.netblock(subject, at),
+            exact: timeline.about_held(subject, at).said(),
+            netblock: said(&timeline.netblock(subject, at)),
             relayed,
         }
     }
@@ -89,17 +86,12 @@ impl<'a> Snapshot<'a> {
     /// Whether nothing bears on the subject but endorsements (then no
     /// viewer can do anything but allow or stay neutral).
     pub fn unreported(&self) -> bool {
-        self.relayed.is_empty()
-            && !self
-                .exact
-                .iter()
-                .chain(&self.netblock)
-                .any(|(_, s)| matches!(s.body.claim, Claim::Report { .. }))
+        self.relayed.is_empty() && !self.exact.iter().chain(&self.netblock).any(Said::is_report)
     }
 
     /// The reputation `viewer` computes, the way the node's lookup does.
     pub fn reputation(&self, viewer: &Viewer, config: &trust::Config) -> trust::Reputation {
-        let relayed: Vec<Entry> = self
+        let relayed: Vec<Said> = self
             .relayed
             .iter()
             .filter(|(_, about)| is_endorsed_forwarder(about, &viewer.trust, self.at, config))
@@ -109,7 +101,6 @@ impl<'a> Snapshot<'a> {
             exact: &self.exact,
             netblock: &self.netblock,
             relayed: &relayed,
-            first_reported: &self.first_reported,
         };
         trust::reputation(self.subject, &evidence, &viewer.trust, self.at, config)
     }
@@ -136,16 +127,14 @@ const LAPSE: u64 = 24 * HOUR;
 /// The baselines' score of a subject: time-weighted reports (each author
 /// weighing `weight(author)`), 0 once the newest report is older than a
 /// day. A listing is the score at or above a threshold.
-fn baseline_score(exact: &[Entry], at: u64, weight: impl Fn(&NodeKey) -> f64) -> f64 {
-    let reports = exact
-        .iter()
-        .filter(|(_, s)| matches!(s.body.claim, Claim::Report { .. }));
-    let newest = reports.clone().map(|(_, s)| s.body.created_at).max();
+fn baseline_score(exact: &[Said], at: u64, weight: impl Fn(&NodeKey) -> f64) -> f64 {
+    let reports = exact.iter().filter(|s| s.is_report());
+    let newest = reports.clone().map(|s| s.created_at).max();
     if newest.is_none_or(|t| at.saturating_sub(t) >= LAPSE) {
         return 0.0;
     }
     reports
-        .map(|(_, s)| weight(&s.author) * spamcop_weight(at.saturating_sub(s.body.created_at)))
+        .map(|s| weight(&s.author) * spamcop_weight(at.saturating_sub(s.created_at)))
         .sum()
 }
 

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr};
 
 use vouch_protocol::{Claim, NodeKey, SignedStatement, Statement, StatementId, Subject, VERSION};
-use vouch_trust::Entry;
+use vouch_trust::Said;
 
 /// Seconds in a minute, the simulation clock's resolution.
 pub const MINUTE: u64 = 60;
@@ -123,6 +123,18 @@ impl World {
     }
 }
 
+/// A statement with its id, as a store holds it.
+pub type Entry = (StatementId, SignedStatement);
+
+/// What scoring reads of each entry (nothing renewed: each report counts
+/// from its own creation).
+pub fn said(entries: &[Entry]) -> Vec<Said> {
+    entries
+        .iter()
+        .filter_map(|(id, s)| Said::of(*id, s, None))
+        .collect()
+}
+
 /// The world's statements in time order, answering "what would a node's
 /// store hold at time `at`?".
 #[derive(Default)]
@@ -142,6 +154,25 @@ pub struct Held {
     pub entries: Vec<Entry>,
     /// (id, first statement time in its slot) for renewals.
     pub first: Vec<(StatementId, u64)>,
+}
+
+impl Held {
+    /// What scoring reads of the live statements, renewals dated from
+    /// their slot's first statement.
+    pub fn said(&self) -> Vec<Said> {
+        self.entries
+            .iter()
+            .filter_map(|(id, s)| {
+                let first = self
+                    .first
+                    .binary_search_by(|(listed, _)| listed.cmp(id))
+                    .ok()
+                    .and_then(|i| self.first.get(i))
+                    .map(|(_, first)| *first);
+                Said::of(*id, s, first)
+            })
+            .collect()
+    }
 }
 
 /// The statements of `list` (in time order) a store holds at `at`: made by

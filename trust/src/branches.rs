@@ -16,7 +16,7 @@ pub(crate) fn cap_branches(weighed: &mut [Weighed], trust: &TrustMap, config: &C
     cap_gates(weighed, trust, config);
     let mut mass: FastMap<&vouch_protocol::NodeKey, f64> = FastMap::default();
     for w in weighed.iter().filter(|w| w.weight < 0.0) {
-        if let Some(branch) = trust.branch(&w.statement.author) {
+        if let Some(branch) = trust.branch(&w.said.author) {
             *mass.entry(branch).or_default() -= w.weight;
         }
     }
@@ -29,7 +29,7 @@ pub(crate) fn cap_branches(weighed: &mut [Weighed], trust: &TrustMap, config: &C
         return;
     }
     for w in weighed.iter_mut().filter(|w| w.weight < 0.0) {
-        if let Some(k) = trust.branch(&w.statement.author).and_then(|b| scale.get(b)) {
+        if let Some(k) = trust.branch(&w.said.author).and_then(|b| scale.get(b)) {
             w.weight *= k;
         }
     }
@@ -40,7 +40,7 @@ pub(crate) fn cap_branches(weighed: &mut [Weighed], trust: &TrustMap, config: &C
 fn cap_gates(weighed: &mut [Weighed], trust: &TrustMap, config: &Config) {
     let mut mass: FastMap<&vouch_protocol::NodeKey, (f64, u8)> = FastMap::default();
     for w in weighed.iter().filter(|w| w.weight < 0.0) {
-        if let Some((gate, weight)) = trust.gate(&w.statement.author) {
+        if let Some((gate, weight)) = trust.gate(&w.said.author) {
             mass.entry(gate).or_insert((0.0, weight)).0 -= w.weight;
         }
     }
@@ -53,7 +53,7 @@ fn cap_gates(weighed: &mut [Weighed], trust: &TrustMap, config: &Config) {
         .collect();
     for w in weighed.iter_mut().filter(|w| w.weight < 0.0) {
         if let Some(k) = trust
-            .gate(&w.statement.author)
+            .gate(&w.said.author)
             .and_then(|(gate, _)| scale.get(gate))
         {
             w.weight *= k;

@@ -2,11 +2,12 @@
 //! and the remediation notices that count.
 
 use serde::Serialize;
-use vouch_protocol::{Claim, EndorseCategory, Kind, ReportCategory, Subject};
+use vouch_protocol::{EndorseCategory, Kind, ReportCategory, Subject};
 
 use crate::Config;
 use crate::rank::TrustMap;
-use crate::score::{Entry, Signal, Weighed};
+use crate::said::{Said, SaidClaim};
+use crate::score::{Signal, Weighed};
 
 /// One statement's part in a verdict.
 #[derive(Debug, Clone, Serialize)]
@@ -112,7 +113,7 @@ impl Serialize for Category {
 }
 
 pub(crate) fn remediation_notices<'a>(
-    about: &'a [Entry],
+    about: &'a [Said],
     trust: &'a TrustMap,
     now: u64,
     config: &'a Config,
@@ -122,13 +123,13 @@ pub(crate) fn remediation_notices<'a>(
     // evidence.
     about
         .iter()
-        .filter(move |(_, s)| trust.get(&s.author) >= config.remediation_min_trust)
-        .filter_map(move |(id, s)| match &s.body.claim {
-            Claim::Remediate {
+        .filter(move |s| trust.get(&s.author) >= config.remediation_min_trust)
+        .filter_map(move |s| match &s.claim {
+            SaidClaim::Remediate {
                 note,
                 remediated_at,
-            } if s.body.expires_at > now => Some(Contribution {
-                id: id.to_string(),
+            } if s.expires_at > now => Some(Contribution {
+                id: s.id.to_string(),
                 author: s.author.to_string(),
                 author_trust: trust.get(&s.author),
                 kind: Kind::Remediate,
@@ -136,9 +137,9 @@ pub(crate) fn remediation_notices<'a>(
                     fixed_secs_ago: now.saturating_sub(*remediated_at),
                     note: note.clone(),
                 },
-                subject: s.body.subject.to_string(),
+                subject: s.subject.to_string(),
                 signal: Signal::Exact,
-                age_secs: now.saturating_sub(s.body.created_at),
+                age_secs: now.saturating_sub(s.created_at),
                 decay: 1.0,
                 fresh: false,
                 weight: 0.0,
@@ -154,31 +155,32 @@ pub(crate) fn remediation_notices<'a>(
 const MAX_REMEDIATION_NOTICES: usize = 3;
 
 pub(crate) fn contribution(w: &Weighed) -> Option<Contribution> {
-    let category = match &w.statement.body.claim {
-        Claim::Endorse { category } => Category::Endorse(*category),
-        Claim::Report {
+    let said = w.said;
+    let category = match &said.claim {
+        SaidClaim::Endorse(category) => Category::Endorse(*category),
+        SaidClaim::Report {
             category,
             count,
-            evidence,
+            relayed_from,
         } => Category::Report {
             category: *category,
             count: *count,
-            via: match (w.signal, evidence.relay_chain.first()) {
-                (Signal::Relayed, _) => Some(Via::Forwarder(w.statement.body.subject.clone())),
+            via: match (w.signal, relayed_from) {
+                (Signal::Relayed, _) => Some(Via::Forwarder(said.subject.clone())),
                 (_, Some(origin)) => Some(Via::RelayedFrom(*origin)),
                 _ => None,
             },
         },
         // Only endorsements and reports are weighed.
-        _ => return None,
+        SaidClaim::Remediate { .. } => return None,
     };
     Some(Contribution {
-        id: w.id.to_string(),
-        author: w.statement.author.to_string(),
+        id: said.id.to_string(),
+        author: said.author.to_string(),
         author_trust: w.trust,
-        kind: w.statement.body.claim.kind(),
+        kind: said.kind(),
         category,
-        subject: w.statement.body.subject.to_string(),
+        subject: said.subject.to_string(),
         signal: w.signal,
         age_secs: w.age_secs,
         decay: w.decay,

@@ -4,7 +4,7 @@
 //! defer it. Which windows start the clock (a burst, an hour, a steady
 //! stream) and how fast the boost fades are the trust settings' `fresh_*`.
 
-use vouch_protocol::{Claim, NodeKey};
+use vouch_protocol::NodeKey;
 
 use crate::Config;
 use crate::rank::TrustMap;
@@ -22,10 +22,10 @@ fn is_fresh_candidate(w: &Weighed, half_life_minutes: f64, remediated_at: Option
 /// (exact or attributed through a forwarder) not made before a trusted
 /// remediation.
 pub(crate) fn is_report_candidate(w: &Weighed, remediated_at: Option<u64>) -> bool {
-    matches!(w.statement.body.claim, Claim::Report { .. })
+    w.said.is_report()
         && w.signal != Signal::Netblock
         && !w.attributed_elsewhere
-        && remediated_at.is_none_or(|fixed| w.statement.body.created_at >= fixed)
+        && remediated_at.is_none_or(|fixed| w.said.created_at >= fixed)
 }
 
 /// How far back first reports can still matter to the fast clock: four
@@ -126,8 +126,8 @@ pub(crate) fn fresh_witnesses(
     let mut firsts: Vec<(u64, &NodeKey)> = weighed
         .iter()
         .filter(|w| is_report_candidate(w, remediated_at))
-        .filter(|w| is_witness(&w.statement.author, trust, config))
-        .map(|w| (w.witness_age_secs, &w.statement.author))
+        .filter(|w| is_witness(&w.said.author, trust, config))
+        .map(|w| (w.witness_age_secs, &w.said.author))
         .collect();
     firsts.sort_unstable_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(&b.0)));
     firsts.dedup_by(|a, b| a.1 == b.1);
@@ -168,9 +168,9 @@ fn most_within(firsts: &[(u64, &NodeKey)], window: u64) -> usize {
 pub(crate) fn endorsing_witnesses(weighed: &[Weighed], trust: &TrustMap, config: &Config) -> usize {
     let mut authors: Vec<&NodeKey> = weighed
         .iter()
-        .filter(|w| matches!(w.statement.body.claim, Claim::Endorse { .. }))
-        .filter(|w| w.signal == Signal::Exact && is_witness(&w.statement.author, trust, config))
-        .map(|w| &w.statement.author)
+        .filter(|w| w.said.kind() == vouch_protocol::Kind::Endorse)
+        .filter(|w| w.signal == Signal::Exact && is_witness(&w.said.author, trust, config))
+        .map(|w| &w.said.author)
         .collect();
     authors.sort_unstable();
     authors.dedup();
@@ -188,11 +188,11 @@ pub(crate) fn boost_if_fresh(
     half_life_minutes: f64,
 ) {
     if !is_fresh_candidate(w, half_life_minutes, remediated_at)
-        || !is_witness(&w.statement.author, trust, config)
+        || !is_witness(&w.said.author, trust, config)
     {
         return;
     }
-    let author = trust.weight(&w.statement.author);
+    let author = trust.weight(&w.said.author);
     let fresh = (config.fresh_boost * author).min(config.max_author_weight)
         * decay(w.witness_age_secs, half_life_minutes * 60.0);
     if fresh > w.weight.abs() {

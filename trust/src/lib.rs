@@ -15,6 +15,7 @@ mod explain;
 mod fresh;
 mod graph;
 mod rank;
+mod said;
 mod score;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -31,9 +32,10 @@ pub use config::{Config, InvalidSetting, Thresholds};
 pub use explain::{Category, Contribution, Via};
 pub use graph::TrustGraph;
 pub use rank::{RankParams, TrustMap, WEAK_VOUCH, personalised_rank};
+pub use said::{Said, SaidClaim};
 pub use score::{
-    Entry, Reputation, Signal, SubjectEvidence, Verdict, decay, forwarder_mass,
-    is_endorsed_forwarder, reputation,
+    Reputation, Signal, SubjectEvidence, Verdict, decay, forwarder_mass, is_endorsed_forwarder,
+    reputation,
 };
 
 /// The engine as the node uses it: a trust graph fed by accepted trust
@@ -160,7 +162,7 @@ impl TrustEngine {
 
     /// Whether trusted operators endorse a host (given the statements about
     /// it) as a forwarder.
-    pub fn is_endorsed_forwarder(&self, about: &[Entry], now: u64) -> bool {
+    pub fn is_endorsed_forwarder(&self, about: &[Said], now: u64) -> bool {
         is_endorsed_forwarder(about, &self.snapshot(), now, &self.config)
     }
 }

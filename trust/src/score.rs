@@ -2,12 +2,13 @@
 //! in their authors and by their age, with an explanation of the result.
 
 use serde::Serialize;
-use vouch_protocol::{Claim, EndorseCategory, SignedStatement, StatementId, Subject};
+use vouch_protocol::{EndorseCategory, Subject};
 
 use crate::branches::cap_branches;
 use crate::explain::{Contribution, contribution, remediation_notices};
 use crate::fresh::{boost_if_fresh, defer_on_fresh, endorsing_witnesses, fresh_witnesses};
 use crate::rank::TrustMap;
+use crate::said::{Said, SaidClaim};
 use crate::{Config, FastMap};
 
 /// What a mail server should do with mail from a subject.
@@ -49,39 +50,18 @@ pub enum Signal {
     Relayed,
 }
 
-/// A statement with its id, as the store returns it.
-pub type Entry = (StatementId, SignedStatement);
-
 /// What the store holds that bears on one subject.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SubjectEvidence<'a> {
     /// Statements about exactly the subject.
-    pub exact: &'a [Entry],
+    pub exact: &'a [Said],
     /// For an IP: statements about the addresses in its /24 (or /48) and
     /// about the block itself (statements about the subject are skipped).
-    pub netblock: &'a [Entry],
+    pub netblock: &'a [Said],
     /// Reports whose relay chain names the subject as the original source
     /// and whose reported host is an endorsed forwarder (see
     /// [`is_endorsed_forwarder`]); the caller filters.
-    pub relayed: &'a [Entry],
-    /// For reports that renew an earlier report by the same author on the
-    /// same subject (the slot held a report or its retraction before):
-    /// when that first report was made, sorted by statement id. Reports
-    /// not listed count from their own creation. Only a first report is
-    /// fresh evidence.
-    pub first_reported: &'a [(StatementId, u64)],
-}
-
-impl SubjectEvidence<'_> {
-    /// When the author of the report `id`, made at `created_at`, first
-    /// reported its subject.
-    fn first_reported(&self, id: &StatementId, created_at: u64) -> u64 {
-        self.first_reported
-            .binary_search_by(|(listed, _)| listed.cmp(id))
-            .ok()
-            .and_then(|i| self.first_reported.get(i))
-            .map_or(created_at, |(_, first)| (*first).min(created_at))
-    }
+    pub relayed: &'a [Said],
 }
 
 /// The answer to "how much should I trust this sender, and why?".
@@ -138,8 +118,7 @@ pub fn decay(age_secs: u64, half_life_secs: f64) -> f64 {
 }
 
 pub(crate) struct Weighed<'a> {
-    pub id: &'a StatementId,
-    pub statement: &'a SignedStatement,
+    pub said: &'a Said,
     pub signal: Signal,
     pub trust: f64,
     pub age_secs: u64,
@@ -156,36 +135,28 @@ pub(crate) struct Weighed<'a> {
 
 /// Trusted, decayed mass of "this host forwards mail" endorsements among
 /// the statements about a host.
-pub fn forwarder_mass(about: &[Entry], trust: &TrustMap, now: u64, config: &Config) -> f64 {
+pub fn forwarder_mass(about: &[Said], trust: &TrustMap, now: u64, config: &Config) -> f64 {
     about
         .iter()
-        .filter(|(_, s)| {
-            matches!(
-                s.body.claim,
-                Claim::Endorse {
-                    category: EndorseCategory::Forwarder
-                }
-            )
-        })
-        .filter_map(|e| weigh(e, Signal::Exact, trust, now, config, None))
+        .filter(|s| s.claim == SaidClaim::Endorse(EndorseCategory::Forwarder))
+        .filter_map(|s| weigh(s, Signal::Exact, trust, now, config, None))
         .map(|w| w.weight)
         .sum()
 }
 
 /// Whether trusted operators endorse a host (given the statements about it)
 /// as a forwarder.
-pub fn is_endorsed_forwarder(about: &[Entry], trust: &TrustMap, now: u64, config: &Config) -> bool {
+pub fn is_endorsed_forwarder(about: &[Said], trust: &TrustMap, now: u64, config: &Config) -> bool {
     forwarder_mass(about, trust, now, config) >= config.forwarder_min_endorsement
 }
 
 /// The latest remediation time asserted by a trusted author.
-fn remediation(about: &[Entry], trust: &TrustMap, now: u64, config: &Config) -> Option<u64> {
+fn remediation(about: &[Said], trust: &TrustMap, now: u64, config: &Config) -> Option<u64> {
     about
         .iter()
-        .filter_map(|(_, s)| match s.body.claim {
-            Claim::Remediate { remediated_at, .. }
-                if s.body.expires_at > now
-                    && trust.get(&s.author) >= config.remediation_min_trust =>
+        .filter_map(|s| match s.claim {
+            SaidClaim::Remediate { remediated_at, .. }
+                if s.expires_at > now && trust.get(&s.author) >= config.remediation_min_trust =>
             {
                 Some(remediated_at.min(now))
             }
@@ -197,33 +168,27 @@ fn remediation(about: &[Entry], trust: &TrustMap, now: u64, config: &Config) -> 
 /// Whether trusted reports made after a remediation already weigh as much
 /// as the suspect threshold: then the subject is not fixed after all, and
 /// the remediation is void (a spammer cannot publish one and carry on).
-fn reported_since(
-    about: &[Entry],
-    fixed: u64,
-    trust: &TrustMap,
-    now: u64,
-    config: &Config,
-) -> bool {
+fn reported_since(about: &[Said], fixed: u64, trust: &TrustMap, now: u64, config: &Config) -> bool {
     let since: f64 = about
         .iter()
-        .filter(|(_, s)| s.body.created_at > fixed && matches!(s.body.claim, Claim::Report { .. }))
-        .filter_map(|e| weigh(e, Signal::Exact, trust, now, config, None))
+        .filter(|s| s.created_at > fixed && s.is_report())
+        .filter_map(|s| weigh(s, Signal::Exact, trust, now, config, None))
         .map(|w| -w.weight)
         .sum();
     since >= -config.thresholds.suspect
 }
 
 /// Scores `subject` from the evidence the store holds about it.
-pub fn reputation(
+pub fn reputation<'a>(
     subject: &Subject,
-    evidence: &SubjectEvidence,
+    evidence: &SubjectEvidence<'a>,
     trust: &TrustMap,
     now: u64,
     config: &Config,
 ) -> Reputation {
     let remediated_at = remediation(evidence.exact, trust, now, config)
         .filter(|&fixed| !reported_since(evidence.exact, fixed, trust, now, config));
-    let weigh = |item, signal| weigh(item, signal, trust, now, config, remediated_at);
+    let weigh = |item: &'a Said, signal| weigh(item, signal, trust, now, config, remediated_at);
 
     // Reports of relayed mail against an endorsed forwarder count against
     // the source (the forwarder's relay chain names it), not the forwarder.
@@ -237,17 +202,13 @@ pub fn reputation(
         evidence
             .relayed
             .iter()
-            .filter(|(_, s)| &s.body.subject != subject)
+            .filter(|s| &s.subject != subject)
             .filter_map(|s| weigh(s, Signal::Relayed)),
     );
-    for w in exact.iter_mut() {
-        let first = evidence.first_reported(w.id, w.statement.body.created_at);
-        w.witness_age_secs = now.saturating_sub(first);
-    }
     if forwarder {
         for w in exact
             .iter_mut()
-            .filter(|w| w.weight < 0.0 && relayed(w.statement) && w.signal == Signal::Exact)
+            .filter(|w| w.weight < 0.0 && w.said.is_relayed_report() && w.signal == Signal::Exact)
         {
             w.weight *= config.forwarder_discount;
             w.attributed_elsewhere = true;
@@ -283,12 +244,12 @@ pub fn reputation(
     let neighbours: Vec<Weighed> = evidence
         .netblock
         .iter()
-        .filter(|(_, s)| &s.body.subject != subject && matches!(s.body.claim, Claim::Report { .. }))
+        .filter(|s| &s.subject != subject && s.is_report())
         .filter_map(|s| weigh(s, Signal::Netblock))
         .collect();
     let mut per_neighbour: FastMap<&Subject, f64> = FastMap::default();
     for w in &neighbours {
-        *per_neighbour.entry(&w.statement.body.subject).or_default() -= w.weight;
+        *per_neighbour.entry(&w.said.subject).or_default() -= w.weight;
     }
     let reported_ips = per_neighbour
         .keys()
@@ -336,7 +297,7 @@ pub fn reputation(
         b.weight
             .abs()
             .total_cmp(&a.weight.abs())
-            .then(a.id.cmp(b.id))
+            .then(a.said.id.cmp(&b.said.id))
     };
     if shown.len() > config.max_explanation {
         if config.max_explanation > 0 {
@@ -366,39 +327,33 @@ pub fn reputation(
     }
 }
 
-/// Whether a report says the mail was relayed to the reporter.
-fn relayed(statement: &SignedStatement) -> bool {
-    matches!(&statement.body.claim, Claim::Report { evidence, .. } if !evidence.relay_chain.is_empty())
-}
-
 /// Weighs one statement by its author's trust and its age; `None` for
 /// authors outside my web of trust, expired statements and kinds that do
 /// not score. Reports made before a trusted remediation decay at the
 /// remediation half-life from the remediation on.
 fn weigh<'a>(
-    (id, statement): &'a Entry,
+    said: &'a Said,
     signal: Signal,
     trust: &TrustMap,
     now: u64,
     config: &Config,
     remediated_at: Option<u64>,
 ) -> Option<Weighed<'a>> {
-    let author_trust = trust.get(&statement.author);
-    let body = &statement.body;
-    if author_trust < config.min_author_trust || body.expires_at <= now {
+    let author_trust = trust.get(&said.author);
+    if author_trust < config.min_author_trust || said.expires_at <= now {
         return None;
     }
-    let age_secs = now.saturating_sub(body.created_at);
-    let (sign, decay) = match body.claim {
-        Claim::Endorse { .. } => (
+    let age_secs = now.saturating_sub(said.created_at);
+    let (sign, decay) = match said.claim {
+        SaidClaim::Endorse(_) => (
             1.0,
             decay(age_secs, config.endorse_half_life_days * 86_400.0),
         ),
-        Claim::Report { .. } => {
+        SaidClaim::Report { .. } => {
             let half_life = config.report_half_life_hours * 3_600.0;
             match remediated_at {
-                Some(fixed) if body.created_at < fixed && signal != Signal::Netblock => {
-                    let before = decay(fixed - body.created_at, half_life);
+                Some(fixed) if said.created_at < fixed && signal != Signal::Netblock => {
+                    let before = decay(fixed - said.created_at, half_life);
                     let since = now.saturating_sub(fixed);
                     (
                         -1.0,
@@ -408,18 +363,17 @@ fn weigh<'a>(
                 _ => (-1.0, decay(age_secs, half_life)),
             }
         }
-        _ => return None,
+        SaidClaim::Remediate { .. } => return None,
     };
     Some(Weighed {
-        id,
-        statement,
+        said,
         signal,
         trust: author_trust,
         age_secs,
-        witness_age_secs: age_secs,
+        witness_age_secs: now.saturating_sub(said.first_reported),
         decay,
         fresh: false,
         attributed_elsewhere: false,
-        weight: sign * trust.weight(&statement.author) * decay,
+        weight: sign * trust.weight(&said.author) * decay,
     })
 }

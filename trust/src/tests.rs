@@ -8,6 +8,17 @@ use vouch_protocol::{
 
 use super::*;
 
+/// A statement with its id, as the store holds it.
+type Entry = (StatementId, SignedStatement);
+
+/// What scoring reads of each entry.
+fn said(entries: &[Entry]) -> Vec<Said> {
+    entries
+        .iter()
+        .filter_map(|(id, s)| Said::of(*id, s, None))
+        .collect()
+}
+
 const NOW: u64 = 1_800_000_000;
 const HOUR: u64 = 3600;
 
@@ -86,9 +97,10 @@ fn uncapped(root: &Keypair, edges: &[SignedStatement]) -> TrustEngine {
 }
 
 fn score(engine: &TrustEngine, subject: &str, exact: &[Entry], netblock: &[Entry]) -> Reputation {
+    let (exact, netblock) = (said(exact), said(netblock));
     let evidence = SubjectEvidence {
-        exact,
-        netblock,
+        exact: &exact,
+        netblock: &netblock,
         ..SubjectEvidence::default()
     };
     engine.reputation(&subject.parse().expect("subject"), &evidence, NOW)
@@ -407,7 +419,8 @@ fn endorsed_forwarder_is_not_blamed_and_the_source_is() {
     assert_ne!(r.verdict, Verdict::Block, "{r:?}");
     assert_ne!(r.verdict, Verdict::Suspect, "{r:?}");
     // The reports are attributed to the source the forwarder recorded.
-    assert!(engine.is_endorsed_forwarder(&about, NOW));
+    assert!(engine.is_endorsed_forwarder(&said(&about), NOW));
+    let reports = said(&reports);
     let evidence = SubjectEvidence {
         relayed: &reports,
         ..SubjectEvidence::default()
@@ -598,11 +611,18 @@ fn score_with_firsts(
     exact: &[Entry],
     first_reported: &[(StatementId, u64)],
 ) -> Reputation {
-    let mut first_reported = first_reported.to_vec();
-    first_reported.sort_unstable_by_key(|(id, _)| *id);
+    let first = |id: &StatementId| {
+        first_reported
+            .iter()
+            .find(|(listed, _)| listed == id)
+            .map(|(_, first)| *first)
+    };
+    let exact: Vec<Said> = exact
+        .iter()
+        .filter_map(|(id, s)| Said::of(*id, s, first(id)))
+        .collect();
     let evidence = SubjectEvidence {
-        exact,
-        first_reported: &first_reported,
+        exact: &exact,
         ..SubjectEvidence::default()
     };
     engine.reputation(&subject.parse().expect("subject"), &evidence, NOW)

@@ -22,43 +22,67 @@ pub fn parse_sender(text: &str) -> Result<Subject, Error> {
     Ok(subject)
 }
 
-/// Looks up and scores subjects, saying where the node's own reports came
-/// from; blocking (reads the store).
+/// Scores subjects (from memory) and says where the node's own reports
+/// came from (read from disk); blocking.
 fn score_all(state: &AppState, subjects: &[Subject]) -> Result<Vec<Reputation>, Error> {
     let now = unix_now();
-    let me = state.signer.public().to_string();
     subjects
         .iter()
         .map(|subject| {
-            let mut reputation = state.reputations.lookup(subject, now)?;
-            for item in reputation
-                .explanation
-                .iter_mut()
-                .filter(|item| item.author == me && item.kind == Kind::Report)
-            {
-                let Ok(id) = item.id.parse::<StatementId>() else {
-                    continue;
-                };
-                item.source = state
-                    .store
-                    .source(&id)?
-                    .and_then(Source::from_tag)
-                    .map(Source::as_str);
-            }
+            let mut reputation = state.reputations.lookup(subject, now);
+            name_own_sources(state, &mut reputation)?;
             Ok(reputation)
         })
         .collect()
 }
 
-/// `GET /v1/reputation/{subject}`
+/// Whether the explanation shows one of the node's own reports.
+fn shows_own_report(state: &AppState, reputation: &Reputation) -> bool {
+    let me = state.signer.public().to_string();
+    reputation
+        .explanation
+        .iter()
+        .any(|item| item.author == me && item.kind == Kind::Report)
+}
+
+/// Fills in where each of the node's own reports in the explanation came
+/// from (`cli`, `message`, `junk`, ...); blocking (reads the store).
+fn name_own_sources(state: &AppState, reputation: &mut Reputation) -> Result<(), Error> {
+    let me = state.signer.public().to_string();
+    for item in reputation
+        .explanation
+        .iter_mut()
+        .filter(|item| item.author == me && item.kind == Kind::Report)
+    {
+        let Ok(id) = item.id.parse::<StatementId>() else {
+            continue;
+        };
+        item.source = state
+            .store
+            .source(&id)?
+            .and_then(Source::from_tag)
+            .map(Source::as_str);
+    }
+    Ok(())
+}
+
+/// `GET /v1/reputation/{subject}`: scored from memory on the request's
+/// own task; only an answer showing the node's own reports reads the disk
+/// (on the blocking pool), to say where they came from.
 #[tracing::instrument(skip(state))]
 pub async fn get_one(
     State(state): State<AppState>,
     Path(subject): Path<String>,
 ) -> Result<Json<Reputation>, Error> {
     let subject = parse_sender(&subject)?;
-    let mut found = tokio::task::spawn_blocking(move || score_all(&state, &[subject])).await??;
-    found.pop().map(Json).ok_or(Error::NotFound)
+    let mut reputation = state.reputations.lookup(&subject, unix_now());
+    if shows_own_report(&state, &reputation) {
+        reputation = tokio::task::spawn_blocking(move || {
+            name_own_sources(&state, &mut reputation).map(|()| reputation)
+        })
+        .await??;
+    }
+    Ok(Json(reputation))
 }
 
 /// Body of `POST /v1/reputation`.

@@ -87,31 +87,6 @@ pub fn subject(subject: &Subject) -> Vec<u8> {
     key
 }
 
-/// Length of the subject key at the start of `key` (subject keys are
-/// self-delimiting), if it starts with one.
-pub fn subject_key_len(key: &[u8]) -> Option<usize> {
-    let length = match *key.first()? {
-        1 => 5,
-        2 => 17,
-        3 => 6,
-        4 => 18,
-        5 => 2 + usize::from(*key.get(1)?),
-        NODE_TAG => 33,
-        _ => return None,
-    };
-    (key.len() >= length).then_some(length)
-}
-
-/// Length of the netblock key at the start of `key`, if it starts with one.
-pub fn netblock_key_len(key: &[u8]) -> Option<usize> {
-    let length = match *key.first()? {
-        1 => 4,
-        2 => 7,
-        _ => return None,
-    };
-    (key.len() >= length).then_some(length)
-}
-
 /// The netblock key a subject is indexed under: the /24 or /48 covering an
 /// address, or a netblock at least that long. `None` for other subjects.
 pub fn netblock(subject: &Subject) -> Option<Vec<u8>> {

@@ -6,17 +6,16 @@
 //! write-ahead log on, so an acknowledged write survives `kill -9`.
 //! All calls block: async callers use `spawn_blocking`.
 
-mod cache;
 mod keys;
+mod mirror;
 mod network;
-mod presence;
 mod read;
 mod strangers;
 mod write;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, Direction, IteratorMode,
@@ -24,9 +23,9 @@ use rocksdb::{
 };
 use vouch_protocol::{Claim, Kind, NodeKey, SignedStatement, StatementId, Subject, decode_stored};
 
-use cache::ReadCache;
 use keys::SlotValue;
-use presence::{Index, Presence, Touched};
+pub use mirror::MirrorView;
+use mirror::{Changes, Mirror};
 pub use strangers::{Admission, StrangerQuota};
 
 /// Most statements one lookup reads about a subject or netblock; beyond this
@@ -114,11 +113,9 @@ pub struct Store {
     /// under a lock never held across I/O, so status and metrics never
     /// wait on a write.
     published: Mutex<Counts>,
-    /// Which subjects, netblocks and relay origins have index entries:
-    /// a lookup of anything else reads nothing from disk.
-    presence: Presence,
-    /// Index entries read recently, decoded.
-    cache: ReadCache,
+    /// What scoring reads of every statement in the subject index, in
+    /// memory: lookups read nothing from disk.
+    mirror: Mirror,
 }
 
 impl std::fmt::Debug for Store {
@@ -151,8 +148,7 @@ impl Store {
             db,
             writer: Mutex::new(Counts::default()),
             published: Mutex::new(Counts::default()),
-            presence: Presence::default(),
-            cache: ReadCache::default(),
+            mirror: Mirror::default(),
         };
         let meta = store.cf(keys::META)?;
         let read = |key| -> Result<u64, Error> {
@@ -170,52 +166,43 @@ impl Store {
         };
         store.writer = Mutex::new(counts);
         store.published = Mutex::new(counts);
-        store.load_presence()?;
+        store.load_mirror()?;
         Ok(store)
     }
 
-    /// Records every prefix the subject indexes hold (at start-up).
-    fn load_presence(&self) -> Result<(), Error> {
-        for index in [Index::Subjects, Index::Netblocks, Index::Relayed] {
-            let cf = self.cf(index.family())?;
-            let mut last: Vec<u8> = Vec::new();
-            for entry in self.db.iterator_cf(cf, IteratorMode::Start) {
-                let (key, _) = entry?;
-                if let Some(prefix) = index.prefix(&key)
-                    && prefix != last.as_slice()
-                {
-                    self.presence.insert(index, prefix);
-                    last = prefix.to_vec();
+    /// Copies what scoring reads of every statement in the subject index
+    /// into memory (at start-up), a page of statements at a time.
+    fn load_mirror(&self) -> Result<(), Error> {
+        const PAGE: usize = 4096;
+        let started = std::time::Instant::now();
+        let cf = self.cf(keys::SUBJECTS)?;
+        let mut page: Vec<(StatementId, Option<u64>)> = Vec::with_capacity(PAGE);
+        let mut loaded = 0;
+        let mut entries = self.db.iterator_cf(cf, IteratorMode::Start).peekable();
+        while entries.peek().is_some() {
+            page.clear();
+            for entry in entries.by_ref().take(PAGE) {
+                let (_, value) = entry?;
+                page.extend(keys::index_entry(&value));
+            }
+            let ids: Vec<StatementId> = page.iter().map(|(id, _)| *id).collect();
+            let mut changes = Changes::default();
+            for ((id, first), stored) in page.iter().zip(self.load_aligned(&ids)?) {
+                if let Some(stored) = stored {
+                    changes.add(*id, &stored.statement, *first);
+                    loaded += 1;
                 }
             }
+            self.mirror.apply(changes);
         }
+        tracing::info!(statements = loaded, elapsed = ?started.elapsed(), "statements in memory");
         Ok(())
     }
 
-    /// Brings the presence record up to date with a write that landed.
-    fn settle(&self, touched: Touched) {
-        let added: HashSet<(Index, &[u8])> = touched
-            .added
-            .iter()
-            .map(|(index, prefix)| (*index, prefix.as_slice()))
-            .collect();
-        for (index, prefix) in &added {
-            self.presence.insert(*index, prefix);
-        }
-        for (index, prefix) in &touched.removed {
-            if added.contains(&(*index, prefix.as_slice())) {
-                continue;
-            }
-            // Another entry may remain under the prefix; on a read error,
-            // keep the prefix (a needless read later, never a missed one).
-            let remains = self
-                .cf(index.family())
-                .map_or(true, |cf| self.prefix_entries(cf, prefix).next().is_some());
-            if !remains {
-                self.presence.remove(*index, prefix);
-            }
-        }
-        self.cache.invalidate(&touched);
+    /// What every lookup reads: the live endorsements, reports and
+    /// remediation notices, from memory, as of the last completed write.
+    pub fn mirror(&self) -> MirrorView<'_> {
+        self.mirror.view()
     }
 
     fn cf(&self, name: &'static str) -> Result<&ColumnFamily, Error> {
@@ -252,6 +239,6 @@ impl Store {
 type RawEntry = Result<(Box<[u8]>, Box<[u8]>), rocksdb::Error>;
 
 #[cfg(test)]
-mod presence_tests;
+mod mirror_tests;
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,6 @@
-//! Reads: a statement by id, the statements about a subject, its
-//! netblock or relayed from it (through the presence set and the read
-//! cache), an author's slots, and the ingest log for back-fill.
+//! Reads from disk: a statement by id, the statements about a subject,
+//! its netblock or relayed from it (what the in-memory mirror holds, with
+//! signatures), an author's slots, and the ingest log for back-fill.
 
 use super::*;
 
@@ -76,21 +76,21 @@ impl Store {
 
     /// Live endorsements, reports and trust statements about exactly `subject`.
     pub fn about(&self, subject: &Subject) -> Result<Vec<Stored>, Error> {
-        self.scan_index(Index::Subjects, &keys::subject(subject))
+        self.scan_ids(keys::SUBJECTS, &keys::subject(subject))
     }
 
     /// Live statements about addresses and netblocks inside the /24 or /48
     /// covering `subject` (an IP, or a netblock at least that long).
     pub fn in_netblock(&self, subject: &Subject) -> Result<Vec<Stored>, Error> {
         match keys::netblock(subject) {
-            Some(block) => self.scan_index(Index::Netblocks, &block),
+            Some(block) => self.scan_ids(keys::NETBLOCKS, &block),
             None => Ok(Vec::new()),
         }
     }
 
     /// Live reports whose relay chain names `subject` as the original source.
     pub fn relayed_from(&self, subject: &Subject) -> Result<Vec<Stored>, Error> {
-        self.scan_index(Index::Relayed, &keys::subject(subject))
+        self.scan_ids(keys::RELAYED, &keys::subject(subject))
     }
 
     /// The current statements of one author (including retractions), optionally of one slot kind.
@@ -177,21 +177,8 @@ impl Store {
             .take_while(move |entry| entry.as_ref().map_or(true, |(k, _)| k.starts_with(prefix)))
     }
 
-    /// The statements `index` holds under `prefix`: nothing read from disk
-    /// when the presence record says there are none.
-    pub(super) fn scan_index(&self, index: Index, prefix: &[u8]) -> Result<Vec<Stored>, Error> {
-        if !self.presence.may_hold(index, prefix) {
-            return Ok(Vec::new());
-        }
-        if let Some(cached) = self.cache.get(index, prefix) {
-            return Ok(cached.as_ref().clone());
-        }
-        let generation = self.cache.generation();
-        let found = Arc::new(self.scan_ids(index.family(), prefix)?);
-        self.cache.keep(generation, index, prefix, found.clone());
-        Ok(Arc::unwrap_or_clone(found))
-    }
-
+    /// The statements an index holds under `prefix` (at most
+    /// [`MAX_STATEMENTS_PER_LOOKUP`]), read from disk.
     pub(super) fn scan_ids(
         &self,
         family: &'static str,

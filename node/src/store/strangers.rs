@@ -13,7 +13,7 @@ use rocksdb::{IteratorMode, WriteBatch};
 use vouch_protocol::{NodeKey, SignedStatement, StatementId};
 
 use super::keys;
-use super::presence::Touched;
+use super::mirror::Changes;
 use super::{Error, Store};
 
 /// How a statement offered to [`Store::insert_admitted`] is admitted.
@@ -174,7 +174,7 @@ impl Store {
         let expire = expire_now;
         let mut next = *counts;
         let mut batch = WriteBatch::default();
-        let mut touched = Touched::default();
+        let mut changes = Changes::default();
         let mut sweep = StrangerSweep {
             promoted: promote.len(),
             dropped: Vec::new(),
@@ -189,7 +189,7 @@ impl Store {
                 continue;
             };
             let statement = stored.statement;
-            if self.delete_current(&mut batch, &mut touched, id, &statement)? {
+            if self.delete_current(&mut batch, &mut changes, id, &statement)? {
                 next.statements = next.statements.saturating_sub(1);
                 sweep.dropped.push(statement);
             }
@@ -197,7 +197,7 @@ impl Store {
         next.strangers = next
             .strangers
             .saturating_sub((promote.len() + expire.len()) as u64);
-        self.commit(batch, touched, &mut counts, next)?;
+        self.commit(batch, changes, &mut counts, next)?;
         Ok(sweep)
     }
 }

@@ -1,5 +1,5 @@
 //! Writes: admitting statements into their slots (latest wins), keeping
-//! the indexes, the counts and the read cache in step, and sweeping out
+//! the indexes, the counts and the in-memory mirror in step, and sweeping out
 //! what expired. One writer at a time, one atomic batch per call.
 
 use super::read::id_of;
@@ -31,7 +31,7 @@ impl Store {
         // database cannot see yet.
         let mut pending: HashMap<Vec<u8>, SlotValue> = HashMap::new();
         let mut pending_strangers = strangers::Pending::default();
-        let mut touched = Touched::default();
+        let mut changes = Changes::default();
         let mut outcomes = Vec::with_capacity(statements.len());
         for (item, admission) in statements {
             let body = &item.statement.body;
@@ -70,7 +70,7 @@ impl Store {
             if let Some(current) = &current {
                 self.remove(
                     &mut batch,
-                    &mut touched,
+                    &mut changes,
                     &item.statement,
                     &subject_key,
                     current,
@@ -110,7 +110,7 @@ impl Store {
             };
             self.add(
                 &mut batch,
-                &mut touched,
+                &mut changes,
                 item,
                 &subject_key,
                 &slot_key,
@@ -136,17 +136,17 @@ impl Store {
         if next == *counts {
             return Ok(outcomes);
         }
-        self.commit(batch, touched, &mut counts, next)?;
+        self.commit(batch, changes, &mut counts, next)?;
         Ok(outcomes)
     }
 
     /// Writes `batch` with the counts it leads to (in the same atomic
-    /// write), then brings the presence set and the published counts in
-    /// step. The caller holds the writer lock: `counts` is what it guards.
+    /// write), then brings the mirror and the published counts in step.
+    /// The caller holds the writer lock: `counts` is what it guards.
     pub(super) fn commit(
         &self,
         mut batch: WriteBatch,
-        touched: Touched,
+        changes: Changes,
         counts: &mut Counts,
         next: Counts,
     ) -> Result<(), Error> {
@@ -154,7 +154,7 @@ impl Store {
         batch.put_cf(meta, keys::META_COUNT, next.statements.to_be_bytes());
         batch.put_cf(meta, keys::META_NEXT_SEQ, next.next_seq.to_be_bytes());
         self.db.write(batch)?;
-        self.settle(touched);
+        self.mirror.apply(changes);
         *counts = next;
         self.publish(next);
         Ok(())
@@ -165,7 +165,7 @@ impl Store {
     pub(super) fn delete_current(
         &self,
         batch: &mut WriteBatch,
-        touched: &mut Touched,
+        changes: &mut Changes,
         id: &StatementId,
         statement: &SignedStatement,
     ) -> Result<bool, Error> {
@@ -185,7 +185,7 @@ impl Store {
         let Some(slot) = current else {
             return Ok(false);
         };
-        self.remove(batch, touched, statement, &subject_key, &slot)?;
+        self.remove(batch, changes, statement, &subject_key, &slot)?;
         batch.delete_cf(slots, &slot_key);
         Ok(true)
     }
@@ -202,7 +202,7 @@ impl Store {
     pub(super) fn add(
         &self,
         batch: &mut WriteBatch,
-        touched: &mut Touched,
+        changes: &mut Changes,
         item: &Verified,
         subject_key: &[u8],
         slot_key: &[u8],
@@ -224,14 +224,13 @@ impl Store {
                 keys::indexed(&[], subject_key, &statement.author, kind),
                 keys::index_value(&item.id, value.first_reported),
             );
-            touched.added.push((Index::Subjects, subject_key.to_vec()));
+            changes.add(item.id, statement, value.first_reported);
             if let Some(origin) = &value.relay_origin {
                 batch.put_cf(
                     self.cf(keys::RELAYED)?,
                     keys::indexed(origin, subject_key, &statement.author, kind),
                     keys::index_value(&item.id, value.first_reported),
                 );
-                touched.added.push((Index::Relayed, origin.clone()));
             }
             if let Some(block) = keys::netblock(&statement.body.subject) {
                 batch.put_cf(
@@ -239,7 +238,6 @@ impl Store {
                     keys::indexed(&block, subject_key, &statement.author, kind),
                     keys::index_value(&item.id, value.first_reported),
                 );
-                touched.added.push((Index::Netblocks, block));
             }
         }
         Ok(())
@@ -250,7 +248,7 @@ impl Store {
     pub(super) fn remove(
         &self,
         batch: &mut WriteBatch,
-        touched: &mut Touched,
+        changes: &mut Changes,
         statement: &SignedStatement,
         subject_key: &[u8],
         old: &SlotValue,
@@ -267,22 +265,18 @@ impl Store {
             self.cf(keys::SUBJECTS)?,
             keys::indexed(&[], subject_key, &statement.author, kind),
         );
-        touched
-            .removed
-            .push((Index::Subjects, subject_key.to_vec()));
+        changes.remove(&statement.body.subject, old.id);
         if let Some(origin) = &old.relay_origin {
             batch.delete_cf(
                 self.cf(keys::RELAYED)?,
                 keys::indexed(origin, subject_key, &statement.author, kind),
             );
-            touched.removed.push((Index::Relayed, origin.clone()));
         }
         if let Some(block) = keys::netblock(&statement.body.subject) {
             batch.delete_cf(
                 self.cf(keys::NETBLOCKS)?,
                 keys::indexed(&block, subject_key, &statement.author, kind),
             );
-            touched.removed.push((Index::Netblocks, block));
         }
         Ok(())
     }
@@ -313,14 +307,14 @@ impl Store {
         };
         let mut next = *counts;
         let mut batch = WriteBatch::default();
-        let mut touched = Touched::default();
+        let mut changes = Changes::default();
         let mut expired = Vec::new();
         for (id, stored) in due.iter().zip(self.load_aligned(&due)?) {
             let Some(stored) = stored else {
                 continue;
             };
             let statement = stored.statement;
-            if !self.delete_current(&mut batch, &mut touched, id, &statement)? {
+            if !self.delete_current(&mut batch, &mut changes, id, &statement)? {
                 continue;
             }
             next.statements = next.statements.saturating_sub(1);
@@ -339,7 +333,7 @@ impl Store {
         // does not step over a tombstone per statement from the start.
         let end = [last_key.as_ref(), &[0u8]].concat();
         batch.delete_range_cf(expiry, [].as_slice(), end.as_slice());
-        self.commit(batch, touched, &mut counts, next)?;
+        self.commit(batch, changes, &mut counts, next)?;
         Ok(expired)
     }
 }

@@ -7,12 +7,12 @@ use rand::SeedableRng;
 use rand::seq::IndexedRandom;
 use rand_chacha::ChaCha8Rng;
 use vouch_protocol::{Claim, EndorseCategory, NodeKey, Subject};
-use vouch_trust::{self as trust, Entry, SubjectEvidence};
+use vouch_trust::{self as trust, Said, SubjectEvidence};
 
 use super::{Context, Findings, Row};
 use crate::eval;
 use crate::network::{Network, spam_report};
-use crate::world::{DAY, T0, Timeline, node_key};
+use crate::world::{DAY, T0, Timeline, node_key, said};
 
 /// Population tag of whitewashers' keys.
 const FRESH: u8 = 3;
@@ -138,18 +138,16 @@ fn influence(
     let mut total = 0.0;
     for viewer in &viewers {
         for subject in subjects {
-            let with = timeline.about(subject, now);
-            let without: Vec<Entry> = with
+            let with = said(&timeline.about(subject, now));
+            let without: Vec<Said> = with
                 .iter()
-                .filter(|(_, s)| s.author != attacker)
+                .filter(|s| s.author != attacker)
                 .cloned()
                 .collect();
-            let score = |exact: &[Entry]| {
+            let score = |exact: &[Said]| {
                 let evidence = SubjectEvidence {
                     exact,
-                    netblock: &[],
-                    relayed: &[],
-                    first_reported: &[],
+                    ..SubjectEvidence::default()
                 };
                 trust::reputation(subject, &evidence, &viewer.trust, now, config).score
             };

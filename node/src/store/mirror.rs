@@ -1,0 +1,375 @@
+//! What scoring reads of every live endorsement, report and remediation
+//! notice, kept in memory beside the indexes on disk: every lookup, from
+//! any front-end, scores from here and reads nothing from RocksDB. A
+//! sender nobody spoke of — most of what a mail server asks about — is one
+//! hash-map miss; a listed one is its own few entries and its /24's.
+//!
+//! Each write's changes are applied once the write has landed, under one
+//! lock, so a lookup sees what the indexes held after some completed
+//! write, in the order a scan of them would return it (the same sums, to
+//! the last bit). Entries are compact (authors numbered, the rare relayed
+//! report and remediation note boxed): about 80 bytes a statement, plus
+//! its subject's slot in the maps.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{PoisonError, RwLock, RwLockReadGuard};
+
+use vouch_protocol::{
+    EndorseCategory, Kind, NodeKey, ReportCategory, SignedStatement, StatementId, Subject,
+};
+use vouch_trust::{Said, SaidClaim};
+
+use super::{MAX_STATEMENTS_PER_LOOKUP, keys};
+
+/// One write's changes to the mirror, in the order the write made them.
+#[derive(Debug, Default)]
+pub struct Changes(Vec<Change>);
+
+#[derive(Debug)]
+enum Change {
+    Add(Said),
+    Remove { subject: Subject, id: StatementId },
+}
+
+impl Changes {
+    /// `statement` (id `id`) entered the subject index.
+    pub fn add(
+        &mut self,
+        id: StatementId,
+        statement: &SignedStatement,
+        first_reported: Option<u64>,
+    ) {
+        if let Some(said) = Said::of(id, statement, first_reported) {
+            self.0.push(Change::Add(said));
+        }
+    }
+
+    /// The statement `id` about `subject` left the subject index.
+    pub fn remove(&mut self, subject: &Subject, id: StatementId) {
+        self.0.push(Change::Remove {
+            subject: subject.clone(),
+            id,
+        });
+    }
+}
+
+/// The in-memory copy of what scoring reads.
+#[derive(Debug, Default)]
+pub struct Mirror {
+    facts: RwLock<Facts>,
+}
+
+impl Mirror {
+    /// Applies one landed write's changes.
+    pub fn apply(&self, changes: Changes) {
+        if changes.0.is_empty() {
+            return;
+        }
+        let mut facts = self.facts.write().unwrap_or_else(PoisonError::into_inner);
+        for change in changes.0 {
+            match change {
+                Change::Add(said) => facts.add(said),
+                Change::Remove { subject, id } => facts.remove(&subject, &id),
+            }
+        }
+    }
+
+    /// A consistent view for one lookup (held briefly: writes wait for it).
+    pub fn view(&self) -> MirrorView<'_> {
+        MirrorView(self.facts.read().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// What a lookup reads, as of the last landed write.
+pub struct MirrorView<'a>(RwLockReadGuard<'a, Facts>);
+
+impl MirrorView<'_> {
+    /// Whether it holds nothing at all, not even a numbered author.
+    #[cfg(test)]
+    pub fn is_empty(&self) -> bool {
+        let facts = &self.0;
+        facts.subjects.is_empty()
+            && facts.netblocks.is_empty()
+            && facts.relayed.is_empty()
+            && facts.numbers.is_empty()
+            && facts.free.len() == facts.authors.len()
+    }
+
+    /// Live statements about exactly `subject`.
+    pub fn about(&self, subject: &Subject) -> Vec<Said> {
+        let facts = &self.0;
+        facts
+            .subjects
+            .get(subject)
+            .map(|list| {
+                list.iter()
+                    .take(MAX_STATEMENTS_PER_LOOKUP)
+                    .map(|fact| facts.said(subject, fact))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Live statements about the addresses and netblocks inside the /24
+    /// or /48 covering `subject`.
+    pub fn in_netblock(&self, subject: &Subject) -> Vec<Said> {
+        let facts = &self.0;
+        let Some(members) = keys::netblock(subject).and_then(|block| facts.netblocks.get(&block))
+        else {
+            return Vec::new();
+        };
+        members
+            .iter()
+            .filter_map(|member| Some((member, facts.subjects.get(member)?)))
+            .flat_map(|(member, list)| list.iter().map(move |fact| facts.said(member, fact)))
+            .take(MAX_STATEMENTS_PER_LOOKUP)
+            .collect()
+    }
+
+    /// Live reports whose relay chain names `subject` as the original source.
+    pub fn relayed_from(&self, subject: &Subject) -> Vec<Said> {
+        let facts = &self.0;
+        let Subject::Ip(origin) = subject else {
+            return Vec::new();
+        };
+        facts
+            .relayed
+            .get(origin)
+            .into_iter()
+            .flatten()
+            .filter_map(|(_, host, id)| {
+                let fact = facts.subjects.get(host)?.iter().find(|f| f.id == *id)?;
+                Some(facts.said(host, fact))
+            })
+            .take(MAX_STATEMENTS_PER_LOOKUP)
+            .collect()
+    }
+}
+
+#[derive(Debug, Default)]
+struct Facts {
+    /// Authors by number, with how many facts name each (a slot whose
+    /// count falls to 0 is reused).
+    authors: Vec<(NodeKey, u32)>,
+    numbers: HashMap<NodeKey, u32>,
+    free: Vec<u32>,
+    /// Facts by subject, in the subject index's order (author, kind).
+    subjects: HashMap<Subject, Vec<Fact>>,
+    /// The subjects with facts in each /24 or /48, in index order.
+    netblocks: HashMap<Vec<u8>, Vec<Subject>>,
+    /// (index key, reported host, statement) of the reports relayed from
+    /// each origin, in index order.
+    relayed: HashMap<IpAddr, Vec<(Vec<u8>, Subject, StatementId)>>,
+}
+
+#[derive(Debug)]
+struct Fact {
+    id: StatementId,
+    author: u32,
+    created_at: u64,
+    expires_at: u64,
+    first_reported: u64,
+    claim: FactClaim,
+}
+
+/// A [`SaidClaim`] in 16 bytes.
+#[derive(Debug)]
+enum FactClaim {
+    Endorse(EndorseCategory),
+    Report(ReportCategory, u32),
+    RelayedReport(Box<(ReportCategory, u32, IpAddr)>),
+    Remediate(Box<(u64, String)>),
+}
+
+impl FactClaim {
+    fn of(claim: SaidClaim) -> FactClaim {
+        match claim {
+            SaidClaim::Endorse(category) => FactClaim::Endorse(category),
+            SaidClaim::Report {
+                category,
+                count,
+                relayed_from: None,
+            } => FactClaim::Report(category, count),
+            SaidClaim::Report {
+                category,
+                count,
+                relayed_from: Some(origin),
+            } => FactClaim::RelayedReport(Box::new((category, count, origin))),
+            SaidClaim::Remediate {
+                remediated_at,
+                note,
+            } => FactClaim::Remediate(Box::new((remediated_at, note))),
+        }
+    }
+
+    fn said(&self) -> SaidClaim {
+        match self {
+            FactClaim::Endorse(category) => SaidClaim::Endorse(*category),
+            FactClaim::Report(category, count) => SaidClaim::Report {
+                category: *category,
+                count: *count,
+                relayed_from: None,
+            },
+            FactClaim::RelayedReport(report) => SaidClaim::Report {
+                category: report.0,
+                count: report.1,
+                relayed_from: Some(report.2),
+            },
+            FactClaim::Remediate(notice) => SaidClaim::Remediate {
+                remediated_at: notice.0,
+                note: notice.1.clone(),
+            },
+        }
+    }
+
+    fn kind(&self) -> Kind {
+        match self {
+            FactClaim::Endorse(_) => Kind::Endorse,
+            FactClaim::Report(..) | FactClaim::RelayedReport(_) => Kind::Report,
+            FactClaim::Remediate(_) => Kind::Remediate,
+        }
+    }
+
+    fn relayed_from(&self) -> Option<IpAddr> {
+        match self {
+            FactClaim::RelayedReport(report) => Some(report.2),
+            _ => None,
+        }
+    }
+}
+
+impl Facts {
+    fn author(&self, number: u32) -> NodeKey {
+        self.authors
+            .get(number as usize)
+            .map_or(NodeKey([0; 32]), |(key, _)| *key)
+    }
+
+    fn said(&self, subject: &Subject, fact: &Fact) -> Said {
+        Said {
+            id: fact.id,
+            author: self.author(fact.author),
+            subject: subject.clone(),
+            created_at: fact.created_at,
+            expires_at: fact.expires_at,
+            first_reported: fact.first_reported,
+            claim: fact.claim.said(),
+        }
+    }
+
+    /// The subject index orders a subject's entries by author, then kind.
+    fn index_order(&self, a: &Fact, b: (&NodeKey, Kind)) -> Ordering {
+        (self.author(a.author).0, a.claim.kind().tag()).cmp(&(b.0.0, b.1.tag()))
+    }
+
+    fn number(&mut self, author: NodeKey) -> u32 {
+        if let Some(&number) = self.numbers.get(&author) {
+            if let Some(slot) = self.authors.get_mut(number as usize) {
+                slot.1 += 1;
+            }
+            return number;
+        }
+        let number = match self.free.pop() {
+            Some(number) => {
+                if let Some(slot) = self.authors.get_mut(number as usize) {
+                    *slot = (author, 1);
+                }
+                number
+            }
+            None => {
+                self.authors.push((author, 1));
+                (self.authors.len() - 1) as u32
+            }
+        };
+        self.numbers.insert(author, number);
+        number
+    }
+
+    fn release(&mut self, number: u32) {
+        let Some(slot) = self.authors.get_mut(number as usize) else {
+            return;
+        };
+        slot.1 = slot.1.saturating_sub(1);
+        if slot.1 == 0 {
+            self.numbers.remove(&slot.0);
+            self.free.push(number);
+        }
+    }
+
+    fn add(&mut self, said: Said) {
+        let kind = said.kind();
+        let position = match self.subjects.get(&said.subject) {
+            Some(list) => {
+                if list.iter().any(|f| f.id == said.id) {
+                    return;
+                }
+                list.binary_search_by(|f| self.index_order(f, (&said.author, kind)))
+                    .unwrap_or_else(|at| at)
+            }
+            None => 0,
+        };
+        let fact = Fact {
+            id: said.id,
+            author: self.number(said.author),
+            created_at: said.created_at,
+            expires_at: said.expires_at,
+            first_reported: said.first_reported,
+            claim: FactClaim::of(said.claim),
+        };
+        if let Some(origin) = fact.claim.relayed_from() {
+            let key = keys::indexed(&[], &keys::subject(&said.subject), &said.author, kind);
+            let list = self.relayed.entry(origin).or_default();
+            let at = list
+                .binary_search_by(|(listed, _, _)| listed.cmp(&key))
+                .unwrap_or_else(|at| at);
+            list.insert(at, (key, said.subject.clone(), said.id));
+        }
+        match self.subjects.get_mut(&said.subject) {
+            Some(list) => list.insert(position.min(list.len()), fact),
+            None => {
+                if let Some(block) = keys::netblock(&said.subject) {
+                    let key = keys::subject(&said.subject);
+                    let members = self.netblocks.entry(block).or_default();
+                    let at = members
+                        .binary_search_by(|member| keys::subject(member).cmp(&key))
+                        .unwrap_or_else(|at| at);
+                    members.insert(at, said.subject.clone());
+                }
+                self.subjects.insert(said.subject, vec![fact]);
+            }
+        }
+    }
+
+    fn remove(&mut self, subject: &Subject, id: &StatementId) {
+        let Some(list) = self.subjects.get_mut(subject) else {
+            return;
+        };
+        let Some(at) = list.iter().position(|f| f.id == *id) else {
+            return;
+        };
+        let fact = list.remove(at);
+        let emptied = list.is_empty();
+        if emptied {
+            self.subjects.remove(subject);
+            if let Some(block) = keys::netblock(subject)
+                && let Some(members) = self.netblocks.get_mut(&block)
+            {
+                members.retain(|member| member != subject);
+                if members.is_empty() {
+                    self.netblocks.remove(&block);
+                }
+            }
+        }
+        if let Some(origin) = fact.claim.relayed_from()
+            && let Some(list) = self.relayed.get_mut(&origin)
+        {
+            list.retain(|(_, _, listed)| listed != id);
+            if list.is_empty() {
+                self.relayed.remove(&origin);
+            }
+        }
+        self.release(fact.author);
+    }
+}
