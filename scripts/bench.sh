@@ -36,10 +36,10 @@ DNS_PORT=17753
 RBLDNSD_PORT=17754
 
 if [ "$(id -u)" -eq 0 ]; then
-    install_missing wrk:wrk dnsperf:dnsperf rbldnsd:rbldnsd
+    install_missing wrk:wrk dnsperf:dnsperf rbldnsd:rbldnsd dig:bind9-dnsutils
 fi
-for tool in wrk dnsperf rbldnsd; do
-    command -v "$tool" >/dev/null || fail "$tool is missing (apt-get install wrk dnsperf rbldnsd)"
+for tool in wrk dnsperf rbldnsd dig; do
+    command -v "$tool" >/dev/null || fail "$tool is missing (apt-get install wrk dnsperf rbldnsd bind9-dnsutils)"
 done
 
 say "building (release)"
@@ -112,15 +112,15 @@ for _ in $(seq 60); do
 done
 
 # --- the loads -----------------------------------------------------------------------
-# wrk_load FIRST_OCTET SENDERS: rate, p50, p99 of HTTP lookups of the
-# first SENDERS addresses FIRST.x.y.z (44: listed, 45: nobody listed).
+# wrk_load KIND FIRST_OCTET SENDERS: rate, p50, p99 of HTTP lookups of
+# the first SENDERS addresses FIRST.x.y.z (44: listed, 45: nobody listed).
 wrk_load() {
     cat >"$DIR/wrk-$1.lua" <<EOF
-local n = $2
+local n = $3
 request = function()
   local i = math.random(0, n - 1) + 1
   local a, b, c = math.floor(i / 65536) % 256, math.floor(i / 256) % 256, i % 256
-  return wrk.format("GET", "/v1/reputation/$1." .. a .. "." .. b .. "." .. c)
+  return wrk.format("GET", "/v1/reputation/$2." .. a .. "." .. b .. "." .. c)
 end
 EOF
     wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --latency -s "$DIR/wrk-$1.lua" "http://$API" >"$DIR/wrk-$1.txt"
@@ -155,7 +155,7 @@ for kind in $KINDS; do
     [ "$kind" = unknown ] && octet=45
     [ "$kind" = repeated ] && senders=1000
     say "HTTP, $kind senders: wrk, $CONNECTIONS connections, ${SECONDS_EACH}s"
-    RESULT[http-$kind]="$(wrk_load "$octet" "$senders")"
+    RESULT[http-$kind]="$(wrk_load "$kind" "$octet" "$senders")"
     say "DNS, $kind senders: dnsperf, $CONNECTIONS clients, ${SECONDS_EACH}s"
     RESULT[dns-$kind]="$(dns_load "$DNS_PORT" "$kind")"
     say "policy, $kind senders: policy_load, $CONNECTIONS connections, ${SECONDS_EACH}s"

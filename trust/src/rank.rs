@@ -75,6 +75,19 @@ impl TrustMap {
             .unwrap_or(0.0)
     }
 
+    /// Trust in `author` and its weight (see [`TrustMap::get`] and
+    /// [`TrustMap::weight`]), found once.
+    pub fn trust_and_weight(&self, author: &NodeKey) -> (f64, f64) {
+        match self.position(author) {
+            Some(0) => (self.trust.first().copied().unwrap_or(0.0), self.own_weight),
+            Some(i) => self
+                .trust
+                .get(i)
+                .map_or((0.0, 0.0), |&t| (t, t.min(self.author_cap))),
+            None => (0.0, 0.0),
+        }
+    }
+
     /// The weight of `author`'s statements in a score: its trust, capped.
     ///
     /// The cap is the smaller of `max_author_weight` and a multiple of the

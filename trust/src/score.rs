@@ -247,7 +247,8 @@ pub fn reputation<'a>(
         .filter(|s| &s.subject != subject && s.is_report())
         .filter_map(|s| weigh(s, Signal::Netblock))
         .collect();
-    let mut per_neighbour: FastMap<&Subject, f64> = FastMap::default();
+    let mut per_neighbour: FastMap<&Subject, f64> =
+        FastMap::with_capacity_and_hasher(neighbours.len(), Default::default());
     for w in &neighbours {
         *per_neighbour.entry(&w.said.subject).or_default() -= w.weight;
     }
@@ -339,7 +340,7 @@ fn weigh<'a>(
     config: &Config,
     remediated_at: Option<u64>,
 ) -> Option<Weighed<'a>> {
-    let author_trust = trust.get(&said.author);
+    let (author_trust, author_weight) = trust.trust_and_weight(&said.author);
     if author_trust < config.min_author_trust || said.expires_at <= now {
         return None;
     }
@@ -374,6 +375,6 @@ fn weigh<'a>(
         decay,
         fresh: false,
         attributed_elsewhere: false,
-        weight: sign * trust.weight(&said.author) * decay,
+        weight: sign * author_weight * decay,
     })
 }

@@ -12,7 +12,6 @@
 //! its subject's slot in the maps.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 
@@ -22,6 +21,19 @@ use vouch_protocol::{
 use vouch_trust::{Said, SaidClaim};
 
 use super::{MAX_STATEMENTS_PER_LOOKUP, keys};
+
+/// A hash map with a fast hasher seeded per process (peers choose the
+/// subjects and keys in it, so the seed is not predictable to them).
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+/// The order of two subjects' keys in the indexes (without building the
+/// keys for addresses, the common case).
+fn subject_order(a: &Subject, b: &Subject) -> Ordering {
+    match (a, b) {
+        (Subject::Ip(a), Subject::Ip(b)) => a.cmp(b),
+        _ => keys::subject(a).cmp(&keys::subject(b)),
+    }
+}
 
 /// One write's changes to the mirror, in the order the write made them.
 #[derive(Debug, Default)]
@@ -330,10 +342,9 @@ impl Facts {
             Some(list) => list.insert(position.min(list.len()), fact),
             None => {
                 if let Some(block) = keys::netblock(&said.subject) {
-                    let key = keys::subject(&said.subject);
                     let members = self.netblocks.entry(block).or_default();
                     let at = members
-                        .binary_search_by(|member| keys::subject(member).cmp(&key))
+                        .binary_search_by(|member| subject_order(member, &said.subject))
                         .unwrap_or_else(|at| at);
                     members.insert(at, said.subject.clone());
                 }

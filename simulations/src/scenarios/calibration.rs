@@ -97,6 +97,20 @@ pub struct Calibrated {
     pub curve: Curve,
 }
 
+impl Calibrated {
+    /// Spam messages it stops, percent, at its best point that blocks at
+    /// most `legit_blocked` percent of legitimate senders (0 when none
+    /// does): the baseline at another judge's false-positive rate.
+    pub fn stopped_at_most(&self, legit_blocked: f64) -> f64 {
+        self.curve
+            .points
+            .iter()
+            .filter(|&&(legit, _, _)| legit <= legit_blocked + 1e-9)
+            .map(|&(_, stopped, _)| stopped)
+            .fold(0.0, f64::max)
+    }
+}
+
 /// Both baselines, calibrated on the honest world.
 #[derive(Debug, Clone)]
 pub struct Calibration {
