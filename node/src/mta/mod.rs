@@ -32,25 +32,13 @@ pub use reason::reason;
 /// Where the front-ends get reputations. A trait so tests can stand in a
 /// slow or failing store and prove the fallbacks.
 pub trait Lookup: Send + Sync + 'static {
-    /// Scores `subject` at unix time `now`.
+    /// Scores `subject` at unix time `now`. May block.
     fn lookup(&self, subject: &Subject, now: u64) -> Result<Reputation, store::Error>;
-
-    /// Whether a lookup may block (read a disk, wait on I/O): such
-    /// lookups run on the blocking pool, within a deadline, a bounded
-    /// number at a time.
-    fn may_block(&self) -> bool {
-        true
-    }
 }
 
 impl Lookup for Reputations {
     fn lookup(&self, subject: &Subject, now: u64) -> Result<Reputation, store::Error> {
         Ok(Reputations::lookup(self, subject, now))
-    }
-
-    /// The node scores from memory.
-    fn may_block(&self) -> bool {
-        false
     }
 }
 
@@ -88,10 +76,10 @@ impl Fallback {
 /// blocking work really ends, so a slow store cannot pile up work beyond it.
 pub const MAX_RUNNING_LOOKUPS: usize = 128;
 
-/// The front-ends' way to the reputations: lookups that may block run on
-/// the blocking pool, each within a deadline, at most
-/// [`MAX_RUNNING_LOOKUPS`] at once; the node's own, from memory, run
-/// where they are asked.
+/// The front-ends' way to the reputations: lookups on the blocking pool,
+/// each within a deadline, at most [`MAX_RUNNING_LOOKUPS`] running at once
+/// (the node's own read memory, but a /24 full of statements still takes
+/// its time to score, and the mail server must never wait on it).
 #[derive(Clone)]
 pub struct Lookups {
     lookup: Arc<dyn Lookup>,
@@ -107,21 +95,14 @@ impl Lookups {
         }
     }
 
-    /// Looks up `subjects`: on the caller's task when lookups never
-    /// block, else on the blocking pool, all within `deadline`, and busy
-    /// when too many lookups (finished in time or not) are still running.
+    /// Looks up `subjects` on the blocking pool, all within `deadline`;
+    /// busy when too many lookups (finished in time or not) are still
+    /// running.
     pub async fn ask(
         &self,
         subjects: Vec<Subject>,
         deadline: Duration,
     ) -> Result<Vec<Reputation>, Fallback> {
-        if !self.lookup.may_block() {
-            let now = crate::clock::unix_now();
-            return Ok(subjects
-                .iter()
-                .map(|subject| self.lookup.lookup(subject, now))
-                .collect::<Result<Vec<_>, _>>()?);
-        }
         let permit = self
             .running
             .clone()
