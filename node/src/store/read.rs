@@ -80,7 +80,9 @@ impl Store {
     }
 
     /// Live statements about addresses and netblocks inside the /24 or /48
-    /// covering `subject` (an IP, or a netblock at least that long).
+    /// covering `subject` (an IP, or a netblock at least that long), read
+    /// from disk: the reference the in-memory mirror is tested against.
+    #[cfg(test)]
     pub fn in_netblock(&self, subject: &Subject) -> Result<Vec<Stored>, Error> {
         match keys::netblock(subject) {
             Some(block) => self.scan_ids(keys::NETBLOCKS, &block),
@@ -88,7 +90,9 @@ impl Store {
         }
     }
 
-    /// Live reports whose relay chain names `subject` as the original source.
+    /// Live reports whose relay chain names `subject` as the original
+    /// source, read from disk: the reference the mirror is tested against.
+    #[cfg(test)]
     pub fn relayed_from(&self, subject: &Subject) -> Result<Vec<Stored>, Error> {
         self.scan_ids(keys::RELAYED, &keys::subject(subject))
     }
