@@ -33,6 +33,26 @@ enum Command {
     /// Start N real `vouch` processes on 127.0.0.1, make reports on random
     /// nodes, print delivery and propagation latency, stop every process.
     Testnet(TestnetArgs),
+    /// Hold every packet of netfilter queue 0, in this network namespace,
+    /// for a delay, or drop it: the testnet's netem scenario runs this in
+    /// each container where the kernel has no netem (needs root).
+    Delay(DelayArgs),
+}
+
+#[derive(Debug, Args)]
+struct DelayArgs {
+    /// Mean delay, in milliseconds.
+    #[arg(long, default_value_t = 100)]
+    delay_ms: u64,
+    /// Most the delay varies either way, in milliseconds.
+    #[arg(long, default_value_t = 20)]
+    jitter_ms: u64,
+    /// Probability a packet is dropped.
+    #[arg(long, default_value_t = 0.0)]
+    loss: f64,
+    /// Random seed of the jitter and loss.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
 }
 
 #[derive(Debug, Args)]
@@ -110,6 +130,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::Testnet(args)) => testnet(args),
+        Some(Command::Delay(args)) => delay(args),
         None => run(cli.scenarios),
     };
     match result {
@@ -120,6 +141,19 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+fn delay(args: DelayArgs) -> anyhow::Result<bool> {
+    if !(0.0..=1.0).contains(&args.loss) {
+        anyhow::bail!("--loss must be within 0 and 1");
+    }
+    let shaping = vouch_sim::testnet::delay::Shaping {
+        delay: std::time::Duration::from_millis(args.delay_ms),
+        jitter: std::time::Duration::from_millis(args.jitter_ms.min(args.delay_ms)),
+        loss: args.loss,
+    };
+    vouch_sim::testnet::delay::run(shaping, args.seed, || false)?;
+    Ok(true)
 }
 
 fn testnet(args: TestnetArgs) -> anyhow::Result<bool> {

@@ -3,8 +3,8 @@
 //! published on 127.0.0.1 and its data directory bind-mounted from the
 //! host, so the runner reads the key and token `vouch init` wrote.
 //! Network behaviour is shaped inside the containers (they get
-//! `NET_ADMIN`): `tc netem` (or iptables) for delay and loss, blackhole
-//! routes for partitions. Everything made is removed on drop.
+//! `NET_ADMIN`): `tc netem` (or iptables and a delayer, see [`delay`](super::delay))
+//! for delay and loss, blackhole routes for partitions. Everything made is removed on drop.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -144,6 +144,13 @@ impl Containers {
             bail!("node {i} has no address");
         }
         Ok(address)
+    }
+
+    /// The host's id of node `i`'s first process (for `nsenter`).
+    pub fn pid(&self, i: usize) -> anyhow::Result<u32> {
+        let pid = self.ok(&["inspect", "--format", "{{.State.Pid}}", &self.name(i)])?;
+        pid.parse()
+            .with_context(|| format!("node {i}'s process id {pid:?}"))
     }
 
     /// Stops node `i` (SIGTERM, then SIGKILL after 5 s).

@@ -8,6 +8,7 @@
 
 pub mod cluster;
 pub mod containers;
+pub mod delay;
 pub mod scenarios;
 
 use std::path::PathBuf;

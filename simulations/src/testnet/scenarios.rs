@@ -3,7 +3,7 @@
 //! the scenario is about (time to heal a partition, statements lost to
 //! churn, a new node's back-fill). Shaping the network needs containers
 //! (Podman or Docker): delay and loss are `tc netem` in every container
-//! (iptables' random drops where the kernel has no netem), a partition is
+//! (an NFQUEUE delayer where the kernel has no netem), a partition is
 //! blackhole routes between the two halves.
 
 use std::collections::HashSet;
@@ -22,6 +22,7 @@ use vouch_protocol::{
 };
 
 use super::containers;
+use super::delay::{self, Delayer};
 use super::{Cluster, Figures, Options, Testnet, figures, measure, start, start_with};
 
 /// The scenarios.
@@ -134,10 +135,10 @@ impl Outcome {
 const NETEM: [&str; 7] = ["delay", "100ms", "20ms", "loss", "2%", "limit", "10000"];
 
 /// Applies [`NETEM`] on every node; where the kernel has no netem
-/// (`sch_netem`), only the loss, with iptables dropping 2% of the packets
-/// that reach the libp2p port or come back from it. Returns whether the
-/// delay was applied.
-fn degrade(testnet: &Testnet, options: &Options) -> anyhow::Result<bool> {
+/// (`sch_netem`), the same delay and loss with iptables and a delayer in
+/// each node's namespace (see [`delay`]), which the caller keeps running
+/// while it measures.
+fn degrade(testnet: &Testnet, options: &Options) -> anyhow::Result<Vec<Delayer>> {
     let containers = testnet
         .cluster
         .containers()
@@ -149,36 +150,31 @@ fn degrade(testnet: &Testnet, options: &Options) -> anyhow::Result<bool> {
             for i in 1..options.nodes {
                 containers.exec(i, &command)?;
             }
-            Ok(true)
+            Ok(Vec::new())
         }
         Err(error) if format!("{error:#}").contains("qdisc kind is unknown") => {
-            eprintln!("this kernel has no netem: applying the loss only, with iptables");
-            let port = containers::P2P_PORT.to_string();
+            eprintln!("this kernel has no netem: delaying and dropping with an NFQUEUE delayer");
+            let vouch_sim = std::env::current_exe()?;
+            let shaping = delay::Shaping {
+                delay: Duration::from_millis(100),
+                jitter: Duration::from_millis(20),
+                loss: 0.02,
+            };
+            let mut delayers = Vec::with_capacity(options.nodes);
             for i in 0..options.nodes {
-                for direction in ["--dport", "--sport"] {
-                    containers.exec(
-                        i,
-                        &[
-                            "iptables",
-                            "-A",
-                            "INPUT",
-                            "-p",
-                            "tcp",
-                            direction,
-                            &port,
-                            "-m",
-                            "statistic",
-                            "--mode",
-                            "random",
-                            "--probability",
-                            "0.02",
-                            "-j",
-                            "DROP",
-                        ],
-                    )?;
+                let pid = containers.pid(i)?;
+                delayers.push(Delayer::start(
+                    &vouch_sim,
+                    pid,
+                    shaping,
+                    options.seed + i as u64,
+                )?);
+                for rule in delay::rules(containers::P2P_PORT) {
+                    let rule: Vec<&str> = rule.iter().map(String::as_str).collect();
+                    containers.exec(i, &rule)?;
                 }
             }
-            Ok(false)
+            Ok(delayers)
         }
         Err(error) => Err(error),
     }
@@ -217,15 +213,12 @@ fn on(scenario: Scenario, testnet: &mut Testnet, options: &Options) -> anyhow::R
     match scenario {
         Scenario::Baseline => undisturbed(scenario, testnet, options, 1000.0),
         Scenario::Netem => {
-            let delayed = degrade(testnet, options)?;
+            let delayers = degrade(testnet, options)?;
             let mut outcome = undisturbed(scenario, testnet, options, 2000.0)?;
-            outcome.rows.insert(
-                0,
-                Row::info(
-                    "delay applied (ms, ± 20)",
-                    if delayed { 100.0 } else { 0.0 },
-                ),
-            );
+            drop(delayers);
+            outcome
+                .rows
+                .insert(0, Row::info("delay applied (ms, ± 20)", 100.0));
             outcome.rows.insert(1, Row::info("loss applied (%)", 2.0));
             Ok(outcome)
         }
