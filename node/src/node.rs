@@ -283,8 +283,9 @@ async fn housekeeping(state: AppState, config: Config) {
 
 /// Keeps strangers' statements whose authors are now trusted, drops those
 /// kept past the retention, and, when the web of trust grew, back-fills
-/// everything again: peers relay and serve only their own web's
-/// statements, so what the new authors said may not have reached this node.
+/// everything again from the beginning: peers relay and serve only their
+/// own web's statements, so what the new authors said may not have
+/// reached this node.
 async fn settle_strangers(state: &AppState, config: &Config, trust_grew: bool) {
     let retention = config.p2p.stranger_retention_hours.saturating_mul(3600);
     let (store, trust) = (state.store.clone(), state.trust.clone());
@@ -296,9 +297,6 @@ async fn settle_strangers(state: &AppState, config: &Config, trust_grew: bool) {
         for statement in &sweep.dropped {
             trust.remove_expired(statement);
         }
-        if trust_grew {
-            store.reset_sync_watermarks()?;
-        }
         Ok::<_, store::Error>((sweep.promoted, sweep.dropped.len(), trust_grew))
     })
     .await;
@@ -309,7 +307,7 @@ async fn settle_strangers(state: &AppState, config: &Config, trust_grew: bool) {
             }
             if refetch {
                 tracing::info!("web of trust grew; back-filling again");
-                let _ = state.p2p.sync_now().await;
+                let _ = state.p2p.sync_again().await;
             }
         }
         Ok(Err(error)) => tracing::error!(%error, "settling strangers failed"),

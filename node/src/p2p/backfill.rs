@@ -1,6 +1,7 @@
 //! Back-fill rounds, the state machine over the [`sync`](super::sync)
-//! protocol: with each connected peer, one round at a time, that reads the
-//! saved watermark, asks for a page, ingests it, saves the new watermark,
+//! protocol: with each connected peer, one round at a time (one asked for
+//! meanwhile follows it), that reads the saved watermark (or starts from
+//! the peer's first statement), asks for a page, ingests it, saves the new watermark,
 //! and asks again while the peer has more, up to `MAX_PAGES_PER_ROUND`
 //! pages (the rest waits for the next round). [`Rounds`] is the state,
 //! without the swarm; the functions below are the store work each step
@@ -25,12 +26,30 @@ use crate::store::{self, Store};
 /// at the default page size); the rest follows in the next round.
 pub const MAX_PAGES_PER_ROUND: u32 = 4096;
 
+/// Where a round starts reading a peer's statements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// From the saved watermark: what the peer ingested since the last round.
+    Watermark,
+    /// From the peer's first statement: this node's web of trust grew, and
+    /// statements the peer holds from the new authors may lie behind the
+    /// watermark.
+    Beginning,
+}
+
+/// A round running with one peer.
+struct Round {
+    /// Pages it may still ask for.
+    pages_left: u32,
+    /// A round asked for while this one ran, to follow it.
+    queued: Option<Start>,
+}
+
 /// The rounds running, and the requests in flight (`R` names a request:
 /// libp2p's request id in the node).
 pub struct Rounds<R> {
     page_statements: u32,
-    /// Pages each running round may still ask for.
-    running: HashMap<PeerId, u32>,
+    running: HashMap<PeerId, Round>,
     /// Each request in flight: the peer and the watermark asked from.
     requests: HashMap<R, (PeerId, u64)>,
 }
@@ -45,24 +64,34 @@ impl<R: Hash + Eq> Rounds<R> {
         }
     }
 
-    /// Starts a round with `peer`; false when one is running already.
-    pub fn begin(&mut self, peer: PeerId) -> bool {
-        if self.running.contains_key(&peer) {
+    /// Starts a round with `peer` from `start`: true to go now. When one
+    /// is running already, the new one is queued to follow it (a round
+    /// from the beginning outranks one from the watermark), so a round
+    /// asked for while another runs is never lost.
+    pub fn begin(&mut self, peer: PeerId, start: Start) -> bool {
+        if let Some(round) = self.running.get_mut(&peer) {
+            round.queued = match (round.queued, start) {
+                (Some(Start::Beginning), _) | (_, Start::Beginning) => Some(Start::Beginning),
+                _ => Some(Start::Watermark),
+            };
             return false;
         }
-        self.running.insert(peer, MAX_PAGES_PER_ROUND);
+        self.running.insert(
+            peer,
+            Round {
+                pages_left: MAX_PAGES_PER_ROUND,
+                queued: None,
+            },
+        );
         true
     }
 
     /// The request for the next page from watermark `since`, or `None`
-    /// when the round is over (not running, or out of pages: then it ends).
+    /// when the round is out of pages (or not running): then the caller
+    /// ends it.
     pub fn next_page(&mut self, peer: PeerId, since: u64) -> Option<SyncRequest> {
-        let left = self.running.get_mut(&peer)?;
-        if *left == 0 {
-            self.running.remove(&peer);
-            return None;
-        }
-        *left -= 1;
+        let round = self.running.get_mut(&peer)?;
+        round.pages_left = round.pages_left.checked_sub(1)?;
         Some(SyncRequest {
             since,
             limit: self.page_statements,
@@ -80,15 +109,15 @@ impl<R: Hash + Eq> Rounds<R> {
         self.requests.remove(request).map(|(_, since)| since)
     }
 
-    /// A request failed: the round with its peer ends.
-    pub fn failed(&mut self, request: &R, peer: &PeerId) {
+    /// A request failed: forgets it (the caller ends the round).
+    pub fn failed(&mut self, request: &R) {
         self.requests.remove(request);
-        self.end(peer);
     }
 
-    /// Ends the round with `peer` (done, failed, or the peer went away).
-    pub fn end(&mut self, peer: &PeerId) {
-        self.running.remove(peer);
+    /// Ends the round with `peer` (done, failed, or the peer went away);
+    /// returns the round queued behind it, for the caller to begin.
+    pub fn end(&mut self, peer: &PeerId) -> Option<Start> {
+        self.running.remove(peer).and_then(|round| round.queued)
     }
 }
 
@@ -193,30 +222,54 @@ mod tests {
         let mut rounds: Rounds<u32> = Rounds::new(500);
         let peer = PeerId::random();
         assert!(rounds.next_page(peer, 0).is_none(), "no round running");
-        assert!(rounds.begin(peer));
-        assert!(!rounds.begin(peer), "one round at a time");
+        assert!(rounds.begin(peer, Start::Watermark));
         let request = rounds.next_page(peer, 42).expect("a page");
         assert_eq!((request.since, request.limit), (42, 500));
         rounds.sent(7, peer, 42);
         assert_eq!(rounds.answered(&7), Some(42));
         assert_eq!(rounds.answered(&7), None, "answered once");
-        rounds.end(&peer);
-        assert!(rounds.begin(peer), "a new round after the last ended");
+        assert_eq!(rounds.end(&peer), None, "nothing queued");
+        assert!(
+            rounds.begin(peer, Start::Watermark),
+            "a new round after the last ended"
+        );
+    }
+
+    #[test]
+    fn a_round_asked_for_while_one_runs_follows_it_the_widest_first() {
+        let mut rounds: Rounds<u32> = Rounds::new(500);
+        let peer = PeerId::random();
+        assert!(rounds.begin(peer, Start::Watermark));
+        assert!(!rounds.begin(peer, Start::Watermark), "one round at a time");
+        assert!(!rounds.begin(peer, Start::Beginning));
+        assert!(!rounds.begin(peer, Start::Watermark));
+        assert_eq!(
+            rounds.end(&peer),
+            Some(Start::Beginning),
+            "the web grew meanwhile: the next round reads from the beginning"
+        );
+        assert!(rounds.begin(peer, Start::Beginning));
+        assert_eq!(rounds.end(&peer), None, "queued once");
     }
 
     #[test]
     fn a_round_stops_after_its_page_budget_and_a_failure_ends_it() {
         let mut rounds: Rounds<u32> = Rounds::new(1);
         let peer = PeerId::random();
-        rounds.begin(peer);
+        rounds.begin(peer, Start::Watermark);
         let asked = (0..MAX_PAGES_PER_ROUND + 10)
             .map_while(|i| rounds.next_page(peer, u64::from(i)))
             .count();
         assert_eq!(asked, MAX_PAGES_PER_ROUND as usize);
-        assert!(rounds.begin(peer), "the spent round ended");
+        assert_eq!(rounds.end(&peer), None);
+        assert!(
+            rounds.begin(peer, Start::Watermark),
+            "the spent round ended"
+        );
         rounds.sent(1, peer, 0);
-        rounds.failed(&1, &peer);
+        rounds.failed(&1);
         assert_eq!(rounds.answered(&1), None);
-        assert!(rounds.begin(peer));
+        rounds.end(&peer);
+        assert!(rounds.begin(peer, Start::Watermark));
     }
 }

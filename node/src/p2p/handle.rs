@@ -19,8 +19,10 @@ pub(super) enum Command {
     ListenAddrs(oneshot::Sender<Vec<Multiaddr>>),
     /// Remember (and dial) a peer's address.
     AddPeer(PeerId, Multiaddr),
-    /// Start a back-fill round with every connected peer now.
-    SyncNow,
+    /// Back-fill everything again from every connected peer: the web of
+    /// trust grew, and what peers hold from the new authors may lie behind
+    /// the watermarks.
+    SyncAgain,
 }
 
 /// What the API shows about a peer.
@@ -129,9 +131,10 @@ impl Handle {
         self.send(Command::AddPeer(peer, addr)).await
     }
 
-    /// Starts a back-fill round now.
-    pub async fn sync_now(&self) -> Result<(), HandleError> {
-        self.send(Command::SyncNow).await
+    /// Back-fills everything again from every connected peer (after the
+    /// web of trust grew).
+    pub async fn sync_again(&self) -> Result<(), HandleError> {
+        self.send(Command::SyncAgain).await
     }
 
     /// Queues a command, waiting at most [`ANSWER_WITHIN`] for room.

@@ -24,7 +24,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use vouch_protocol::Keypair;
 
-use super::backfill::{self, Rounds};
+use super::backfill::{self, Rounds, Start};
 use super::behaviour::{Behaviour, BehaviourEvent, GRAYLIST_THRESHOLD, TOPIC};
 use super::handle::{Command, Handle};
 use super::identity::{libp2p_keypair, peer_of};
@@ -192,7 +192,7 @@ impl Running {
                 event = self.swarm.select_next_some() => self.swarm_event(event),
                 Some(done) = self.done_rx.recv() => self.done(done),
                 Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => {}
-                _ = sync_round.tick() => self.sync_all(),
+                _ = sync_round.tick() => self.sync_all(Start::Watermark),
                 _ = maintenance.tick() => self.maintain(),
                 _ = forgive.tick() => {
                     self.peers.forgive();
@@ -251,7 +251,7 @@ impl Running {
                     tracing::warn!(%addr, %error, "cannot dial peer");
                 }
             }
-            Command::SyncNow => self.sync_all(),
+            Command::SyncAgain => self.sync_all(Start::Beginning),
         }
     }
 
@@ -274,12 +274,13 @@ impl Running {
                 self.update_connected_gauge();
                 tracing::debug!(peer = %peer_id, "connected");
                 if first {
-                    self.start_sync(peer_id);
+                    self.start_sync(peer_id, Start::Watermark);
                 }
             }
             SwarmEvent::ConnectionClosed { peer_id, .. } => {
                 if self.peers.disconnected(&peer_id, unix_now()) {
-                    self.rounds.end(&peer_id);
+                    // Gone: a round queued behind this one goes too.
+                    let _ = self.rounds.end(&peer_id);
                 }
                 self.update_connected_gauge();
             }
@@ -387,6 +388,7 @@ impl Running {
                     self.offence(peer, Offence::Flooding);
                     return;
                 }
+                let from_beginning = request.since == 0;
                 backfill::serve(
                     &mut self.tasks,
                     (self.store.clone(), self.ingest.clone()),
@@ -395,6 +397,12 @@ impl Running {
                     channel,
                     self.done_tx.clone(),
                 );
+                // A peer reading us from the beginning is new or its web
+                // of trust just grew, so it has promoted (and will serve)
+                // statements by authors it did not trust before: ask in turn.
+                if from_beginning {
+                    self.start_sync(peer, Start::Watermark);
+                }
             }
             request_response::Event::Message {
                 peer,
@@ -422,7 +430,8 @@ impl Running {
                 error,
                 ..
             } => {
-                self.rounds.failed(&request_id, &peer);
+                self.rounds.failed(&request_id);
+                self.round_over(peer);
                 tracing::debug!(%peer, %error, "back-fill request failed");
             }
             request_response::Event::InboundFailure { peer, error, .. } => {
@@ -470,39 +479,53 @@ impl Running {
                 }
                 match next {
                     Some(since) if self.peers.is_connected(&peer) => self.request_page(peer, since),
-                    _ => self.rounds.end(&peer),
+                    _ => self.round_over(peer),
                 }
             }
-            Done::SyncFailed(peer) => self.rounds.end(&peer),
+            Done::SyncFailed(peer) => self.round_over(peer),
         }
     }
 
-    /// Starts back-filling from `peer` at the saved watermark.
-    fn start_sync(&mut self, peer: PeerId) {
+    /// Starts back-filling from `peer`, or queues the round behind the
+    /// one running.
+    fn start_sync(&mut self, peer: PeerId, start: Start) {
         if !self.peers.is_connected(&peer)
             || self.peers.is_banned(&peer)
-            || !self.rounds.begin(peer)
+            || !self.rounds.begin(peer, start)
         {
             return;
         }
-        backfill::read_watermark(
-            &mut self.tasks,
-            self.store.clone(),
-            peer,
-            self.done_tx.clone(),
-        );
-    }
-
-    fn request_page(&mut self, peer: PeerId, since: u64) {
-        if let Some(request) = self.rounds.next_page(peer, since) {
-            let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
-            self.rounds.sent(id, peer, since);
+        match start {
+            Start::Watermark => backfill::read_watermark(
+                &mut self.tasks,
+                self.store.clone(),
+                peer,
+                self.done_tx.clone(),
+            ),
+            Start::Beginning => self.request_page(peer, 0),
         }
     }
 
-    fn sync_all(&mut self) {
+    /// Ends the round with `peer`, and begins the one queued behind it.
+    fn round_over(&mut self, peer: PeerId) {
+        if let Some(start) = self.rounds.end(&peer) {
+            self.start_sync(peer, start);
+        }
+    }
+
+    fn request_page(&mut self, peer: PeerId, since: u64) {
+        match self.rounds.next_page(peer, since) {
+            Some(request) => {
+                let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
+                self.rounds.sent(id, peer, since);
+            }
+            None => self.round_over(peer),
+        }
+    }
+
+    fn sync_all(&mut self, start: Start) {
         for peer in self.peers.connected_peers() {
-            self.start_sync(peer);
+            self.start_sync(peer, start);
         }
     }
 

@@ -24,20 +24,6 @@ impl Store {
         Ok(())
     }
 
-    /// Forgets every back-fill watermark, so the next round asks every peer
-    /// for everything again (after new authors entered the web of trust).
-    pub fn reset_sync_watermarks(&self) -> Result<usize, Error> {
-        let meta = self.cf(keys::META)?;
-        let keys: Vec<Box<[u8]>> = self
-            .prefix_entries(meta, keys::META_WATERMARK)
-            .filter_map(|entry| entry.ok().map(|(k, _)| k))
-            .collect();
-        for key in &keys {
-            self.db.delete_cf(meta, key)?;
-        }
-        Ok(keys.len())
-    }
-
     /// Forgets the back-fill watermarks of every peer not in `keep` (peer
     /// ids in bytes), so peers that come and go with ever new ids cannot
     /// grow the store; a forgotten peer that returns is back-filled from

@@ -122,8 +122,49 @@ impl Store {
         Ok(n)
     }
 
-    /// Promotes the statements of strangers who are now trusted, and deletes
-    /// those held since `stored_before` or earlier (their retention ran out).
+    /// Gives `ids` new ingest sequence numbers, after every one assigned so
+    /// far: a promoted statement becomes something this node serves, and
+    /// peers whose back-fill watermark passed it while it was a stranger's
+    /// get it in their next round.
+    fn move_to_end(
+        &self,
+        batch: &mut WriteBatch,
+        ids: &[StatementId],
+        next: &mut super::Counts,
+    ) -> Result<(), Error> {
+        let (slots, sequence) = (self.cf(keys::SLOTS)?, self.cf(keys::SEQUENCE)?);
+        for (id, stored) in ids.iter().zip(self.load_aligned(ids)?) {
+            let Some(stored) = stored else {
+                continue;
+            };
+            let body = &stored.statement.body;
+            let slot_key = keys::slot(
+                &stored.statement.author,
+                body.claim.slot_kind(),
+                &keys::subject(&body.subject),
+            );
+            let Some(mut slot) = self
+                .db
+                .get_pinned_cf(slots, &slot_key)?
+                .as_deref()
+                .and_then(keys::SlotValue::decode)
+                .filter(|slot| slot.id == *id)
+            else {
+                continue;
+            };
+            batch.delete_cf(sequence, slot.seq.to_be_bytes());
+            slot.seq = next.next_seq;
+            next.next_seq += 1;
+            batch.put_cf(sequence, slot.seq.to_be_bytes(), id.0);
+            batch.put_cf(slots, &slot_key, slot.encode());
+        }
+        Ok(())
+    }
+
+    /// Promotes the statements of strangers who are now trusted (moving them
+    /// to the end of the ingest sequence, so peers back-fill them), and
+    /// deletes those held since `stored_before` or earlier (their retention
+    /// ran out).
     pub fn settle_strangers(
         &self,
         is_trusted: impl Fn(&NodeKey) -> bool,
@@ -182,6 +223,14 @@ impl Store {
         for key in &promote {
             batch.delete_cf(cf, key);
         }
+        let promoted: Vec<StatementId> = promote
+            .iter()
+            .filter_map(|key| {
+                key.get(32..)
+                    .and_then(|id| Some(StatementId(id.try_into().ok()?)))
+            })
+            .collect();
+        self.move_to_end(&mut batch, &promoted, &mut next)?;
         let ids: Vec<StatementId> = expire.iter().map(|(_, id)| *id).collect();
         for ((key, id), stored) in expire.iter().zip(self.load_aligned(&ids)?) {
             batch.delete_cf(cf, key);

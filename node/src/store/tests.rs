@@ -449,6 +449,52 @@ fn strangers_are_held_under_their_quota_then_promoted_or_dropped() {
 }
 
 #[test]
+fn promoted_statements_move_past_every_back_fill_watermark() {
+    let (_dir, store) = open();
+    let (stranger, friend) = (
+        Keypair::from_secret_bytes([1; 32]),
+        Keypair::from_secret_bytes([2; 32]),
+    );
+    let held = make(&stranger, "192.0.2.1", spam(), NOW, 3600);
+    let trusted = make(&friend, "192.0.2.2", spam(), NOW, 3600);
+    store
+        .insert_admitted(
+            &[(&held, Admission::Stranger), (&trusted, Admission::Trusted)],
+            &StrangerQuota::default(),
+            NOW,
+        )
+        .expect("insert");
+    // A peer back-filled everything up to here, the stranger's statement
+    // passed over (a node serves only its web's statements).
+    let watermark = store.counts().next_seq;
+    assert!(store.since(watermark, 10).expect("since").is_empty());
+
+    let sweep = store
+        .settle_strangers(|author| *author == stranger.public(), 0)
+        .expect("settle");
+    assert_eq!(sweep.promoted, 1);
+    let after: Vec<StatementId> = store
+        .since(watermark, 10)
+        .expect("since")
+        .into_iter()
+        .map(|(_, stored)| stored.id)
+        .collect();
+    assert_eq!(after, vec![held.id], "the peer's next round brings it");
+    let everything: Vec<StatementId> = store
+        .since(0, 10)
+        .expect("since")
+        .into_iter()
+        .map(|(_, stored)| stored.id)
+        .collect();
+    assert_eq!(
+        everything,
+        vec![trusted.id, held.id],
+        "each statement once in the sequence"
+    );
+    assert_eq!(store.counts().statements, 2);
+}
+
+#[test]
 fn sync_watermarks_and_the_peer_book_persist() {
     let (dir, store) = open();
     assert_eq!(store.sync_watermark(b"peer-a").expect("read"), 0);
@@ -467,9 +513,6 @@ fn sync_watermarks_and_the_peer_book_persist() {
     assert_eq!(store.retain_sync_watermarks(&keep).expect("retain"), 2);
     assert_eq!(store.sync_watermark(b"peer-a").expect("read"), 42);
     assert_eq!(store.sync_watermark(b"peer-c").expect("read"), 0);
-    store.set_sync_watermark(b"peer-b", 7).expect("write");
-    assert_eq!(store.reset_sync_watermarks().expect("reset"), 2);
-    assert_eq!(store.sync_watermark(b"peer-b").expect("read"), 0);
 }
 
 #[test]
