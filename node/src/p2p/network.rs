@@ -388,7 +388,12 @@ impl Running {
                     self.offence(peer, Offence::Flooding);
                     return;
                 }
-                let from_beginning = request.since == 0;
+                // A peer reading us from the beginning is new or its web
+                // of trust just grew, so it has promoted (and will serve)
+                // statements by authors it did not trust before: we read it
+                // in turn. Not when we hold nothing: two empty nodes would
+                // read each other from the beginning back and forth.
+                let from_beginning = request.since == 0 && self.store.counts().statements > 0;
                 backfill::serve(
                     &mut self.tasks,
                     (self.store.clone(), self.ingest.clone()),
@@ -397,9 +402,6 @@ impl Running {
                     channel,
                     self.done_tx.clone(),
                 );
-                // A peer reading us from the beginning is new or its web
-                // of trust just grew, so it has promoted (and will serve)
-                // statements by authors it did not trust before: ask in turn.
                 if from_beginning {
                     self.start_sync(peer, Start::Watermark);
                 }

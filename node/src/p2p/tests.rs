@@ -54,10 +54,15 @@ fn stored_about(node: &TestNode, subject: &str) -> usize {
 
 /// A node that dials `bootstrap` first.
 async fn node_after(bootstrap: Option<&TestNode>) -> TestNode {
+    node_syncing_every(bootstrap, 2).await
+}
+
+/// A node that dials `bootstrap` first and back-fills every `secs` seconds.
+async fn node_syncing_every(bootstrap: Option<&TestNode>, secs: u64) -> TestNode {
     let addr = bootstrap.and_then(|b| b.p2p.clone());
     TestNode::start(move |config: &mut Config| {
         config.p2p.bootstrap = addr.into_iter().map(|a| a.to_string()).collect();
-        config.p2p.sync_interval_secs = 2;
+        config.p2p.sync_interval_secs = secs;
         config.trust.recompute_interval_ms = 100;
     })
     .await
@@ -113,6 +118,51 @@ async fn a_report_made_at_one_end_of_a_line_reaches_the_other_weighed_by_trust()
     for node in line {
         node.stop().await;
     }
+}
+
+/// Back-fill pages a node has served, from its metrics.
+fn pages_served(node: &TestNode) -> u64 {
+    node.metrics()
+        .lines()
+        .find(|line| line.contains("sync_pages") && line.contains("direction=\"served\""))
+        .and_then(|line| line.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_read_from_the_beginning_read_back_once_not_back_and_forth() {
+    // No periodic rounds within the test: every round is one an event asked for.
+    let a = node_syncing_every(None, 3600).await;
+    let b = node_syncing_every(Some(&a), 3600).await;
+    eventually(10, "B connects", || async {
+        a.get_ok("/v1/status").await["peers_connected"].as_u64() == Some(1)
+    })
+    .await;
+    // Empty stores: each reads the other from the beginning on connecting,
+    // and neither has anything to read back.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let empty = pages_served(&a) + pages_served(&b);
+    assert!(
+        empty <= 4,
+        "two empty nodes do not read each other back and forth: {empty} pages"
+    );
+    // B's web grows: it reads A from the beginning, and A reads B back.
+    trust(&b, &a).await;
+    trust(&a, &b).await;
+    eventually(10, "each holds both vouches", || async {
+        a.state.store.counts().statements == 2 && b.state.store.counts().statements == 2
+    })
+    .await;
+    let before = pages_served(&a) + pages_served(&b);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = pages_served(&a) + pages_served(&b);
+    assert!(
+        after - before <= 4,
+        "the rounds settle once nothing is new ({before} then {after} pages)"
+    );
+    a.stop().await;
+    b.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
