@@ -21,6 +21,7 @@ use crate::metrics::Metrics;
 use crate::mta;
 use crate::names::Names;
 use crate::p2p;
+use crate::p2p::Start;
 use crate::store::{self, Store};
 use crate::trust::TrustEngine;
 
@@ -283,9 +284,12 @@ async fn housekeeping(state: AppState, config: Config) {
 
 /// Keeps strangers' statements whose authors are now trusted, drops those
 /// kept past the retention, and, when the web of trust grew, back-fills
-/// everything again from the beginning: peers relay and serve only their
-/// own web's statements, so what the new authors said may not have
-/// reached this node.
+/// again: peers relay and serve only their own web's statements, so what
+/// the new authors said may not have reached this node. From the
+/// watermarks, as peers move statements they come to trust past them;
+/// from the beginning when strangers' statements were turned away here
+/// since the web last grew (over the quota, or at the end of their
+/// retention), as those may be the new authors'.
 async fn settle_strangers(state: &AppState, config: &Config, trust_grew: bool) {
     let retention = config.p2p.stranger_retention_hours.saturating_mul(3600);
     let (store, trust) = (state.store.clone(), state.trust.clone());
@@ -297,21 +301,29 @@ async fn settle_strangers(state: &AppState, config: &Config, trust_grew: bool) {
         for statement in &sweep.dropped {
             trust.remove_expired(statement);
         }
-        Ok::<_, store::Error>((sweep.promoted, sweep.dropped.len(), trust_grew))
+        Ok::<_, store::Error>((sweep.promoted, sweep.dropped.len()))
     })
     .await;
     match settled {
-        Ok(Ok((promoted, dropped, refetch))) => {
+        Ok(Ok((promoted, dropped))) => {
             if promoted > 0 || dropped > 0 {
                 tracing::info!(promoted, dropped, "settled strangers' statements");
             }
-            if refetch {
-                tracing::info!("web of trust grew; back-filling again");
-                let _ = state.p2p.sync_again().await;
+            if dropped > 0 {
+                state.ingest.note_turned_away();
             }
         }
         Ok(Err(error)) => tracing::error!(%error, "settling strangers failed"),
         Err(error) => tracing::error!(%error, "settling strangers task failed"),
+    }
+    if trust_grew {
+        let start = if state.ingest.take_turned_away() {
+            Start::Beginning
+        } else {
+            Start::Watermark
+        };
+        tracing::info!(?start, "web of trust grew; back-filling again");
+        let _ = state.p2p.sync_again(start).await;
     }
 }
 

@@ -9,6 +9,7 @@
 mod verifiers;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use vouch_protocol::{
     Claim, DecodeError, Limits, NodeKey, SignatureError, SignedStatement, StatementId,
@@ -115,6 +116,11 @@ pub struct Ingest {
     limits: Limits,
     quota: StrangerQuota,
     metrics: Metrics,
+    /// Whether strangers' statements were turned away (over the quota, or
+    /// dropped when their retention ran out) since the web of trust last
+    /// grew: then, should it grow, peers must be read again from the
+    /// beginning, not only from the watermarks.
+    turned_away: AtomicBool,
 }
 
 impl Ingest {
@@ -127,7 +133,19 @@ impl Ingest {
             limits: Limits::default(),
             quota: StrangerQuota::default(),
             metrics,
+            turned_away: AtomicBool::new(false),
         }
+    }
+
+    /// Records that a stranger's statement was turned away (over the
+    /// quota, or dropped at the end of its retention).
+    pub fn note_turned_away(&self) {
+        self.turned_away.store(true, Ordering::Release);
+    }
+
+    /// Whether a stranger's statement was turned away since the last call.
+    pub fn take_turned_away(&self) -> bool {
+        self.turned_away.swap(false, Ordering::AcqRel)
     }
 
     /// Sets the stranger quota (finishes [`Ingest::new`]).
@@ -300,7 +318,10 @@ impl Ingest {
                 }
                 Outcome::Duplicate => Ingested::Duplicate(verified.id),
                 Outcome::Stale => Ingested::Stale(verified.id),
-                Outcome::OverQuota => Ingested::OverQuota(verified.id),
+                Outcome::OverQuota => {
+                    self.note_turned_away();
+                    Ingested::OverQuota(verified.id)
+                }
             });
         }
 

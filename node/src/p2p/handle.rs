@@ -8,6 +8,8 @@ use libp2p::{Multiaddr, PeerId};
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 
+use super::backfill::Start;
+
 /// Commands the actor serves.
 #[derive(Debug)]
 pub(super) enum Command {
@@ -19,10 +21,9 @@ pub(super) enum Command {
     ListenAddrs(oneshot::Sender<Vec<Multiaddr>>),
     /// Remember (and dial) a peer's address.
     AddPeer(PeerId, Multiaddr),
-    /// Back-fill everything again from every connected peer: the web of
-    /// trust grew, and what peers hold from the new authors may lie behind
-    /// the watermarks.
-    SyncAgain,
+    /// Back-fill again from every connected peer, from where the round
+    /// says: the web of trust grew.
+    SyncAgain(Start),
 }
 
 /// What the API shows about a peer.
@@ -131,10 +132,10 @@ impl Handle {
         self.send(Command::AddPeer(peer, addr)).await
     }
 
-    /// Back-fills everything again from every connected peer (after the
-    /// web of trust grew).
-    pub async fn sync_again(&self) -> Result<(), HandleError> {
-        self.send(Command::SyncAgain).await
+    /// Back-fills again from every connected peer, from `start` (after
+    /// the web of trust grew).
+    pub async fn sync_again(&self, start: Start) -> Result<(), HandleError> {
+        self.send(Command::SyncAgain(start)).await
     }
 
     /// Queues a command, waiting at most [`ANSWER_WITHIN`] for room.

@@ -37,6 +37,7 @@ mod swarm;
 pub mod sync;
 mod worker;
 
+pub use backfill::Start;
 pub use behaviour::{TOPIC, gossip_config};
 pub use config::Config;
 pub use handle::{Handle, PeerInfo};

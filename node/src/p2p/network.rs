@@ -120,6 +120,8 @@ impl Network {
             topic: IdentTopic::new(TOPIC),
             bootstrap: Vec::new(),
             last_discovery: None,
+            redial: None,
+            redial_backoff: FIRST_REDIAL,
         };
         for (peer, addrs) in self.book.peers {
             for addr in addrs {
@@ -159,6 +161,28 @@ pub struct Running {
     bootstrap: Vec<Multiaddr>,
     /// When the DHT was last asked for more peers.
     last_discovery: Option<Instant>,
+    /// When to dial the bootstrap peers again, while no peer is connected.
+    redial: Option<Instant>,
+    /// The wait before the next such dial: doubling from [`FIRST_REDIAL`]
+    /// to the maintenance interval.
+    redial_backoff: Duration,
+}
+
+/// The first wait before dialling the bootstrap peers again when a dial
+/// failed and no peer is connected: nodes started together (a compose
+/// file, a testnet) dial their bootstrap node before it listens, and
+/// should not sit alone until the next maintenance round.
+const FIRST_REDIAL: Duration = Duration::from_millis(250);
+/// How often the node maintains its connections (and, alone, redials at
+/// the latest).
+const MAINTENANCE: Duration = Duration::from_secs(5);
+
+/// Sleeps until `at`; never wakes when there is none (the branch is off then).
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
 }
 
 impl Running {
@@ -167,7 +191,7 @@ impl Running {
     pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
         let mut sync_round =
             tokio::time::interval(Duration::from_secs(self.config.sync_interval_secs));
-        let mut maintenance = tokio::time::interval(Duration::from_secs(5));
+        let mut maintenance = tokio::time::interval(MAINTENANCE);
         let mut forgive = tokio::time::interval(Duration::from_secs(60));
         let mut discovery = tokio::time::interval(Duration::from_secs(60));
         for timer in [
@@ -194,6 +218,7 @@ impl Running {
                 Some(_) = self.tasks.join_next(), if !self.tasks.is_empty() => {}
                 _ = sync_round.tick() => self.sync_all(Start::Watermark),
                 _ = maintenance.tick() => self.maintain(),
+                _ = sleep_until(self.redial), if self.redial.is_some() => self.redial_bootstrap(),
                 _ = forgive.tick() => {
                     self.peers.forgive();
                     self.save_peer_book().await;
@@ -251,7 +276,7 @@ impl Running {
                     tracing::warn!(%addr, %error, "cannot dial peer");
                 }
             }
-            Command::SyncAgain => self.sync_all(Start::Beginning),
+            Command::SyncAgain(start) => self.sync_all(start),
         }
     }
 
@@ -270,6 +295,8 @@ impl Running {
                 if endpoint.is_dialer() {
                     self.learn(peer_id, endpoint.get_remote_address().clone());
                 }
+                self.redial = None;
+                self.redial_backoff = FIRST_REDIAL;
                 let first = self.peers.connected(peer_id, unix_now());
                 self.update_connected_gauge();
                 tracing::debug!(peer = %peer_id, "connected");
@@ -290,6 +317,9 @@ impl Running {
             }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 tracing::debug!(?peer_id, %error, "dial failed");
+                if self.peers.connected_count() == 0 && self.redial.is_none() {
+                    self.redial = Some(Instant::now() + self.redial_backoff);
+                }
             }
             _ => {}
         }
@@ -473,6 +503,9 @@ impl Running {
                 next,
             } => {
                 self.metrics.synced(outcome.stored as u64);
+                for vouch in outcome.vouches {
+                    self.command(Command::Publish(vouch));
+                }
                 if outcome.rejected > 0 {
                     tracing::warn!(%peer, rejected = outcome.rejected, "invalid statements in a back-fill page");
                     for _ in 0..outcome.rejected {
@@ -628,6 +661,16 @@ impl Running {
             // (Not counted as a lookup: the first peer the DHT learns
             // starts one at once.)
             Err(_) => tracing::debug!("no known peers to bootstrap the DHT from"),
+        }
+    }
+
+    /// Alone after a failed dial: dials the bootstrap peers again, and
+    /// waits twice as long before the next time.
+    fn redial_bootstrap(&mut self) {
+        self.redial = None;
+        if self.peers.connected_count() == 0 {
+            self.dial_bootstrap();
+            self.redial_backoff = (self.redial_backoff * 2).min(MAINTENANCE);
         }
     }
 

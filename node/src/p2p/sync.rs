@@ -10,6 +10,8 @@
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
+use vouch_protocol::{Claim, StatementId, decode_signed};
+
 use crate::ingest::{Ingest, Ingested};
 use crate::store::{self, Store};
 
@@ -112,13 +114,19 @@ pub fn serve_page(
 }
 
 /// What ingesting one page did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct PageOutcome {
     /// Newly stored statements.
     pub stored: usize,
     /// Invalid statements (counted against the peer; stale and
     /// clock-skewed ones are dropped without counting).
     pub rejected: usize,
+    /// Trust statements newly stored as trusted, encoded: to gossip on.
+    /// Every other statement's relay depends on the webs of trust, so a
+    /// vouch that reached this node by back-fill (its author was offline
+    /// or outside every relayer's web when it gossiped) spreads at gossip
+    /// speed, not a back-fill round per hop. Reports stay with back-fill.
+    pub vouches: Vec<Vec<u8>>,
 }
 
 /// Ingests a page (blocking). Trust statements go first and trust is
@@ -126,9 +134,26 @@ pub struct PageOutcome {
 /// itself brings into the web of trust are admitted as trusted.
 pub fn ingest_page(ingest: &Ingest, page: SyncPage, now: u64) -> Result<PageOutcome, store::Error> {
     let mut outcome = PageOutcome::default();
-    let items = page.statements.into_iter().map(ByteBuf::into_vec).collect();
+    let items: Vec<Vec<u8>> = page.statements.into_iter().map(ByteBuf::into_vec).collect();
+    let mut vouches: Vec<(StatementId, Vec<u8>)> = items
+        .iter()
+        .filter(|bytes| {
+            decode_signed(bytes).is_ok_and(|s| matches!(s.body.claim, Claim::Trust { .. }))
+        })
+        .map(|bytes| (StatementId::of_bytes(bytes), bytes.clone()))
+        .collect();
     for result in ingest.submit_encoded_trust_first(items, now)? {
         match result {
+            Ingested::Stored {
+                id,
+                stranger: false,
+                ..
+            } => {
+                outcome.stored += 1;
+                if let Some(at) = vouches.iter().position(|(vouch, _)| *vouch == id) {
+                    outcome.vouches.push(vouches.swap_remove(at).1);
+                }
+            }
             Ingested::Stored { .. } => outcome.stored += 1,
             Ingested::Rejected(rejection) if rejection.is_senders_fault() => outcome.rejected += 1,
             _ => {}
@@ -235,6 +260,11 @@ mod tests {
         let outcome = ingest_page(&ingest, page, NOW).expect("ingests");
         assert_eq!(outcome.stored, total);
         assert_eq!(
+            outcome.vouches.len(),
+            22,
+            "the page's 22 vouches are gossiped on, not its 200 reports"
+        );
+        assert_eq!(
             store.counts().strangers,
             0,
             "the hub's 20 vouches and the operators' 200 reports are trusted, not held under the quota of 8 an author"
@@ -293,7 +323,8 @@ mod tests {
             outcome,
             PageOutcome {
                 stored: 1,
-                rejected: 1
+                rejected: 1,
+                vouches: Vec::new(),
             }
         );
     }
