@@ -418,11 +418,11 @@ impl Running {
                     self.offence(peer, Offence::Flooding);
                     return;
                 }
-                // A peer reading us from the beginning is new or its web
-                // of trust just grew, so it has promoted (and will serve)
-                // statements by authors it did not trust before: we read it
-                // in turn. Not when we hold nothing: two empty nodes would
-                // read each other from the beginning back and forth.
+                // A peer reading us from the beginning is new, or its web
+                // of trust just grew and it holds statements by authors it
+                // did not trust before (now served): we read it in turn.
+                // Not when we hold nothing: two empty nodes would read each
+                // other from the beginning back and forth.
                 let from_beginning = request.since == 0 && self.store.counts().statements > 0;
                 backfill::serve(
                     &mut self.tasks,
