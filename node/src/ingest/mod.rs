@@ -119,7 +119,8 @@ pub struct Ingest {
     /// Whether strangers' statements were turned away (over the quota, or
     /// dropped when their retention ran out) since the web of trust last
     /// grew: then, should it grow, peers must be read again from the
-    /// beginning, not only from the watermarks.
+    /// beginning, not only from the watermarks. True at start: what was
+    /// turned away before a restart is not known.
     turned_away: AtomicBool,
 }
 
@@ -133,7 +134,7 @@ impl Ingest {
             limits: Limits::default(),
             quota: StrangerQuota::default(),
             metrics,
-            turned_away: AtomicBool::new(false),
+            turned_away: AtomicBool::new(true),
         }
     }
 
