@@ -208,15 +208,17 @@ rspamd -f -u _rspamd -g _rspamd -c /etc/rspamd/rspamd.conf "${rspamd_vars[@]}" &
 PIDS+=($!)
 wait_for "rspamd did not answer on 127.0.0.1:11333" python3 -c "
 import urllib.request; urllib.request.urlopen('http://127.0.0.1:11333/ping', timeout=1)"
+# Dated now: filters score a message dated a day back (rspamd's DATE_IN_PAST).
+NOW="$(LC_ALL=C date -u '+%a, %d %b %Y %H:%M:%S +0000')"
 message() { # CLIENT_IP: a message as the MX received it from CLIENT_IP
     cat <<EOF
 Received: from client.example (client.example [$1])
 	by mx.example.test (Postfix) with ESMTP id 4ZqTEST1
-	for <user@example.test>; Tue, 01 Dec 2026 16:00:00 +0000 (UTC)
+	for <user@example.test>; $NOW (UTC)
 From: sender@example.org
 To: user@example.test
 Subject: Hello
-Date: Tue, 01 Dec 2026 16:00:00 +0000
+Date: $NOW
 Message-ID: <hello-$1@example.org>
 
 Hello.

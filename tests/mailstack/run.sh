@@ -210,14 +210,16 @@ rspamd -f -u _rspamd -g _rspamd -c /etc/rspamd/rspamd.conf \
 PIDS+=($!)
 wait_for "rspamd did not answer on 127.0.0.1:11333" curl -fsS http://127.0.0.1:11333/ping
 
+# Dated now: filters score a message dated a day back (rspamd's DATE_IN_PAST).
+NOW="$(LC_ALL=C date -u '+%a, %d %b %Y %H:%M:%S +0000')"
 cat >"$WORK/spam.eml" <<EOF
 Received: from bulk.spamsource.example (bulk.spamsource.example [$SPAM_ORIGIN])
 	by mx.example.net (Postfix) with ESMTP id 4ZqSPAM1
-	for <alice@example.net>; Tue, 01 Dec 2026 16:00:00 +0000 (UTC)
+	for <alice@example.net>; $NOW (UTC)
 From: offers@spamsource.example
 To: alice@example.net
 Subject: Offer
-Date: Tue, 01 Dec 2026 16:00:00 +0000
+Date: $NOW
 Message-ID: <offer@spamsource.example>
 
 Buy now.
