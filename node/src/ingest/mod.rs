@@ -119,14 +119,16 @@ pub struct Ingest {
     /// Whether strangers' statements were turned away (over the quota, or
     /// dropped when their retention ran out) since the web of trust last
     /// grew: then, should it grow, peers must be read again from the
-    /// beginning, not only from the watermarks. True at start: what was
-    /// turned away before a restart is not known.
+    /// beginning, not only from the watermarks. The store keeps it across
+    /// restarts.
     turned_away: AtomicBool,
 }
 
 impl Ingest {
     /// A pipeline writing into `store` and feeding `trust`.
     pub fn new(store: Arc<Store>, trust: Arc<TrustEngine>, metrics: Metrics) -> Self {
+        // Unreadable: assume the worst, one read from the beginning.
+        let turned_away = store.turned_away().unwrap_or(true);
         Ingest {
             store,
             trust,
@@ -134,19 +136,27 @@ impl Ingest {
             limits: Limits::default(),
             quota: StrangerQuota::default(),
             metrics,
-            turned_away: AtomicBool::new(true),
+            turned_away: AtomicBool::new(turned_away),
         }
     }
 
     /// Records that a stranger's statement was turned away (over the
     /// quota, or dropped at the end of its retention).
     pub fn note_turned_away(&self) {
-        self.turned_away.store(true, Ordering::Release);
+        if !self.turned_away.swap(true, Ordering::AcqRel)
+            && let Err(error) = self.store.set_turned_away(true)
+        {
+            tracing::warn!(%error, "cannot record a turned-away statement");
+        }
     }
 
     /// Whether a stranger's statement was turned away since the last call.
     pub fn take_turned_away(&self) -> bool {
-        self.turned_away.swap(false, Ordering::AcqRel)
+        let was = self.turned_away.swap(false, Ordering::AcqRel);
+        if was && let Err(error) = self.store.set_turned_away(false) {
+            tracing::warn!(%error, "cannot clear the turned-away mark");
+        }
+        was
     }
 
     /// Sets the stranger quota (finishes [`Ingest::new`]).

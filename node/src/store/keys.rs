@@ -44,6 +44,9 @@ pub const META_WATERMARK: &[u8] = b"watermark/";
 pub const META_NAME_PINS: &[u8] = b"name_pins";
 /// meta key: the peers and addresses known to the network layer.
 pub const META_PEER_BOOK: &[u8] = b"peer_book";
+/// meta key, present while strangers' statements turned away since the
+/// web of trust last grew may be the next new authors'.
+pub const META_TURNED_AWAY: &[u8] = b"turned_away";
 
 /// Prefix byte of node subjects (trust edges) in the subjects family.
 pub const NODE_TAG: u8 = 6;

@@ -6,6 +6,28 @@
 use super::{Error, Store, keys};
 
 impl Store {
+    /// Whether strangers' statements were turned away since the web of
+    /// trust last grew (kept across restarts: peers must then be read
+    /// from the beginning when it grows).
+    pub fn turned_away(&self) -> Result<bool, Error> {
+        Ok(self
+            .db
+            .get_pinned_cf(self.cf(keys::META)?, keys::META_TURNED_AWAY)?
+            .is_some())
+    }
+
+    /// Records whether strangers' statements were turned away since the
+    /// web of trust last grew.
+    pub fn set_turned_away(&self, turned_away: bool) -> Result<(), Error> {
+        let meta = self.cf(keys::META)?;
+        if turned_away {
+            self.db.put_cf(meta, keys::META_TURNED_AWAY, [])?;
+        } else {
+            self.db.delete_cf(meta, keys::META_TURNED_AWAY)?;
+        }
+        Ok(())
+    }
+
     /// The peer's ingest sequence number this node has back-filled up to
     /// (0: nothing yet). `peer` is the peer's id in bytes.
     pub fn sync_watermark(&self, peer: &[u8]) -> Result<u64, Error> {

@@ -449,6 +449,21 @@ fn strangers_are_held_under_their_quota_then_promoted_or_dropped() {
 }
 
 #[test]
+fn the_turned_away_mark_survives_a_restart() {
+    let (dir, store) = open();
+    assert!(
+        !store.turned_away().expect("read"),
+        "a new store turned nothing away"
+    );
+    store.set_turned_away(true).expect("write");
+    drop(store);
+    let store = Store::open(dir.path()).expect("reopen");
+    assert!(store.turned_away().expect("read"));
+    store.set_turned_away(false).expect("write");
+    assert!(!store.turned_away().expect("read"));
+}
+
+#[test]
 fn promoted_statements_move_past_every_back_fill_watermark() {
     let (_dir, store) = open();
     let (stranger, friend) = (
