@@ -10,30 +10,17 @@ use std::time::{Duration, Instant};
 
 use vouch_sim::testnet::delay;
 
-/// The slowest of `n` one-byte round trips over `stream`.
-fn slowest_round_trip(stream: &mut TcpStream, n: usize) -> Duration {
-    let mut slowest = Duration::ZERO;
+/// `n` one-byte round trips over `stream`, each timed.
+fn round_trips(stream: &mut TcpStream, n: usize) -> Vec<Duration> {
     let mut byte = [0u8; 1];
-    for _ in 0..n {
-        let started = Instant::now();
-        stream.write_all(b"x").expect("write");
-        stream.read_exact(&mut byte).expect("read");
-        slowest = slowest.max(started.elapsed());
-    }
-    slowest
-}
-
-/// The fastest of `n` one-byte round trips.
-fn fastest_round_trip(stream: &mut TcpStream, n: usize) -> Duration {
-    let mut fastest = Duration::MAX;
-    let mut byte = [0u8; 1];
-    for _ in 0..n {
-        let started = Instant::now();
-        stream.write_all(b"x").expect("write");
-        stream.read_exact(&mut byte).expect("read");
-        fastest = fastest.min(started.elapsed());
-    }
-    fastest
+    (0..n)
+        .map(|_| {
+            let started = Instant::now();
+            stream.write_all(b"x").expect("write");
+            stream.read_exact(&mut byte).expect("read");
+            started.elapsed()
+        })
+        .collect()
 }
 
 fn run(command: &[String]) -> bool {
@@ -80,7 +67,7 @@ fn the_delayer_holds_each_packet_for_its_delay_and_the_queue_is_bypassed_without
         stream
             .set_read_timeout(Some(Duration::from_secs(5)))
             .expect("timeout");
-        let bypassed = slowest_round_trip(&mut stream, 5);
+        let bypassed = round_trips(&mut stream, 5).into_iter().max();
 
         let mut delayer = Command::new(env!("CARGO_BIN_EXE_vouch-sim"))
             .args(["delay", "--delay-ms", "50", "--jitter-ms", "10"])
@@ -88,10 +75,8 @@ fn the_delayer_holds_each_packet_for_its_delay_and_the_queue_is_bypassed_without
             .expect("start the delayer");
         // The first round trips may beat the delayer to the queue.
         std::thread::sleep(Duration::from_millis(500));
-        let delayed = (
-            fastest_round_trip(&mut stream, 10),
-            slowest_round_trip(&mut stream, 10),
-        );
+        let delayed = round_trips(&mut stream, 10);
+        let delayed = (delayed.iter().min().copied(), delayed.iter().max().copied());
         let _ = delayer.kill();
         let _ = delayer.wait();
         drop(stream);
@@ -100,7 +85,7 @@ fn the_delayer_holds_each_packet_for_its_delay_and_the_queue_is_bypassed_without
     })
     .join()
     .expect("the measuring thread");
-    let Some((bypassed, (fastest, slowest))) = measured else {
+    let Some((Some(bypassed), (Some(fastest), Some(slowest)))) = measured else {
         eprintln!("skipped: cannot make a network namespace here");
         return;
     };
