@@ -56,11 +56,13 @@ impl Reputations {
                 ),
                 _ => (Vec::new(), Vec::new()),
             };
-            drop(mirror);
+            // Scored under the view (briefly holding writes back): the
+            // independence check reads who else the witnesses reported.
             let evidence = SubjectEvidence {
                 exact: &exact,
                 netblock: &netblock,
                 relayed: &relayed,
+                co_reports: Some(&mirror),
             };
             self.trust.reputation(subject, &evidence, now)
         };
@@ -111,6 +113,7 @@ mod tests {
     use super::MAX_FORWARDERS_PER_LOOKUP;
     use crate::clock::unix_now;
     use crate::test_support::{TestNode, peer};
+    use crate::trust::Config;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn reports_through_many_forwarders_are_checked_a_bounded_number_of_hosts_at_a_time() {
@@ -139,5 +142,53 @@ mod tests {
             .lookup(&origin.parse().expect("subject"), unix_now());
         assert_eq!(reputation.statements, MAX_FORWARDERS_PER_LOOKUP);
         node.stop().await;
+    }
+
+    /// A node whose web holds 40 reporters, each of whom reported a server
+    /// of its own; the first `witnesses` then report 203.0.113.50 one
+    /// after another, 100 minutes apart (never a burst, nor a dozen
+    /// within the steady window), and, when `clique`, also all the same
+    /// five servers. Returns whether the fast clock held their reports.
+    async fn slow_witnesses_are_fresh(witnesses: usize, clique: bool) -> bool {
+        let node = TestNode::start(|config| config.p2p.enabled = false).await;
+        let reporters: Vec<_> = (1..=40).map(peer).collect();
+        for (n, reporter) in reporters.iter().enumerate() {
+            node.trust(reporter);
+            node.report(
+                reporter,
+                &format!("198.51.100.{}", n + 1),
+                ReportCategory::Spam,
+                0,
+            );
+        }
+        for (i, reporter) in reporters.iter().take(witnesses).enumerate() {
+            let age = 300 + i as u64 * 100 * 60;
+            node.report(reporter, "203.0.113.50", ReportCategory::Spam, age);
+            if clique {
+                for server in 1..=5 {
+                    let subject = format!("192.0.2.{server}");
+                    node.report(reporter, &subject, ReportCategory::Spam, age);
+                }
+            }
+        }
+        let reputation = node
+            .state
+            .reputations
+            .lookup(&"203.0.113.50".parse().expect("subject"), unix_now());
+        node.stop().await;
+        let fresh = reputation.explanation.iter().filter(|c| c.fresh).count();
+        assert!(
+            fresh == 0 || fresh == reputation.explanation.len(),
+            "{reputation:?}"
+        );
+        fresh > 0
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn slow_independent_witnesses_hold_a_source_a_clique_of_them_does_not() {
+        let k = Config::default().fresh_independent_reporters;
+        assert!(slow_witnesses_are_fresh(k, false).await);
+        assert!(!slow_witnesses_are_fresh(k, true).await);
+        assert!(!slow_witnesses_are_fresh(k - 1, false).await);
     }
 }

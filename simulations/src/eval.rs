@@ -12,6 +12,7 @@ use vouch_trust::{
     personalised_rank,
 };
 
+use crate::co_reports::CoReportsAt;
 use crate::world::{HOUR, Timeline, said};
 
 /// One honest operator's view: its personalised trust in every author.
@@ -61,11 +62,12 @@ pub struct Snapshot<'a> {
     /// Reports naming the subject as the origin of relayed mail, each with
     /// the statements about the host that relayed it.
     relayed: Vec<(Said, Vec<Said>)>,
+    co_reports: CoReportsAt<'a>,
 }
 
 impl<'a> Snapshot<'a> {
     /// Gathers what a node's store would hold about `subject` at `at`.
-    pub fn take(timeline: &Timeline, subject: &'a Subject, at: u64) -> Snapshot<'a> {
+    pub fn take(timeline: &'a Timeline, subject: &'a Subject, at: u64) -> Snapshot<'a> {
         let relayed = timeline
             .relayed_from(subject, at)
             .into_iter()
@@ -80,6 +82,7 @@ impl<'a> Snapshot<'a> {
             exact: timeline.about_held(subject, at).said(),
             netblock: said(&timeline.netblock(subject, at)),
             relayed,
+            co_reports: timeline.co_reports(at),
         }
     }
 
@@ -101,6 +104,7 @@ impl<'a> Snapshot<'a> {
             exact: &self.exact,
             netblock: &self.netblock,
             relayed: &relayed,
+            co_reports: Some(&self.co_reports),
         };
         trust::reputation(self.subject, &evidence, &viewer.trust, self.at, config)
     }

@@ -6,6 +6,7 @@
 //! [`testnet`] is the other half: real `vouch` processes on loopback, for
 //! propagation and delivery over the real network code.
 
+pub mod co_reports;
 pub mod eval;
 pub mod network;
 pub mod output;

@@ -14,6 +14,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use vouch_protocol::{Claim, NodeKey, SignedStatement, Statement, StatementId, Subject, VERSION};
 use vouch_trust::Said;
 
+use crate::co_reports::{CoReportIndex, CoReportsAt};
+
 /// Seconds in a minute, the simulation clock's resolution.
 pub const MINUTE: u64 = 60;
 /// Seconds in an hour.
@@ -71,7 +73,10 @@ impl World {
 
     /// Everything said, indexed by subject, netblock and relay origin.
     pub fn timeline(&self) -> Timeline {
-        let mut timeline = Timeline::default();
+        let mut timeline = Timeline {
+            co_reports: CoReportIndex::build(&self.said),
+            ..Timeline::default()
+        };
         for (n, statement) in self.said.iter().enumerate() {
             let mut id = [0u8; 32];
             id[..8].copy_from_slice(&(n as u64).to_be_bytes());
@@ -143,6 +148,7 @@ pub struct Timeline {
     by_subject: HashMap<Subject, Vec<Entry>>,
     by_block: HashMap<Subject, Vec<Entry>>,
     by_origin: HashMap<Subject, Vec<Entry>>,
+    co_reports: CoReportIndex,
 }
 
 /// What a store holds at one moment: the live statements, and for those
@@ -215,6 +221,11 @@ fn live(list: &[Entry], at: u64) -> Held {
 }
 
 impl Timeline {
+    /// Who reported what, as a store would hold it at `at`.
+    pub fn co_reports(&self, at: u64) -> CoReportsAt<'_> {
+        self.co_reports.at(at)
+    }
+
     /// Live trust statements at `at`.
     pub fn trust(&self, at: u64) -> Vec<Entry> {
         live(&self.trust, at).entries

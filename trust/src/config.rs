@@ -147,6 +147,22 @@ pub struct Config {
     /// Hours over which a held clock's boost fades (it halves four times
     /// within them).
     pub fresh_hold_hours: f64,
+    /// This many distinct witnesses (more than the witnesses endorsing
+    /// the subject), however far apart their first reports, also start
+    /// the fast clock, held as `fresh_hold_reporters` holds it, when they
+    /// report independently of each other: pairs of them (the most recent
+    /// 16) share on average no more other reported subjects than
+    /// `fresh_independent_max_ratio` times what reporters of their volume
+    /// would share by chance (given how everyone's reports fall), plus
+    /// `fresh_independent_max_excess`. A source that sends for days is
+    /// reported by whoever it reached, strangers to each other's reports;
+    /// colluders slandering a few servers are the same few authors on
+    /// each, and share the others.
+    pub fresh_independent_reporters: usize,
+    /// See `fresh_independent_reporters`.
+    pub fresh_independent_max_ratio: f64,
+    /// See `fresh_independent_reporters`.
+    pub fresh_independent_max_excess: f64,
     /// Minutes within which reports count as fresh witnesses.
     pub fresh_window_minutes: f64,
     /// How much more a fresh report weighs than its author's ordinary weight.
@@ -188,6 +204,9 @@ impl Default for Config {
             fresh_steady_hours: 12.0,
             fresh_hold_reporters: 40,
             fresh_hold_hours: 24.0,
+            fresh_independent_reporters: 14,
+            fresh_independent_max_ratio: 1.5,
+            fresh_independent_max_excess: 0.2,
             fresh_window_minutes: 60.0,
             fresh_boost: 100.0,
             fresh_half_life_minutes: 120.0,
@@ -252,13 +271,14 @@ impl Config {
             .fresh_min_reporters
             .min(self.fresh_burst_reporters)
             .min(self.fresh_steady_reporters)
-            .min(self.fresh_hold_reporters);
+            .min(self.fresh_hold_reporters)
+            .min(self.fresh_independent_reporters);
         if self.fresh_defer_reporters == 0 || least < self.fresh_defer_reporters {
             return Err(InvalidSetting::new(
                 "trust.fresh_defer_reporters",
                 "be at least 1 and at most \
-                 fresh_min_reporters, fresh_burst_reporters, fresh_steady_reporters \
-                 and fresh_hold_reporters",
+                 fresh_min_reporters, fresh_burst_reporters, fresh_steady_reporters, \
+                 fresh_hold_reporters and fresh_independent_reporters",
             ));
         }
         if ![
@@ -275,6 +295,12 @@ impl Config {
                 "trust.fresh_window_minutes, fresh_burst_minutes, fresh_steady_hours, \
                  fresh_hold_hours and fresh_half_life_minutes",
                 "be positive",
+            ));
+        }
+        if !(self.fresh_independent_max_ratio >= 0.0 && self.fresh_independent_max_excess >= 0.0) {
+            return Err(InvalidSetting::new(
+                "trust.fresh_independent_max_ratio and fresh_independent_max_excess",
+                "be at least 0",
             ));
         }
         if !(self.fresh_boost >= 1.0 && self.fresh_boost.is_finite()) {

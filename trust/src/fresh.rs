@@ -4,9 +4,10 @@
 //! defer it. Which windows start the clock (a burst, an hour, a steady
 //! stream) and how fast the boost fades are the trust settings' `fresh_*`.
 
-use vouch_protocol::NodeKey;
+use vouch_protocol::{NodeKey, Subject};
 
 use crate::Config;
+use crate::independence::{CoReports, MAX_COMPARED_WITNESSES, independent};
 use crate::rank::TrustMap;
 use crate::score::{Signal, Weighed, decay};
 
@@ -40,7 +41,7 @@ fn is_witness(author: &NodeKey, trust: &TrustMap, config: &Config) -> bool {
 }
 
 /// New witnesses over each of the fast clock's windows.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct FreshWitnesses {
     /// The most whose first reports fall within one `fresh_burst_minutes`.
     pub burst: usize,
@@ -50,6 +51,9 @@ pub(crate) struct FreshWitnesses {
     pub steady: usize,
     /// All, however long ago.
     pub held: usize,
+    /// The most recent of them (at most [`MAX_COMPARED_WITNESSES`]), for
+    /// the check that they report independently of each other.
+    pub recent: Vec<NodeKey>,
 }
 
 /// The trigger that started the fast clock.
@@ -68,52 +72,76 @@ pub(crate) struct FreshClock {
 impl FreshWitnesses {
     /// The trigger that starts the fast clock, if one does: each needs its
     /// count of new witnesses beyond the witnesses endorsing the subject.
-    pub(crate) fn started(self, config: &Config, endorsers: usize) -> Option<FreshClock> {
+    /// The last, independent witnesses, asks `co_reports` (when given)
+    /// whether they report independently of each other.
+    pub(crate) fn started(
+        &self,
+        config: &Config,
+        endorsers: usize,
+        co_reports: Option<(&dyn CoReports, &Subject)>,
+    ) -> Option<FreshClock> {
         let fresh = config.fresh_half_life_minutes;
         let steady_minutes = config.fresh_steady_hours * 60.0;
         let hold_minutes = config.fresh_hold_hours * 60.0;
-        [
-            (
-                self.held,
-                config.fresh_hold_reporters,
-                hold_minutes,
-                fresh.max(hold_minutes / 4.0),
-            ),
+        let held = (hold_minutes, fresh.max(hold_minutes / 4.0));
+        let start = |triggers: &[(usize, usize, (f64, f64))]| {
+            triggers
+                .iter()
+                .find(|&&(count, needed, _)| count >= needed + endorsers)
+                .map(
+                    |&(reporters, _, (window_minutes, half_life_minutes))| FreshClock {
+                        reporters,
+                        window_minutes,
+                        half_life_minutes,
+                    },
+                )
+        };
+        let counted = start(&[
+            (self.held, config.fresh_hold_reporters, held),
             (
                 self.window,
                 config.fresh_min_reporters,
-                config.fresh_window_minutes,
-                fresh,
+                (config.fresh_window_minutes, fresh),
             ),
             (
                 self.burst,
                 config.fresh_burst_reporters,
-                config.fresh_burst_minutes,
-                fresh,
+                (config.fresh_burst_minutes, fresh),
             ),
             (
                 self.steady,
                 config.fresh_steady_reporters,
-                steady_minutes,
-                fresh.max(steady_minutes / 4.0),
+                (steady_minutes, fresh.max(steady_minutes / 4.0)),
             ),
-        ]
-        .into_iter()
-        .find(|&(count, needed, _, _)| count >= needed + endorsers)
-        .map(
-            |(reporters, _, window_minutes, half_life_minutes)| FreshClock {
-                reporters,
-                window_minutes,
-                half_life_minutes,
-            },
-        )
+        ]);
+        if counted.is_some() {
+            return counted;
+        }
+        // Asked only when enough witnesses could start the clock on it.
+        let (co_reports, subject) = co_reports?;
+        if self.held < config.fresh_independent_reporters + endorsers {
+            return None;
+        }
+        let alone = independent(
+            co_reports,
+            &self.recent,
+            subject,
+            config.fresh_independent_max_ratio,
+            config.fresh_independent_max_excess,
+        );
+        alone.then_some(FreshClock {
+            reporters: self.held,
+            window_minutes: hold_minutes,
+            half_life_minutes: fresh.max(hold_minutes / 4.0),
+        })
     }
 }
 
 /// Distinct new witnesses among the weighed statements: authors of first
 /// reports within the fresh memory (or the steady window, when longer)
 /// who weigh at least `fresh_witness_share` of the per-author cap, counted
-/// over each of the fast clock's windows, and all of them however long ago.
+/// over each of the fast clock's windows, and all of them however long
+/// ago, the most recent first.
 pub(crate) fn fresh_witnesses(
     weighed: &[Weighed],
     trust: &TrustMap,
@@ -133,6 +161,11 @@ pub(crate) fn fresh_witnesses(
     firsts.dedup_by(|a, b| a.1 == b.1);
     firsts.sort_unstable();
     let held = firsts.len();
+    let recent = firsts
+        .iter()
+        .take(MAX_COMPARED_WITNESSES)
+        .map(|(_, author)| **author)
+        .collect();
     let steady = firsts.partition_point(|(age, _)| *age as f64 <= steady);
     firsts.truncate(firsts.partition_point(|(age, _)| *age as f64 <= memory));
     let minutes = |m: f64| (m * 60.0) as u64;
@@ -141,6 +174,7 @@ pub(crate) fn fresh_witnesses(
         window: most_within(&firsts, minutes(config.fresh_window_minutes)),
         steady,
         held,
+        recent,
     }
 }
 

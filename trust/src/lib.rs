@@ -14,6 +14,7 @@ mod config;
 mod explain;
 mod fresh;
 mod graph;
+mod independence;
 mod rank;
 mod said;
 mod score;
@@ -31,6 +32,7 @@ pub(crate) type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::
 pub use config::{Config, InvalidSetting, Thresholds};
 pub use explain::{Category, Contribution, Via};
 pub use graph::TrustGraph;
+pub use independence::{CoReports, MAX_COMPARED_WITNESSES, Reporting, Shared, shared_by_pairs};
 pub use rank::{RankParams, TrustMap, WEAK_VOUCH, personalised_rank};
 pub use said::{Said, SaidClaim};
 pub use score::{

@@ -7,6 +7,7 @@ use vouch_protocol::{EndorseCategory, Subject};
 use crate::branches::cap_branches;
 use crate::explain::{Contribution, contribution, remediation_notices};
 use crate::fresh::{boost_if_fresh, defer_on_fresh, endorsing_witnesses, fresh_witnesses};
+use crate::independence::CoReports;
 use crate::rank::TrustMap;
 use crate::said::{Said, SaidClaim};
 use crate::{Config, FastMap};
@@ -62,6 +63,10 @@ pub struct SubjectEvidence<'a> {
     /// and whose reported host is an endorsed forwarder (see
     /// [`is_endorsed_forwarder`]); the caller filters.
     pub relayed: &'a [Said],
+    /// Who else the subject's reporters reported, to tell independent
+    /// witnesses from a clique (none: the independent-witness trigger of
+    /// the fast clock stays off).
+    pub co_reports: Option<&'a dyn CoReports>,
 }
 
 /// The answer to "how much should I trust this sender, and why?".
@@ -216,7 +221,8 @@ pub fn reputation<'a>(
     }
     let witnesses = fresh_witnesses(&exact, trust, config, remediated_at);
     let endorsers = endorsing_witnesses(&exact, trust, config);
-    let clock = witnesses.started(config, endorsers);
+    let co_reports = evidence.co_reports.map(|c| (c, subject));
+    let clock = witnesses.started(config, endorsers, co_reports);
     if let Some(clock) = clock {
         for w in exact.iter_mut() {
             boost_if_fresh(w, trust, config, remediated_at, clock.half_life_minutes);

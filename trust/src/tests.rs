@@ -992,3 +992,110 @@ fn the_graph_sets_changes_and_removes_edges_whatever_keys_it_has_seen() {
     assert!(map.get(&b) > 0.0 && map.get(&c) == 0.0, "{map:?}");
     assert_eq!(map.branch(&b), Some(&b));
 }
+
+/// Who reported what, beyond the subject scored: (author, subject number).
+#[derive(Debug)]
+struct OtherReports(Vec<(vouch_protocol::NodeKey, u64)>);
+
+impl OtherReports {
+    fn of(&self, author: &vouch_protocol::NodeKey) -> Vec<u64> {
+        let mut subjects: Vec<u64> = self
+            .0
+            .iter()
+            .filter(|(a, _)| a == author)
+            .map(|(_, s)| *s)
+            .collect();
+        subjects.sort_unstable();
+        subjects.dedup();
+        subjects
+    }
+}
+
+impl CoReports for OtherReports {
+    fn shared(&self, authors: &[vouch_protocol::NodeKey], _: &Subject) -> Shared {
+        let lists: Vec<Vec<u64>> = authors.iter().map(|a| self.of(a)).collect();
+        let mut reporters: std::collections::HashMap<u64, u64> = Default::default();
+        for (_, subject) in &self.0 {
+            *reporters.entry(*subject).or_default() += 1;
+        }
+        let mut authors: Vec<_> = self.0.iter().map(|(a, _)| a).collect();
+        authors.sort_unstable();
+        authors.dedup();
+        let reporting = Reporting {
+            reports: reporters.values().sum(),
+            same_subject_pairs: reporters.values().map(|r| r * (r - 1) / 2).sum(),
+            reporters: authors.len() as u64,
+        };
+        shared_by_pairs(lists.iter().map(Vec::as_slice), &reporting)
+    }
+}
+
+#[test]
+fn independent_witnesses_hold_a_slow_source_a_clique_reporting_together_does_not() {
+    let me = key(1);
+    let config = Config::default();
+    let (engine, peers) = wide_web_with(&me, config.clone());
+    let k = config.fresh_independent_reporters;
+    // A new witness every 100 minutes: never four within an hour, nor a
+    // dozen within the steady window, nor the hold's count.
+    let every = 100 * 60;
+    assert!(k < config.fresh_hold_reporters && k < peers.len());
+    let stream: Vec<Entry> = peers[..k]
+        .iter()
+        .enumerate()
+        .map(|(i, p)| report(p, "203.0.113.14", 300 + i as u64 * every))
+        .collect();
+    let exact = said(&stream);
+    let judge = |co_reports: Option<&dyn CoReports>| {
+        let evidence = SubjectEvidence {
+            exact: &exact,
+            co_reports,
+            ..SubjectEvidence::default()
+        };
+        engine.reputation(&"203.0.113.14".parse().expect("subject"), &evidence, NOW)
+    };
+    // Every operator reported two other servers, its own and its ring
+    // neighbour's: two reporters at random share almost nothing, and
+    // neither do the witnesses.
+    let everyone: Vec<(vouch_protocol::NodeKey, u64)> = peers
+        .iter()
+        .enumerate()
+        .flat_map(|(i, p)| [(p.public(), i as u64), (p.public(), i as u64 + 1)])
+        .collect();
+    let strangers = OtherReports(everyone.clone());
+    // (In a web this small, ten reports weigh a block even at their
+    // ordinary weight; what the independence adds is the fresh weight.)
+    let r = judge(Some(&strangers));
+    assert_eq!(r.verdict, Verdict::Block, "{r:?}");
+    assert!(r.explanation.iter().all(|c| c.fresh), "{r:?}");
+    assert_eq!(r.fresh_reporters, k);
+    assert_eq!(r.fresh_window_minutes, config.fresh_hold_hours * 60.0);
+    // The same witnesses, who also all reported the same five servers: a
+    // clique. Counting alone cannot tell; nothing is fresh.
+    let mut together = everyone;
+    for p in &peers[..k] {
+        together.extend((100..105).map(|s| (p.public(), s)));
+    }
+    let clique = OtherReports(together);
+    let pair = [peers[0].public(), peers[1].public()];
+    let shared = clique.shared(&pair, &Subject::Node(me.public()));
+    assert!(
+        shared.observed >= 2.0 * shared.by_volume.min(shared.at_random),
+        "{shared:?}"
+    );
+    let r = judge(Some(&clique));
+    assert!(r.explanation.iter().all(|c| !c.fresh), "{r:?}");
+    assert_eq!(r.fresh_window_minutes, config.fresh_window_minutes);
+    // Nobody to tell: the check is off, as for the clique.
+    let r = judge(None);
+    assert!(r.explanation.iter().all(|c| !c.fresh), "{r:?}");
+    // One witness short of the count: not held, however independent.
+    let short = said(&stream[1..]);
+    let evidence = SubjectEvidence {
+        exact: &short,
+        co_reports: Some(&strangers),
+        ..SubjectEvidence::default()
+    };
+    let r = engine.reputation(&"203.0.113.14".parse().expect("subject"), &evidence, NOW);
+    assert!(r.explanation.iter().all(|c| !c.fresh), "{r:?}");
+}

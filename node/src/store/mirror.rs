@@ -18,7 +18,7 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 use vouch_protocol::{
     EndorseCategory, Kind, NodeKey, ReportCategory, SignedStatement, StatementId, Subject,
 };
-use vouch_trust::{Said, SaidClaim};
+use vouch_trust::{CoReports, Reporting, Said, SaidClaim, Shared, shared_by_pairs};
 
 use super::{MAX_STATEMENTS_PER_LOOKUP, keys};
 
@@ -105,6 +105,9 @@ impl MirrorView<'_> {
         facts.subjects.is_empty()
             && facts.netblocks.is_empty()
             && facts.relayed.is_empty()
+            && facts.reported.is_empty()
+            && facts.shared_pairs == 0
+            && facts.live_reports == 0
             && facts.numbers.is_empty()
             && facts.free.len() == facts.authors.len()
     }
@@ -160,6 +163,70 @@ impl MirrorView<'_> {
     }
 }
 
+/// Most of one author's reported subjects (the latest) compared when
+/// checking whether a subject's witnesses report independently: bounds a
+/// lookup's cost whatever a peer has reported.
+const MAX_REPORTS_COMPARED: usize = 4096;
+
+impl CoReports for MirrorView<'_> {
+    fn shared(&self, authors: &[NodeKey], subject: &Subject) -> Shared {
+        let facts = &self.0;
+        let except = facts.subject_number(subject);
+        let lists: Vec<Vec<u64>> = authors
+            .iter()
+            .map(|author| {
+                let reported = facts
+                    .numbers
+                    .get(author)
+                    .and_then(|number| facts.reported.get(number))
+                    .map_or(&[][..], Vec::as_slice);
+                let latest = reported
+                    .get(reported.len().saturating_sub(MAX_REPORTS_COMPARED)..)
+                    .unwrap_or(reported);
+                latest.iter().copied().filter(|&s| s != except).collect()
+            })
+            .collect();
+        let reporting = Reporting {
+            reports: facts.live_reports,
+            same_subject_pairs: facts.shared_pairs,
+            reporters: facts.reported.len() as u64,
+        };
+        shared_by_pairs(lists.iter().map(Vec::as_slice), &reporting)
+    }
+}
+
+impl std::fmt::Debug for MirrorView<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MirrorView")
+            .field("subjects", &self.0.subjects.len())
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+impl MirrorView<'_> {
+    /// (pairs of reports naming the same subject, live reports, reported
+    /// subjects listed by author), as kept up to date and as counted
+    /// afresh from the facts.
+    pub fn co_report_counts(&self) -> [(u64, u64, usize); 2] {
+        let facts = &self.0;
+        let (mut pairs, mut reports) = (0u64, 0u64);
+        for list in facts.subjects.values() {
+            let r = list
+                .iter()
+                .filter(|f| f.claim.kind() == Kind::Report)
+                .count() as u64;
+            pairs += r * r.saturating_sub(1) / 2;
+            reports += r;
+        }
+        let listed = facts.reported.values().map(Vec::len).sum();
+        [
+            (facts.shared_pairs, facts.live_reports, listed),
+            (pairs, reports, reports as usize),
+        ]
+    }
+}
+
 #[derive(Debug, Default)]
 struct Facts {
     /// Authors by number, with how many facts name each (a slot whose
@@ -174,6 +241,15 @@ struct Facts {
     /// (index key, reported host, statement) of the reports relayed from
     /// each origin, in index order.
     relayed: HashMap<IpAddr, Vec<(Vec<u8>, Subject, StatementId)>>,
+    /// The subjects (as numbers) each author holds live reports about,
+    /// oldest first, for the engine's independence check.
+    reported: HashMap<u32, Vec<u64>>,
+    /// Pairs of reports naming the same subject, summed over subjects.
+    shared_pairs: u64,
+    /// Live reports.
+    live_reports: u64,
+    /// Hashes subjects to numbers (seeded per process, like the maps).
+    subject_hasher: foldhash::fast::RandomState,
 }
 
 #[derive(Debug)]
@@ -253,6 +329,35 @@ impl FactClaim {
 }
 
 impl Facts {
+    fn subject_number(&self, subject: &Subject) -> u64 {
+        std::hash::BuildHasher::hash_one(&self.subject_hasher, subject)
+    }
+
+    /// Counts a report by `author` about `subject`, which already had
+    /// `others` reports by other authors.
+    fn count_report(&mut self, author: u32, subject: &Subject, others: usize) {
+        self.shared_pairs += others as u64;
+        self.live_reports += 1;
+        let number = self.subject_number(subject);
+        self.reported.entry(author).or_default().push(number);
+    }
+
+    /// Uncounts a report by `author` about `subject`, which keeps `others`
+    /// reports by other authors.
+    fn uncount_report(&mut self, author: u32, subject: &Subject, others: usize) {
+        self.shared_pairs = self.shared_pairs.saturating_sub(others as u64);
+        self.live_reports = self.live_reports.saturating_sub(1);
+        let number = self.subject_number(subject);
+        if let Some(list) = self.reported.get_mut(&author) {
+            if let Some(at) = list.iter().rposition(|&s| s == number) {
+                list.remove(at);
+            }
+            if list.is_empty() {
+                self.reported.remove(&author);
+            }
+        }
+    }
+
     fn author(&self, number: u32) -> NodeKey {
         self.authors
             .get(number as usize)
@@ -330,6 +435,14 @@ impl Facts {
             first_reported: said.first_reported,
             claim: FactClaim::of(said.claim),
         };
+        if kind == Kind::Report {
+            let others = self.subjects.get(&said.subject).map_or(0, |list| {
+                list.iter()
+                    .filter(|f| f.claim.kind() == Kind::Report)
+                    .count()
+            });
+            self.count_report(fact.author, &said.subject, others);
+        }
         if let Some(origin) = fact.claim.relayed_from() {
             let key = keys::indexed(&[], &keys::subject(&said.subject), &said.author, kind);
             let list = self.relayed.entry(origin).or_default();
@@ -362,6 +475,10 @@ impl Facts {
         };
         let fact = list.remove(at);
         let emptied = list.is_empty();
+        let others = list
+            .iter()
+            .filter(|f| f.claim.kind() == Kind::Report)
+            .count();
         if emptied {
             self.subjects.remove(subject);
             if let Some(block) = keys::netblock(subject)
@@ -380,6 +497,9 @@ impl Facts {
             if list.is_empty() {
                 self.relayed.remove(&origin);
             }
+        }
+        if fact.claim.kind() == Kind::Report {
+            self.uncount_report(fact.author, subject, others);
         }
         self.release(fact.author);
     }

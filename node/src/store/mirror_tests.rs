@@ -168,11 +168,14 @@ fn check(store: &Store, when: &str) -> Result<(), TestCaseError> {
                 exact,
                 netblock,
                 relayed,
+                co_reports: None,
             };
             serde_json::to_string(&engine.reputation(&subject, &evidence, NOW + 60)).expect("json")
         };
         prop_assert_eq!(score(&fast), score(&full), "{} {}", subject, when);
     }
+    let [kept, counted] = store.mirror().co_report_counts();
+    prop_assert_eq!(kept, counted, "co-reports {}", when);
     Ok(())
 }
 
