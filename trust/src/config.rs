@@ -152,9 +152,11 @@ pub struct Config {
     /// the fast clock, held as `fresh_hold_reporters` holds it, when they
     /// report independently of each other: pairs of them (the most recent
     /// 16) share on average no more other reported subjects than
-    /// `fresh_independent_max_ratio` times what reporters of their volume
-    /// would share by chance (given how everyone's reports fall), plus
-    /// `fresh_independent_max_excess`. A source that sends for days is
+    /// `fresh_independent_max_ratio` times, plus
+    /// `fresh_independent_max_excess`, what strangers would share: the
+    /// lesser of what two reporters taken at random share and what
+    /// reporters of their volume would share by chance, given how
+    /// everyone's reports fall. A source that sends for days is
     /// reported by whoever it reached, strangers to each other's reports;
     /// colluders slandering a few servers are the same few authors on
     /// each, and share the others.

@@ -2,7 +2,8 @@
 //! short window make their reports weigh a full voice for a few hours, so
 //! a spam source is blocked while it still sends; short of that, they
 //! defer it. Which windows start the clock (a burst, an hour, a steady
-//! stream) and how fast the boost fades are the trust settings' `fresh_*`.
+//! stream, many witnesses, or fewer who report independently of each
+//! other) and how fast the boost fades are the trust settings' `fresh_*`.
 
 use vouch_protocol::{NodeKey, Subject};
 
@@ -72,8 +73,8 @@ pub(crate) struct FreshClock {
 impl FreshWitnesses {
     /// The trigger that starts the fast clock, if one does: each needs its
     /// count of new witnesses beyond the witnesses endorsing the subject.
-    /// The last, independent witnesses, asks `co_reports` (when given)
-    /// whether they report independently of each other.
+    /// The last trigger, independent witnesses, asks `co_reports` (when
+    /// given) whether they report independently of each other.
     pub(crate) fn started(
         &self,
         config: &Config,
