@@ -12,6 +12,7 @@
 //! its subject's slot in the maps.
 
 use std::cmp::Ordering;
+use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 
@@ -175,15 +176,20 @@ impl CoReports for MirrorView<'_> {
         let lists: Vec<Vec<u64>> = authors
             .iter()
             .map(|author| {
-                let reported = facts
+                let Some(reported) = facts
                     .numbers
                     .get(author)
                     .and_then(|number| facts.reported.get(number))
-                    .map_or(&[][..], Vec::as_slice);
-                let latest = reported
-                    .get(reported.len().saturating_sub(MAX_REPORTS_COMPARED)..)
-                    .unwrap_or(reported);
-                latest.iter().copied().filter(|&s| s != except).collect()
+                else {
+                    return Vec::new();
+                };
+                let skip = reported.len().saturating_sub(MAX_REPORTS_COMPARED);
+                reported
+                    .iter()
+                    .skip(skip)
+                    .copied()
+                    .filter(|&s| s != except)
+                    .collect()
             })
             .collect();
         let reporting = Reporting {
@@ -219,7 +225,7 @@ impl MirrorView<'_> {
             pairs += r * r.saturating_sub(1) / 2;
             reports += r;
         }
-        let listed = facts.reported.values().map(Vec::len).sum();
+        let listed = facts.reported.values().map(VecDeque::len).sum();
         [
             (facts.shared_pairs, facts.live_reports, listed),
             (pairs, reports, reports as usize),
@@ -242,8 +248,9 @@ struct Facts {
     /// each origin, in index order.
     relayed: HashMap<IpAddr, Vec<(Vec<u8>, Subject, StatementId)>>,
     /// The subjects (as numbers) each author holds live reports about,
-    /// oldest first, for the engine's independence check.
-    reported: HashMap<u32, Vec<u64>>,
+    /// oldest first (expiry takes them from the front), for the engine's
+    /// independence check.
+    reported: HashMap<u32, VecDeque<u64>>,
     /// Pairs of reports naming the same subject, summed over subjects.
     shared_pairs: u64,
     /// Live reports.
@@ -339,7 +346,7 @@ impl Facts {
         self.shared_pairs += others as u64;
         self.live_reports += 1;
         let number = self.subject_number(subject);
-        self.reported.entry(author).or_default().push(number);
+        self.reported.entry(author).or_default().push_back(number);
     }
 
     /// Uncounts a report by `author` about `subject`, which keeps `others`
@@ -349,7 +356,8 @@ impl Facts {
         self.live_reports = self.live_reports.saturating_sub(1);
         let number = self.subject_number(subject);
         if let Some(list) = self.reported.get_mut(&author) {
-            if let Some(at) = list.iter().rposition(|&s| s == number) {
+            // The oldest first: what expires, and what a renewal replaces.
+            if let Some(at) = list.iter().position(|&s| s == number) {
                 list.remove(at);
             }
             if list.is_empty() {
