@@ -104,6 +104,7 @@ impl<'a> Snapshot<'a> {
             exact: &self.exact,
             netblock: &self.netblock,
             relayed: &relayed,
+            neighbourhood: None,
             co_reports: Some(&self.co_reports),
         };
         trust::reputation(self.subject, &evidence, &viewer.trust, self.at, config)

@@ -15,6 +15,7 @@ mod explain;
 mod fresh;
 mod graph;
 mod independence;
+mod neighbourhood;
 mod rank;
 mod said;
 mod score;
@@ -33,6 +34,7 @@ pub use config::{Config, InvalidSetting, Thresholds};
 pub use explain::{Category, Contribution, Via};
 pub use graph::TrustGraph;
 pub use independence::{CoReports, MAX_COMPARED_WITNESSES, Reporting, Shared, shared_by_pairs};
+pub use neighbourhood::Neighbourhood;
 pub use rank::{RankParams, TrustMap, WEAK_VOUCH, personalised_rank};
 pub use said::{Said, SaidClaim};
 pub use score::{

@@ -4,13 +4,14 @@
 use serde::Serialize;
 use vouch_protocol::{EndorseCategory, Subject};
 
+use crate::Config;
 use crate::branches::cap_branches;
 use crate::explain::{Contribution, contribution, remediation_notices};
 use crate::fresh::{boost_if_fresh, defer_on_fresh, endorsing_witnesses, fresh_witnesses};
 use crate::independence::CoReports;
+use crate::neighbourhood::Neighbourhood;
 use crate::rank::TrustMap;
 use crate::said::{Said, SaidClaim};
-use crate::{Config, FastMap};
 
 /// What a mail server should do with mail from a subject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -59,6 +60,10 @@ pub struct SubjectEvidence<'a> {
     /// For an IP: statements about the addresses in its /24 (or /48) and
     /// about the block itself (statements about the subject are skipped).
     pub netblock: &'a [Said],
+    /// `netblock` already weighed (see [`Neighbourhood`]), under the same
+    /// trust map and at or before the time asked: used instead of
+    /// `netblock` when it covers that time.
+    pub neighbourhood: Option<&'a Neighbourhood>,
     /// Reports whose relay chain names the subject as the original source
     /// and whose reported host is an endorsed forwarder (see
     /// [`is_endorsed_forwarder`]); the caller filters.
@@ -247,36 +252,23 @@ pub fn reputation<'a>(
     // Netblock: reports about neighbours (and the block itself). Weaker, and
     // only once several distinct neighbours are reported; an endorsement of
     // the exact subject overrides it, so a good neighbour is not collateral.
-    let neighbours: Vec<Weighed> = evidence
-        .netblock
-        .iter()
-        .filter(|s| &s.subject != subject && s.is_report())
-        .filter_map(|s| weigh(s, Signal::Netblock))
-        .collect();
-    let mut per_neighbour: FastMap<&Subject, f64> =
-        FastMap::with_capacity_and_hasher(neighbours.len(), Default::default());
-    for w in &neighbours {
-        *per_neighbour.entry(&w.said.subject).or_default() -= w.weight;
-    }
-    let reported_ips = per_neighbour
-        .keys()
-        .filter(|s| matches!(s, Subject::Ip(_)))
-        .count();
-    let block_reported = per_neighbour
-        .keys()
-        .any(|s| matches!(s, Subject::Net { .. }));
-    let counts =
-        (reported_ips >= config.netblock_min_reported_ips || block_reported) && endorsed <= 0.0;
-    let netblock_mass = if counts && !per_neighbour.is_empty() {
-        // Summed in a fixed order: the map's order is random per process,
-        // and a mean that lands on the suspect threshold must land the same
-        // way every time.
-        let mut masses: Vec<f64> = per_neighbour.values().copied().collect();
-        masses.sort_by(f64::total_cmp);
-        let mean = masses.iter().sum::<f64>() / masses.len() as f64;
-        (config.netblock_weight * mean).min(config.thresholds.suspect.abs())
-    } else {
-        0.0
+    let weighed;
+    let neighbourhood = match evidence.neighbourhood.filter(|n| n.covers(now)) {
+        Some(neighbourhood) => neighbourhood,
+        None => {
+            weighed = Neighbourhood::weigh(evidence.netblock, trust, now, config);
+            &weighed
+        }
+    };
+    let neighbours = neighbourhood.seen_from(subject, trust, now, config);
+    let counts = (neighbours.reported_ips >= config.netblock_min_reported_ips
+        || neighbours.block_reported)
+        && endorsed <= 0.0;
+    let netblock_mass = match neighbours.mean {
+        Some(mean) if counts => {
+            (config.netblock_weight * mean).min(config.thresholds.suspect.abs())
+        }
+        _ => 0.0,
     };
 
     let score = endorsed - reported - netblock_mass;
@@ -294,18 +286,12 @@ pub fn reputation<'a>(
         Verdict::Neutral
     };
 
-    let statements = exact.len() + if counts { neighbours.len() } else { 0 };
+    let statements = exact.len() + if counts { neighbours.reports } else { 0 };
     let mut shown: Vec<&Weighed> = exact.iter().collect();
     if counts {
-        shown.extend(neighbours.iter());
+        shown.extend(neighbours.heaviest.iter());
     }
     // Only the largest few are shown: select them, then sort just those.
-    let by_weight = |a: &&Weighed, b: &&Weighed| {
-        b.weight
-            .abs()
-            .total_cmp(&a.weight.abs())
-            .then(a.said.id.cmp(&b.said.id))
-    };
     if shown.len() > config.max_explanation {
         if config.max_explanation > 0 {
             shown.select_nth_unstable_by(config.max_explanation - 1, by_weight);
@@ -324,7 +310,7 @@ pub fn reputation<'a>(
         endorsed,
         reported,
         netblock: netblock_mass,
-        netblock_reported_ips: reported_ips,
+        netblock_reported_ips: neighbours.reported_ips,
         forwarder,
         remediated_at,
         fresh_reporters: clock.map_or(witnesses.window, |c| c.reporters),
@@ -334,11 +320,19 @@ pub fn reputation<'a>(
     }
 }
 
+/// The order contributions are shown in: heaviest first, then by id.
+pub(crate) fn by_weight(a: &&Weighed, b: &&Weighed) -> std::cmp::Ordering {
+    b.weight
+        .abs()
+        .total_cmp(&a.weight.abs())
+        .then(a.said.id.cmp(&b.said.id))
+}
+
 /// Weighs one statement by its author's trust and its age; `None` for
 /// authors outside my web of trust, expired statements and kinds that do
 /// not score. Reports made before a trusted remediation decay at the
 /// remediation half-life from the remediation on.
-fn weigh<'a>(
+pub(crate) fn weigh<'a>(
     said: &'a Said,
     signal: Signal,
     trust: &TrustMap,

@@ -168,6 +168,7 @@ fn check(store: &Store, when: &str) -> Result<(), TestCaseError> {
                 exact,
                 netblock,
                 relayed,
+                neighbourhood: None,
                 co_reports: None,
             };
             serde_json::to_string(&engine.reputation(&subject, &evidence, NOW + 60)).expect("json")
