@@ -10,7 +10,7 @@ use vouch_protocol::Subject;
 use crate::metrics::Metrics;
 use crate::names::NameBook;
 use crate::store::{MirrorView, Store};
-use crate::trust::{Reputation, Said, SubjectEvidence, TrustEngine};
+use crate::trust::{Reputation, Said, SubjectEvidence, TrustEngine, reputation};
 
 /// Most distinct relaying hosts checked for a forwarder endorsement in one
 /// lookup.
@@ -46,25 +46,28 @@ impl Reputations {
     /// and the last trust map): reads nothing from disk and never walks
     /// the trust graph.
     pub fn lookup(&self, subject: &Subject, now: u64) -> Reputation {
+        let trust = self.trust.snapshot();
+        let config = self.trust.config();
         let mut reputation = {
             let mirror = self.store.mirror();
             let exact = mirror.about(subject);
-            let (netblock, relayed) = match subject {
+            let (neighbourhood, relayed) = match subject {
                 Subject::Ip(_) => (
-                    mirror.in_netblock(subject),
+                    mirror.neighbourhood(subject, &trust, now, config),
                     self.relayed_through_forwarders(&mirror, subject, now),
                 ),
-                _ => (Vec::new(), Vec::new()),
+                _ => (None, Vec::new()),
             };
             // Scored under the view (briefly holding writes back): the
             // independence check reads who else the witnesses reported.
             let evidence = SubjectEvidence {
                 exact: &exact,
-                netblock: &netblock,
+                neighbourhood: neighbourhood.as_deref(),
                 relayed: &relayed,
                 co_reports: Some(&mirror),
+                ..SubjectEvidence::default()
             };
-            self.trust.reputation(subject, &evidence, now)
+            reputation(subject, &evidence, &trust, now, config)
         };
         for item in &mut reputation.explanation {
             if let Ok(author) = item.author.parse::<vouch_protocol::NodeKey>() {

@@ -14,13 +14,16 @@
 use std::cmp::Ordering;
 use std::collections::VecDeque;
 use std::net::IpAddr;
-use std::sync::{PoisonError, RwLock, RwLockReadGuard};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
 use vouch_protocol::{
     EndorseCategory, Kind, NodeKey, ReportCategory, SignedStatement, StatementId, Subject,
 };
-use vouch_trust::{CoReports, Reporting, Said, SaidClaim, Shared, shared_by_pairs};
+use vouch_trust::{
+    CoReports, Config, Neighbourhood, Reporting, Said, SaidClaim, Shared, TrustMap, shared_by_pairs,
+};
 
+use super::neighbourhoods::{MIN_KEPT_STATEMENTS, Neighbourhoods};
 use super::{MAX_STATEMENTS_PER_LOOKUP, keys};
 
 /// A hash map with a fast hasher seeded per process (peers choose the
@@ -72,6 +75,7 @@ impl Changes {
 #[derive(Debug, Default)]
 pub struct Mirror {
     facts: RwLock<Facts>,
+    neighbourhoods: Neighbourhoods,
 }
 
 impl Mirror {
@@ -82,6 +86,15 @@ impl Mirror {
         }
         let mut facts = self.facts.write().unwrap_or_else(PoisonError::into_inner);
         for change in changes.0 {
+            let subject = match &change {
+                Change::Add(said) => &said.subject,
+                Change::Remove { subject, .. } => subject,
+            };
+            // Under the write lock: no lookup keeps the block weighed as
+            // it was before this write.
+            if let Some(block) = keys::netblock(subject) {
+                self.neighbourhoods.forget(&block);
+            }
             match change {
                 Change::Add(said) => facts.add(said),
                 Change::Remove { subject, id } => facts.remove(&subject, &id),
@@ -91,18 +104,24 @@ impl Mirror {
 
     /// A consistent view for one lookup (held briefly: writes wait for it).
     pub fn view(&self) -> MirrorView<'_> {
-        MirrorView(self.facts.read().unwrap_or_else(PoisonError::into_inner))
+        MirrorView {
+            facts: self.facts.read().unwrap_or_else(PoisonError::into_inner),
+            neighbourhoods: &self.neighbourhoods,
+        }
     }
 }
 
 /// What a lookup reads, as of the last landed write.
-pub struct MirrorView<'a>(RwLockReadGuard<'a, Facts>);
+pub struct MirrorView<'a> {
+    facts: RwLockReadGuard<'a, Facts>,
+    neighbourhoods: &'a Neighbourhoods,
+}
 
 impl MirrorView<'_> {
     /// Whether it holds nothing at all, not even a numbered author.
     #[cfg(test)]
     pub fn is_empty(&self) -> bool {
-        let facts = &self.0;
+        let facts = &self.facts;
         facts.subjects.is_empty()
             && facts.netblocks.is_empty()
             && facts.relayed.is_empty()
@@ -115,7 +134,7 @@ impl MirrorView<'_> {
 
     /// Live statements about exactly `subject`.
     pub fn about(&self, subject: &Subject) -> Vec<Said> {
-        let facts = &self.0;
+        let facts = &self.facts;
         facts
             .subjects
             .get(subject)
@@ -131,7 +150,7 @@ impl MirrorView<'_> {
     /// Live statements about the addresses and netblocks inside the /24
     /// or /48 covering `subject`.
     pub fn in_netblock(&self, subject: &Subject) -> Vec<Said> {
-        let facts = &self.0;
+        let facts = &self.facts;
         let Some(members) = keys::netblock(subject).and_then(|block| facts.netblocks.get(&block))
         else {
             return Vec::new();
@@ -144,9 +163,37 @@ impl MirrorView<'_> {
             .collect()
     }
 
+    /// The /24 or /48 covering `subject` weighed under `trust` at `now`, or
+    /// earlier when that still covers `now` (see [`Neighbourhood`]); `None`
+    /// for a subject that is not an address.
+    pub fn neighbourhood(
+        &self,
+        subject: &Subject,
+        trust: &Arc<TrustMap>,
+        now: u64,
+        config: &Config,
+    ) -> Option<Arc<Neighbourhood>> {
+        let block = keys::netblock(subject)?;
+        if let Some(weighed) = self.neighbourhoods.get(&block, trust, now) {
+            return Some(weighed);
+        }
+        let statements = self.in_netblock(subject);
+        let weighed = Arc::new(Neighbourhood::weigh(&statements, trust, now, config));
+        if statements.len() >= MIN_KEPT_STATEMENTS {
+            self.neighbourhoods.keep(block, trust, Arc::clone(&weighed));
+        }
+        Some(weighed)
+    }
+
+    /// Blocks kept weighed for lookups.
+    #[cfg(test)]
+    pub fn kept_neighbourhoods(&self) -> usize {
+        self.neighbourhoods.len()
+    }
+
     /// Live reports whose relay chain names `subject` as the original source.
     pub fn relayed_from(&self, subject: &Subject) -> Vec<Said> {
-        let facts = &self.0;
+        let facts = &self.facts;
         let Subject::Ip(origin) = subject else {
             return Vec::new();
         };
@@ -171,7 +218,7 @@ const MAX_REPORTS_COMPARED: usize = 4096;
 
 impl CoReports for MirrorView<'_> {
     fn shared(&self, authors: &[NodeKey], subject: &Subject) -> Shared {
-        let facts = &self.0;
+        let facts = &self.facts;
         let except = facts.subject_number(subject);
         let lists: Vec<Vec<u64>> = authors
             .iter()
@@ -204,7 +251,7 @@ impl CoReports for MirrorView<'_> {
 impl std::fmt::Debug for MirrorView<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MirrorView")
-            .field("subjects", &self.0.subjects.len())
+            .field("subjects", &self.facts.subjects.len())
             .finish_non_exhaustive()
     }
 }
@@ -215,7 +262,7 @@ impl MirrorView<'_> {
     /// subjects listed by author), as kept up to date and as counted
     /// afresh from the facts.
     pub fn co_report_counts(&self) -> [(u64, u64, usize); 2] {
-        let facts = &self.0;
+        let facts = &self.facts;
         let (mut pairs, mut reports) = (0u64, 0u64);
         for list in facts.subjects.values() {
             let r = list

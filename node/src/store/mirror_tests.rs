@@ -231,3 +231,127 @@ fn what_expires_leaves_the_mirror_and_nothing_of_it_stays_behind() {
     assert!(mirror.relayed_from(&subject("198.51.100.1")).is_empty());
     assert!(mirror.is_empty(), "every map and author slot is released");
 }
+
+/// A step of [`a_block_weighed_once_scores_as_a_full_scan_does`].
+#[derive(Debug, Clone)]
+enum Step {
+    /// A report (or, when `endorse`, an endorsement) by `author` about
+    /// 192.0.2.`member`, made `age` seconds before the clock.
+    Say {
+        author: u8,
+        member: u8,
+        endorse: bool,
+        age: u64,
+        ttl: u64,
+    },
+    /// Sweep what expired by the clock.
+    Sweep,
+    /// The clock moves on `later` seconds; 192.0.2.`member` is looked up.
+    Ask { member: u8, later: u64 },
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        3 => (0u8..AUTHORS, 1u8..40, prop::bool::weighted(0.2), 0u64..3_600, 600u64..86_400)
+            .prop_map(|(author, member, endorse, age, ttl)| Step::Say { author, member, endorse, age, ttl }),
+        1 => Just(Step::Sweep),
+        4 => (1u8..42, prop_oneof![Just(0u64), 0u64..7_200])
+            .prop_map(|(member, later)| Step::Ask { member, later }),
+    ]
+}
+
+fn say(store: &Store, author: u8, subject: &str, claim: Claim, created_at: u64, ttl: u64) {
+    let statement = self::author(author).sign(Statement {
+        version: VERSION,
+        subject: subject.parse().expect("subject"),
+        created_at,
+        expires_at: created_at + ttl,
+        claim,
+    });
+    let bytes = encode_signed(&statement).expect("encodes");
+    let verified = Verified {
+        id: StatementId::of_bytes(&bytes),
+        bytes,
+        statement,
+    };
+    store.insert(&[verified]).expect("insert");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    /// A busy /24, weighed once and kept for its members' lookups while
+    /// reports arrive and expire and the clock moves on, scores every
+    /// member as weighing a full scan of the indexes afresh does.
+    #[test]
+    fn a_block_weighed_once_scores_as_a_full_scan_does(steps in proptest::collection::vec(step(), 1..60)) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(dir.path()).expect("open");
+        let me = Keypair::from_secret_bytes([99; 32]);
+        let engine = TrustEngine::new(me.public(), Config::default());
+        for n in 0..AUTHORS {
+            engine.apply(&me.sign(Statement {
+                version: VERSION,
+                subject: Subject::Node(author(n).public()),
+                created_at: NOW,
+                expires_at: NOW + 30 * 86_400,
+                claim: Claim::Trust { weight: 100 },
+            }));
+        }
+        engine.recompute_if_dirty();
+        let (trust, config) = (engine.snapshot(), engine.config());
+        let report = || Claim::Report {
+            category: ReportCategory::Spam,
+            count: 1,
+            evidence: Evidence::default(),
+        };
+        // Enough reported neighbours for the block to be kept weighed.
+        for member in 100..140u64 {
+            say(&store, (member % 3) as u8, &format!("192.0.2.{member}"), report(), NOW - member * 60, 2 * 86_400);
+        }
+        let mut clock = NOW;
+        for step in &steps {
+            match step {
+                Step::Say { author, member, endorse, age, ttl } => {
+                    let claim = if *endorse {
+                        Claim::Endorse { category: EndorseCategory::LegitimateSender }
+                    } else {
+                        report()
+                    };
+                    say(&store, *author, &format!("192.0.2.{member}"), claim, clock - age, *ttl);
+                }
+                Step::Sweep => {
+                    while store.sweep_expired(clock).expect("sweep").len() == SWEEP_BATCH {}
+                }
+                Step::Ask { member, later } => {
+                    clock += later;
+                    let subject: Subject = format!("192.0.2.{member}").parse().expect("ip");
+                    let said = |stored: Vec<Stored>| -> Vec<Said> {
+                        stored.iter().filter_map(|s| Said::of(s.id, &s.statement, s.first_reported)).collect()
+                    };
+                    let exact = said(store.about(&subject).expect("about"));
+                    let netblock = said(store.in_netblock(&subject).expect("netblock"));
+                    let full = vouch_trust::reputation(&subject, &SubjectEvidence {
+                        exact: &exact,
+                        netblock: &netblock,
+                        ..SubjectEvidence::default()
+                    }, &trust, clock, config);
+                    let mirror = store.mirror();
+                    let weighed = mirror.neighbourhood(&subject, &trust, clock, config);
+                    if netblock.len() >= super::neighbourhoods::MIN_KEPT_STATEMENTS {
+                        prop_assert_eq!(mirror.kept_neighbourhoods(), 1);
+                    }
+                    let fast = vouch_trust::reputation(&subject, &SubjectEvidence {
+                        exact: &mirror.about(&subject),
+                        neighbourhood: weighed.as_deref(),
+                        ..SubjectEvidence::default()
+                    }, &trust, clock, config);
+                    prop_assert_eq!(fast.verdict, full.verdict, "{:?}", step);
+                    prop_assert!((fast.score - full.score).abs() <= 1e-12, "{} {}", fast.score, full.score);
+                    prop_assert_eq!(fast.netblock_reported_ips, full.netblock_reported_ips);
+                    prop_assert_eq!(fast.statements, full.statements);
+                }
+            }
+        }
+    }
+}

@@ -8,6 +8,7 @@
 
 mod keys;
 mod mirror;
+mod neighbourhoods;
 mod network;
 mod read;
 mod strangers;
