@@ -10,11 +10,15 @@ use vouch_protocol::Subject;
 use crate::metrics::Metrics;
 use crate::names::NameBook;
 use crate::store::{MirrorView, Store};
-use crate::trust::{Reputation, Said, SubjectEvidence, TrustEngine, reputation};
+use crate::trust::{Reputation, Said, SubjectEvidence, TrustEngine, TrustMap, reputation};
 
 /// Most distinct relaying hosts checked for a forwarder endorsement in one
 /// lookup.
 pub const MAX_FORWARDERS_PER_LOOKUP: usize = 32;
+
+/// Most statements a quick lookup weighs (see [`Reputations::quick`]):
+/// a few tens of microseconds of scoring.
+pub const QUICK_STATEMENTS: usize = 256;
 
 /// A cheap, cloneable handle for reputation lookups.
 #[derive(Clone)]
@@ -44,31 +48,63 @@ impl Reputations {
 
     /// Scores one subject at time `now`, from memory (the store's mirror
     /// and the last trust map): reads nothing from disk and never walks
-    /// the trust graph.
+    /// the trust graph. May take a while for a subject with thousands of
+    /// statements, or in a busy /24 not weighed since its last write: on
+    /// an async task, try [`Reputations::quick`] first.
     pub fn lookup(&self, subject: &Subject, now: u64) -> Reputation {
         let trust = self.trust.snapshot();
-        let config = self.trust.config();
-        let mut reputation = {
+        let reputation = self.score(&self.store.mirror(), &trust, subject, now);
+        self.finish(reputation)
+    }
+
+    /// Scores one subject at time `now` when that weighs at most
+    /// [`QUICK_STATEMENTS`] statements (a sender nobody spoke of, one
+    /// with a few statements, or one in a /24 already weighed): an answer
+    /// fit for an async task; `None` otherwise.
+    pub fn quick(&self, subject: &Subject, now: u64) -> Option<Reputation> {
+        let trust = self.trust.snapshot();
+        let reputation = {
             let mirror = self.store.mirror();
-            let exact = mirror.about(subject);
-            let (neighbourhood, relayed) = match subject {
-                Subject::Ip(_) => (
-                    mirror.neighbourhood(subject, &trust, now, config),
-                    self.relayed_through_forwarders(&mirror, subject, now),
-                ),
-                _ => (None, Vec::new()),
-            };
-            // Scored under the view (briefly holding writes back): the
-            // independence check reads who else the witnesses reported.
-            let evidence = SubjectEvidence {
-                exact: &exact,
-                neighbourhood: neighbourhood.as_deref(),
-                relayed: &relayed,
-                co_reports: Some(&mirror),
-                ..SubjectEvidence::default()
-            };
-            reputation(subject, &evidence, &trust, now, config)
+            let weighs = mirror.weighs(subject, &trust, now, QUICK_STATEMENTS + 1);
+            if weighs > QUICK_STATEMENTS {
+                return None;
+            }
+            self.score(&mirror, &trust, subject, now)
         };
+        Some(self.finish(reputation))
+    }
+
+    /// Scores `subject` from `mirror` under `trust`.
+    fn score(
+        &self,
+        mirror: &MirrorView,
+        trust: &Arc<TrustMap>,
+        subject: &Subject,
+        now: u64,
+    ) -> Reputation {
+        let config = self.trust.config();
+        let exact = mirror.about(subject);
+        let (neighbourhood, relayed) = match subject {
+            Subject::Ip(_) => (
+                mirror.neighbourhood(subject, trust, now, config),
+                self.relayed_through_forwarders(mirror, subject, now),
+            ),
+            _ => (None, Vec::new()),
+        };
+        // Scored under the view (briefly holding writes back): the
+        // independence check reads who else the witnesses reported.
+        let evidence = SubjectEvidence {
+            exact: &exact,
+            neighbourhood: neighbourhood.as_deref(),
+            relayed: &relayed,
+            co_reports: Some(mirror),
+            ..SubjectEvidence::default()
+        };
+        reputation(subject, &evidence, trust, now, config)
+    }
+
+    /// Names the authors in `reputation`'s explanation, and counts it.
+    fn finish(&self, mut reputation: Reputation) -> Reputation {
         for item in &mut reputation.explanation {
             if let Ok(author) = item.author.parse::<vouch_protocol::NodeKey>() {
                 item.author_name = self.names.name_of(&author).map(|n| n.to_string());
@@ -113,7 +149,7 @@ impl Reputations {
 mod tests {
     use vouch_protocol::{Claim, EndorseCategory, Evidence, ReportCategory};
 
-    use super::MAX_FORWARDERS_PER_LOOKUP;
+    use super::{MAX_FORWARDERS_PER_LOOKUP, QUICK_STATEMENTS};
     use crate::clock::unix_now;
     use crate::test_support::{TestNode, peer};
     use crate::trust::Config;
@@ -144,6 +180,66 @@ mod tests {
             .reputations
             .lookup(&origin.parse().expect("subject"), unix_now());
         assert_eq!(reputation.statements, MAX_FORWARDERS_PER_LOOKUP);
+        node.stop().await;
+    }
+
+    /// A /24 with more reports than a quick lookup weighs is answered off
+    /// the async runtime until it is weighed; then quickly, with the same
+    /// answer, until a write touches the block.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_busy_block_is_answered_quickly_once_weighed_until_a_write_touches_it() {
+        let node = TestNode::start(|config| config.p2p.enabled = false).await;
+        let reporters = [peer(1), peer(2)];
+        for reporter in &reporters {
+            node.trust(reporter);
+        }
+        let members = QUICK_STATEMENTS / 2 + 10;
+        assert!(members < 255);
+        for n in 0..members {
+            for reporter in &reporters {
+                node.report(
+                    reporter,
+                    &format!("203.0.113.{}", n + 1),
+                    ReportCategory::Spam,
+                    60,
+                );
+            }
+        }
+        node.state.trust.recompute_if_dirty();
+        let reputations = &node.state.reputations;
+        let (subject, now) = ("203.0.113.254".parse().expect("ip"), unix_now());
+        assert!(
+            reputations.quick(&subject, now).is_none(),
+            "not weighed yet"
+        );
+        let full = reputations.lookup(&subject, now);
+        let quick = reputations
+            .quick(&subject, now)
+            .expect("weighed by the lookup");
+        let json = |r| serde_json::to_string(&r).expect("json");
+        assert_eq!(json(quick), json(full.clone()));
+        assert!(full.netblock > 0.0, "{full:?}");
+        assert!(
+            reputations.quick(&subject, now + 600).is_some(),
+            "carried forward"
+        );
+
+        node.report(&reporters[0], "203.0.113.250", ReportCategory::Spam, 0);
+        assert!(
+            reputations.quick(&subject, now).is_none(),
+            "the write touched the block"
+        );
+        node.report(&reporters[0], "198.51.100.1", ReportCategory::Spam, 0);
+        assert!(
+            reputations
+                .quick(&"198.51.100.1".parse().expect("ip"), now)
+                .is_some()
+        );
+        assert!(
+            reputations
+                .quick(&"example.org".parse().expect("domain"), now)
+                .is_some()
+        );
         node.stop().await;
     }
 

@@ -67,15 +67,23 @@ fn name_own_sources(state: &AppState, reputation: &mut Reputation) -> Result<(),
 }
 
 /// `GET /v1/reputation/{subject}`: scored from memory on the request's
-/// own task; only an answer showing the node's own reports reads the disk
-/// (on the blocking pool), to say where they came from.
+/// own task when that is quick, otherwise on the blocking pool; only an
+/// answer showing the node's own reports reads the disk (on the blocking
+/// pool), to say where they came from.
 #[tracing::instrument(skip(state))]
 pub async fn get_one(
     State(state): State<AppState>,
     Path(subject): Path<String>,
 ) -> Result<Json<Reputation>, Error> {
     let subject = parse_sender(&subject)?;
-    let mut reputation = state.reputations.lookup(&subject, unix_now());
+    let now = unix_now();
+    let mut reputation = match state.reputations.quick(&subject, now) {
+        Some(reputation) => reputation,
+        None => {
+            let reputations = state.reputations.clone();
+            tokio::task::spawn_blocking(move || reputations.lookup(&subject, now)).await?
+        }
+    };
     if shows_own_report(&state, &reputation) {
         reputation = tokio::task::spawn_blocking(move || {
             name_own_sources(&state, &mut reputation).map(|()| reputation)

@@ -3,10 +3,12 @@
 //! MTA consults Vouch with its stock configuration, beside the lists it
 //! already uses.
 //!
-//! Both ask [`Lookup`] with a deadline. When the store or the engine cannot
-//! answer in time, they answer "no opinion" (DUNNO, or SERVFAIL which DNS list
-//! consumers treat as not listed): Vouch must never cause a false rejection
-//! through its own failure.
+//! Both ask [`Lookup`]: on their own task when the answer is quick (see
+//! [`Reputations::quick`]), otherwise on the blocking pool with a deadline.
+//! When the store or the engine cannot answer in time, they answer "no
+//! opinion" (DUNNO, or SERVFAIL which DNS list consumers treat as not
+//! listed): Vouch must never cause a false rejection through its own
+//! failure.
 
 pub mod dnsbl;
 pub mod policy;
@@ -34,11 +36,21 @@ pub use reason::reason;
 pub trait Lookup: Send + Sync + 'static {
     /// Scores `subject` at unix time `now`. May block.
     fn lookup(&self, subject: &Subject, now: u64) -> Result<Reputation, store::Error>;
+
+    /// Scores `subject` at `now` if that is quick enough for an async
+    /// task (never blocks); `None` means ask [`Lookup::lookup`] off it.
+    fn quick(&self, _subject: &Subject, _now: u64) -> Option<Reputation> {
+        None
+    }
 }
 
 impl Lookup for Reputations {
     fn lookup(&self, subject: &Subject, now: u64) -> Result<Reputation, store::Error> {
         Ok(Reputations::lookup(self, subject, now))
+    }
+
+    fn quick(&self, subject: &Subject, now: u64) -> Option<Reputation> {
+        Reputations::quick(self, subject, now)
     }
 }
 
@@ -76,10 +88,12 @@ impl Fallback {
 /// blocking work really ends, so a slow store cannot pile up work beyond it.
 pub const MAX_RUNNING_LOOKUPS: usize = 128;
 
-/// The front-ends' way to the reputations: lookups on the blocking pool,
-/// each within a deadline, at most [`MAX_RUNNING_LOOKUPS`] running at once
-/// (the node's own read memory, but a /24 full of statements still takes
-/// its time to score, and the mail server must never wait on it).
+/// The front-ends' way to the reputations: quick answers at once, the
+/// rest on the blocking pool, each within a deadline, at most
+/// [`MAX_RUNNING_LOOKUPS`] running at once (the node reads its own
+/// memory, but a /24 full of statements not weighed since its last write
+/// still takes its time to score, and the mail server must never wait on
+/// it).
 #[derive(Clone)]
 pub struct Lookups {
     lookup: Arc<dyn Lookup>,
@@ -95,14 +109,22 @@ impl Lookups {
         }
     }
 
-    /// Looks up `subjects` on the blocking pool, all within `deadline`;
-    /// busy when too many lookups (finished in time or not) are still
-    /// running.
+    /// Looks up `subjects`: on the caller's task when every answer is
+    /// quick, otherwise on the blocking pool, all within `deadline`; busy
+    /// when too many lookups (finished in time or not) are still running.
     pub async fn ask(
         &self,
         subjects: Vec<Subject>,
         deadline: Duration,
     ) -> Result<Vec<Reputation>, Fallback> {
+        let now = crate::clock::unix_now();
+        let quick: Option<Vec<Reputation>> = subjects
+            .iter()
+            .map(|subject| self.lookup.quick(subject, now))
+            .collect();
+        if let Some(answers) = quick {
+            return Ok(answers);
+        }
         let permit = self
             .running
             .clone()

@@ -185,6 +185,38 @@ impl MirrorView<'_> {
         Some(weighed)
     }
 
+    /// How many statements a lookup of `subject` at `now` under `trust`
+    /// weighs (those about it, those relayed from it, and its /24's or
+    /// /48's unless the block is kept weighed), counted up to `limit`.
+    pub fn weighs(
+        &self,
+        subject: &Subject,
+        trust: &Arc<TrustMap>,
+        now: u64,
+        limit: usize,
+    ) -> usize {
+        let facts = &self.facts;
+        let about = facts.subjects.get(subject).map_or(0, Vec::len);
+        let Subject::Ip(origin) = subject else {
+            return about.min(limit);
+        };
+        let relayed = facts.relayed.get(origin).map_or(0, Vec::len);
+        let mut weighs = about.saturating_add(relayed);
+        let Some(block) = keys::netblock(subject) else {
+            return weighs.min(limit);
+        };
+        if self.neighbourhoods.get(&block, trust, now).is_some() {
+            return weighs.min(limit);
+        }
+        for member in facts.netblocks.get(&block).into_iter().flatten() {
+            if weighs >= limit {
+                break;
+            }
+            weighs = weighs.saturating_add(facts.subjects.get(member).map_or(0, Vec::len));
+        }
+        weighs.min(limit)
+    }
+
     /// Blocks kept weighed for lookups.
     #[cfg(test)]
     pub fn kept_neighbourhoods(&self) -> usize {
