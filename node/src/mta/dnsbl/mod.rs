@@ -1,5 +1,5 @@
-//! The DNS block list and allow list zones (RFC 5782), served with
-//! hickory-server over UDP and TCP, so postscreen, Exim, rspamd and
+//! The DNS block list and allow list zones (RFC 5782), answered with
+//! hickory-server's request types over UDP and TCP, so postscreen, Exim, rspamd and
 //! SpamAssassin consult Vouch with their stock DNS list support.
 //!
 //! A listed name answers A 127.0.0.x (the table in docs/mta.md) and TXT with the
@@ -8,10 +8,12 @@
 //! are neither a reversed address nor a domain FORMERR. A lookup that fails
 //! or is late answers SERVFAIL, which list consumers treat as "not listed".
 
+mod captured;
 mod codes;
 mod config;
 mod names;
 mod tcp;
+mod udp;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,16 +33,17 @@ pub use codes::{allow_code, block_code};
 pub use names::{NameError, Target, Zone, ZoneNames};
 
 use super::reason::printable;
-use super::{BindError, Lookups, reason, stopped};
+use super::{BindError, Lookups, reason};
 use crate::metrics::Metrics;
 pub use config::DnsblConfig;
 
 /// Largest UDP answer we offer to EDNS clients (the DNS flag day 2020 value).
 const MAX_UDP_PAYLOAD: u16 = 1232;
 
-/// Lookups in flight at once. hickory spawns a task per UDP query, so a
-/// flood would otherwise queue unbounded work on the blocking pool; past
-/// this the zones answer SERVFAIL at once (counted as `busy`).
+/// Lookups in flight at once. A query whose lookup goes to the blocking
+/// pool carries on in a task of its own, so a flood would otherwise queue
+/// unbounded work there; past this the zones answer SERVFAIL at once
+/// (counted as `busy`).
 const MAX_IN_FLIGHT: usize = 1024;
 
 /// Binds UDP and TCP on the same address. With port 0, both get the same
@@ -68,37 +71,20 @@ pub async fn bind(addr: SocketAddr) -> Result<(UdpSocket, TcpListener), BindErro
     ))
 }
 
-/// Serves the zones on `udp` (hickory's server) and `tcp` (ours, with a
-/// connection cap) until `stop` turns true.
-pub async fn serve(
-    zones: Zones,
-    udp: UdpSocket,
-    tcp: TcpListener,
-    mut stop: watch::Receiver<bool>,
-) {
+/// Serves the zones on `udp` and `tcp` (both ours: see [`udp`] and
+/// [`tcp`]) until `stop` turns true.
+pub async fn serve(zones: Zones, udp: UdpSocket, tcp: TcpListener, stop: watch::Receiver<bool>) {
     let idle = Duration::from_secs(zones.config.tcp_idle_timeout_secs);
     let max_connections = zones.config.max_tcp_connections;
+    let zones = Arc::new(zones);
     let over_tcp = tokio::spawn(tcp::serve(
-        Arc::new(zones.clone()),
+        zones.clone(),
         tcp,
         max_connections,
         idle,
         stop.clone(),
     ));
-    let mut server = hickory_server::Server::new(zones);
-    server.register_socket(udp);
-    tokio::select! {
-        _ = stopped(&mut stop) => {
-            if let Err(error) = server.shutdown_gracefully().await {
-                tracing::warn!(%error, "DNS server stopped with an error");
-            }
-        }
-        done = server.block_until_done() => {
-            if let Err(error) = done {
-                tracing::error!(%error, "DNS server failed");
-            }
-        }
-    }
+    udp::serve(zones, udp, stop).await;
     if let Err(error) = over_tcp.await {
         tracing::error!(%error, "DNS TCP server failed");
     }

@@ -7,22 +7,19 @@
 //! the only part written here: a two-byte length before each message.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
-use hickory_server::net::NetError;
 use hickory_server::net::runtime::TokioTime;
 use hickory_server::net::xfer::Protocol;
-use hickory_server::proto::rr::Record;
-use hickory_server::proto::serialize::binary::BinEncoder;
-use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
-use hickory_server::zone_handler::MessageResponse;
+use hickory_server::server::{Request, RequestHandler};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tracing::Instrument;
 
 use super::Zones;
+use super::captured::Captured;
 use crate::mta::accept_capped;
 
 /// Accepts DNS-over-TCP connections on `listener` until `stop` turns true,
@@ -73,7 +70,9 @@ async fn connection(zones: &Zones, mut stream: TcpStream, peer: SocketAddr, idle
                 return;
             }
         };
-        let answer = Captured::default();
+        // As hickory frames TCP answers: up to the 64 KiB a length prefix
+        // allows (an answer this zone gives is never near it).
+        let answer = Captured::new(u16::MAX);
         zones
             .handle_request::<_, TokioTime>(&request, answer.clone())
             .await;
@@ -90,39 +89,5 @@ async fn connection(zones: &Zones, mut stream: TcpStream, peer: SocketAddr, idle
         if !matches!(tokio::time::timeout(idle, write).await, Ok(Ok(()))) {
             return;
         }
-    }
-}
-
-/// Keeps the encoded answer the handler sends, for the connection to frame.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Option<Vec<u8>>>>);
-
-impl Captured {
-    fn take(&self) -> Option<Vec<u8>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
-    }
-}
-
-#[async_trait::async_trait]
-impl ResponseHandler for Captured {
-    async fn send_response<'a>(
-        &mut self,
-        response: MessageResponse<
-            '_,
-            'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-            impl Iterator<Item = &'a Record> + Send + 'a,
-        >,
-    ) -> Result<ResponseInfo, NetError> {
-        // As hickory frames TCP answers: up to the 64 KiB a length prefix
-        // allows (an answer this zone gives is never near it).
-        let mut bytes = Vec::with_capacity(512);
-        let mut encoder = BinEncoder::new(&mut bytes);
-        encoder.set_max_size(u16::MAX);
-        let info = response.destructive_emit(&mut encoder)?;
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(bytes);
-        Ok(info)
     }
 }
