@@ -62,7 +62,8 @@ pub struct SubjectEvidence<'a> {
     pub netblock: &'a [Said],
     /// `netblock` already weighed (see [`Neighbourhood`]), under the same
     /// trust map and at or before the time asked: used instead of
-    /// `netblock` when it covers that time.
+    /// `netblock` when it covers that time, with `exact` as the subject's
+    /// own statements in it.
     pub neighbourhood: Option<&'a Neighbourhood>,
     /// Reports whose relay chain names the subject as the original source
     /// and whose reported host is an endorsed forwarder (see
@@ -253,14 +254,14 @@ pub fn reputation<'a>(
     // only once several distinct neighbours are reported; an endorsement of
     // the exact subject overrides it, so a good neighbour is not collateral.
     let weighed;
-    let neighbourhood = match evidence.neighbourhood.filter(|n| n.covers(now)) {
-        Some(neighbourhood) => neighbourhood,
+    let neighbours = match evidence.neighbourhood.filter(|n| n.covers(now)) {
+        Some(neighbourhood) => neighbourhood.seen_from(subject, evidence.exact, trust, now, config),
         None => {
-            weighed = Neighbourhood::weigh(evidence.netblock, trust, now, config);
-            &weighed
+            let others = evidence.netblock.iter().filter(|s| &s.subject != subject);
+            weighed = Neighbourhood::weigh(others, trust, now, config);
+            weighed.seen_from(subject, &[], trust, now, config)
         }
     };
-    let neighbours = neighbourhood.seen_from(subject, trust, now, config);
     let counts = (neighbours.reported_ips >= config.netblock_min_reported_ips
         || neighbours.block_reported)
         && endorsed <= 0.0;

@@ -16,9 +16,10 @@ type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState
 /// is as quick to weigh again.
 pub const MIN_KEPT_STATEMENTS: usize = 32;
 
-/// Most blocks kept weighed (about 12 KiB each with 256 reported members);
-/// past it, one kept block is dropped for each new one.
-pub const MAX_KEPT_BLOCKS: usize = 8192;
+/// Most blocks kept weighed (each about 1 KiB, mostly the reports an
+/// explanation may show, whatever its number of members); past it, one
+/// kept block is dropped for each new one.
+pub const MAX_KEPT_BLOCKS: usize = 16_384;
 
 /// One weighed block and the trust map it was weighed under.
 struct Kept {
