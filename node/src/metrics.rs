@@ -8,10 +8,22 @@ use prometheus_client::registry::Registry;
 
 type Labels = Vec<(&'static str, &'static str)>;
 
-/// The node's metrics; cheap to clone (every metric is shared).
-#[derive(Clone)]
-pub struct Metrics {
-    registry: std::sync::Arc<Registry>,
+/// The node's metrics; cheap to clone (one shared handle: every lookup
+/// path clones it, so it is one reference count, not one per metric).
+#[derive(Clone, Default)]
+pub struct Metrics(std::sync::Arc<Counters>);
+
+impl std::ops::Deref for Metrics {
+    type Target = Counters;
+
+    fn deref(&self) -> &Counters {
+        &self.0
+    }
+}
+
+/// The metrics themselves, behind [`Metrics`].
+pub struct Counters {
+    registry: Registry,
     ingested: Family<Labels, Counter>,
     rejected: Family<Labels, Counter>,
     lookups: Family<Labels, Counter>,
@@ -35,7 +47,7 @@ pub struct Metrics {
     pub trust_recompute_micros: Gauge,
 }
 
-impl Default for Metrics {
+impl Default for Counters {
     fn default() -> Self {
         let ingested = Family::<Labels, Counter>::default();
         let rejected = Family::<Labels, Counter>::default();
@@ -136,8 +148,8 @@ impl Default for Metrics {
             "Duration of the last trust recomputation in microseconds",
             trust_recompute_micros.clone(),
         );
-        Metrics {
-            registry: std::sync::Arc::new(registry),
+        Counters {
+            registry,
             ingested,
             rejected,
             lookups,
@@ -159,7 +171,7 @@ impl Default for Metrics {
     }
 }
 
-impl Metrics {
+impl Counters {
     /// Counts one ingest outcome (`stored`, `duplicate`, `stale`, `rejected`).
     pub fn ingested(&self, outcome: &'static str) {
         self.ingested

@@ -40,7 +40,7 @@ impl StatementId {
 
 impl fmt::Display for StatementId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex::encode(self.0))
+        crate::key::write_hex(f, &self.0)
     }
 }
 

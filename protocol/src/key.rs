@@ -12,8 +12,16 @@ pub struct NodeKey(pub [u8; 32]);
 
 impl fmt::Display for NodeKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&hex::encode(self.0))
+        write_hex(f, &self.0)
     }
+}
+
+/// Writes 32 bytes as 64 lower-case hex digits, without allocating (keys
+/// and ids are written into every explained answer).
+pub(crate) fn write_hex(f: &mut fmt::Formatter<'_>, bytes: &[u8; 32]) -> fmt::Result {
+    let mut digits = [0u8; 64];
+    hex::encode_to_slice(bytes, &mut digits).map_err(|_| fmt::Error)?;
+    f.write_str(std::str::from_utf8(&digits).map_err(|_| fmt::Error)?)
 }
 
 impl fmt::Debug for NodeKey {

@@ -2,7 +2,7 @@
 //! and the remediation notices that count.
 
 use serde::Serialize;
-use vouch_protocol::{EndorseCategory, Kind, ReportCategory, Subject};
+use vouch_protocol::{EndorseCategory, Kind, NodeKey, ReportCategory, Subject};
 
 use crate::Config;
 use crate::rank::TrustMap;
@@ -16,6 +16,10 @@ pub struct Contribution {
     pub id: String,
     /// Its author (hex public key).
     pub author: String,
+    /// Its author's key, for the node to name it and to find its own
+    /// statements without parsing `author` back.
+    #[serde(skip)]
+    pub author_key: NodeKey,
     /// My trust in the author, 0..=1.
     pub author_trust: f64,
     /// `endorse`, `report` or `remediate`.
@@ -131,6 +135,7 @@ pub(crate) fn remediation_notices<'a>(
             } if s.expires_at > now => Some(Contribution {
                 id: s.id.to_string(),
                 author: s.author.to_string(),
+                author_key: s.author,
                 author_trust: trust.get(&s.author),
                 kind: Kind::Remediate,
                 category: Category::Remediate {
@@ -177,6 +182,7 @@ pub(crate) fn contribution(w: &Weighed) -> Option<Contribution> {
     Some(Contribution {
         id: said.id.to_string(),
         author: said.author.to_string(),
+        author_key: said.author,
         author_trust: w.trust,
         kind: said.kind(),
         category,

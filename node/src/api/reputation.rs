@@ -38,21 +38,21 @@ fn score_all(state: &AppState, subjects: &[Subject]) -> Result<Vec<Reputation>, 
 
 /// Whether the explanation shows one of the node's own reports.
 fn shows_own_report(state: &AppState, reputation: &Reputation) -> bool {
-    let me = state.signer.public().to_string();
+    let me = state.signer.public();
     reputation
         .explanation
         .iter()
-        .any(|item| item.author == me && item.kind == Kind::Report)
+        .any(|item| item.author_key == me && item.kind == Kind::Report)
 }
 
 /// Fills in where each of the node's own reports in the explanation came
 /// from (`cli`, `message`, `junk`, ...); blocking (reads the store).
 fn name_own_sources(state: &AppState, reputation: &mut Reputation) -> Result<(), Error> {
-    let me = state.signer.public().to_string();
+    let me = state.signer.public();
     for item in reputation
         .explanation
         .iter_mut()
-        .filter(|item| item.author == me && item.kind == Kind::Report)
+        .filter(|item| item.author_key == me && item.kind == Kind::Report)
     {
         let Ok(id) = item.id.parse::<StatementId>() else {
             continue;

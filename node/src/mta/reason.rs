@@ -161,6 +161,7 @@ mod tests {
         Contribution {
             id: "00".into(),
             author: author.into(),
+            author_key: vouch_protocol::NodeKey([0; 32]),
             author_trust: 1.0,
             kind: Kind::Report,
             category: Category::Report {
