@@ -8,13 +8,16 @@
 //! lock, so a lookup sees what the indexes held after some completed
 //! write, in the order a scan of them would return it (the same sums, to
 //! the last bit). Entries are compact (authors numbered, the rare relayed
-//! report and remediation note boxed): about 80 bytes a statement, plus
-//! its subject's slot in the maps.
+//! report and remediation note boxed, a subject's one statement kept in
+//! its slot of a [`SubjectTable`]): about 130 bytes for a subject with
+//! one statement, 80 for each further one.
 
 use std::cmp::Ordering;
 use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
+
+use smallvec::{SmallVec, smallvec};
 
 use vouch_protocol::{
     EndorseCategory, Kind, NodeKey, ReportCategory, SignedStatement, StatementId, Subject,
@@ -24,6 +27,7 @@ use vouch_trust::{
 };
 
 use super::neighbourhoods::{MIN_KEPT_STATEMENTS, Neighbourhoods};
+use super::subject_table::SubjectTable;
 use super::{MAX_STATEMENTS_PER_LOOKUP, keys};
 
 /// A hash map with a fast hasher seeded per process (peers choose the
@@ -157,7 +161,7 @@ impl MirrorView<'_> {
         };
         members
             .iter()
-            .filter_map(|member| Some((member, facts.subjects.get(member)?)))
+            .filter_map(|&member| facts.subjects.slot(member))
             .flat_map(|(member, list)| list.iter().map(move |fact| facts.said(member, fact)))
             .take(MAX_STATEMENTS_PER_LOOKUP)
             .collect()
@@ -196,7 +200,7 @@ impl MirrorView<'_> {
         limit: usize,
     ) -> usize {
         let facts = &self.facts;
-        let about = facts.subjects.get(subject).map_or(0, Vec::len);
+        let about = facts.subjects.get(subject).map_or(0, |list| list.len());
         let Subject::Ip(origin) = subject else {
             return about.min(limit);
         };
@@ -212,7 +216,11 @@ impl MirrorView<'_> {
             if weighs >= limit {
                 break;
             }
-            weighs = weighs.saturating_add(facts.subjects.get(member).map_or(0, Vec::len));
+            let listed = facts
+                .subjects
+                .slot(*member)
+                .map_or(0, |(_, list)| list.len());
+            weighs = weighs.saturating_add(listed);
         }
         weighs.min(limit)
     }
@@ -320,9 +328,10 @@ struct Facts {
     numbers: HashMap<NodeKey, u32>,
     free: Vec<u32>,
     /// Facts by subject, in the subject index's order (author, kind).
-    subjects: HashMap<Subject, Vec<Fact>>,
-    /// The subjects with facts in each /24 or /48, in index order.
-    netblocks: HashMap<Vec<u8>, Vec<Subject>>,
+    subjects: SubjectTable<FactList>,
+    /// The subjects (by slot in `subjects`) with facts in each /24 or
+    /// /48, in index order.
+    netblocks: HashMap<Vec<u8>, Vec<u32>>,
     /// (index key, reported host, statement) of the reports relayed from
     /// each origin, in index order.
     relayed: HashMap<IpAddr, Vec<(Vec<u8>, Subject, StatementId)>>,
@@ -337,6 +346,9 @@ struct Facts {
     /// Hashes subjects to numbers (seeded per process, like the maps).
     subject_hasher: foldhash::fast::RandomState,
 }
+
+/// A subject's facts: most subjects have one, kept in place.
+type FactList = SmallVec<[Fact; 1]>;
 
 #[derive(Debug)]
 struct Fact {
@@ -541,14 +553,24 @@ impl Facts {
         match self.subjects.get_mut(&said.subject) {
             Some(list) => list.insert(position.min(list.len()), fact),
             None => {
-                if let Some(block) = keys::netblock(&said.subject) {
+                let block = keys::netblock(&said.subject);
+                let subject = said.subject;
+                let n = self.subjects.insert_new(subject, smallvec![fact]);
+                if let Some(block) = block
+                    && let Some((subject, _)) = self.subjects.slot(n)
+                {
                     let members = self.netblocks.entry(block).or_default();
                     let at = members
-                        .binary_search_by(|member| subject_order(member, &said.subject))
+                        .binary_search_by(|&member| {
+                            self.subjects
+                                .slot(member)
+                                .map_or(Ordering::Less, |(member, _)| {
+                                    subject_order(member, subject)
+                                })
+                        })
                         .unwrap_or_else(|at| at);
-                    members.insert(at, said.subject.clone());
+                    members.insert(at, n);
                 }
-                self.subjects.insert(said.subject, vec![fact]);
             }
         }
     }
@@ -567,11 +589,12 @@ impl Facts {
             .filter(|f| f.claim.kind() == Kind::Report)
             .count();
         if emptied {
+            let n = self.subjects.number(subject);
             self.subjects.remove(subject);
             if let Some(block) = keys::netblock(subject)
                 && let Some(members) = self.netblocks.get_mut(&block)
             {
-                members.retain(|member| member != subject);
+                members.retain(|&member| Some(member) != n);
                 if members.is_empty() {
                     self.netblocks.remove(&block);
                 }

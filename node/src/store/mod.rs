@@ -12,6 +12,7 @@ mod neighbourhoods;
 mod network;
 mod read;
 mod strangers;
+mod subject_table;
 mod write;
 
 use std::collections::HashMap;
@@ -20,7 +21,7 @@ use std::sync::{Mutex, PoisonError};
 
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, Direction, IteratorMode,
-    Options, WriteBatch,
+    Options, ReadOptions, WriteBatch,
 };
 use vouch_protocol::{Claim, Kind, NodeKey, SignedStatement, StatementId, Subject, decode_stored};
 
@@ -179,7 +180,17 @@ impl Store {
         let cf = self.cf(keys::SUBJECTS)?;
         let mut page: Vec<(StatementId, Option<u64>)> = Vec::with_capacity(PAGE);
         let mut loaded = 0;
-        let mut entries = self.db.iterator_cf(cf, IteratorMode::Start).peekable();
+        // Read once, never again from here: kept out of the block cache.
+        let once = || {
+            let mut options = ReadOptions::default();
+            options.fill_cache(false);
+            options
+        };
+        let mut entries = self
+            .db
+            .iterator_cf_opt(cf, once(), IteratorMode::Start)
+            .peekable();
+        let page_options = once();
         while entries.peek().is_some() {
             page.clear();
             for entry in entries.by_ref().take(PAGE) {
@@ -188,7 +199,10 @@ impl Store {
             }
             let ids: Vec<StatementId> = page.iter().map(|(id, _)| *id).collect();
             let mut changes = Changes::default();
-            for ((id, first), stored) in page.iter().zip(self.load_aligned(&ids)?) {
+            for ((id, first), stored) in page
+                .iter()
+                .zip(self.load_aligned_with(&ids, &page_options)?)
+            {
                 if let Some(stored) = stored {
                     changes.add(*id, &stored.statement, *first);
                     loaded += 1;

@@ -220,10 +220,20 @@ impl Store {
     }
 
     pub(super) fn load_aligned(&self, ids: &[StatementId]) -> Result<Vec<Option<Stored>>, Error> {
+        self.load_aligned_with(ids, &ReadOptions::default())
+    }
+
+    /// [`Store::load_aligned`] with `options` (e.g. not filling the block
+    /// cache, for a read of everything that will not be read again).
+    pub(super) fn load_aligned_with(
+        &self,
+        ids: &[StatementId],
+        options: &ReadOptions,
+    ) -> Result<Vec<Option<Stored>>, Error> {
         let cf = self.cf(keys::STATEMENTS)?;
-        let values = self
-            .db
-            .batched_multi_get_cf(cf, ids.iter().map(|id| &id.0), false);
+        let values =
+            self.db
+                .batched_multi_get_cf_opt(cf, ids.iter().map(|id| &id.0), false, options);
         ids.iter()
             .zip(values)
             .map(|(id, value)| {
