@@ -343,8 +343,6 @@ struct Facts {
     shared_pairs: u64,
     /// Live reports.
     live_reports: u64,
-    /// Hashes subjects to numbers (seeded per process, like the maps).
-    subject_hasher: foldhash::fast::RandomState,
 }
 
 /// A subject's facts: most subjects have one, kept in place.
@@ -428,7 +426,7 @@ impl FactClaim {
 
 impl Facts {
     fn subject_number(&self, subject: &Subject) -> u64 {
-        std::hash::BuildHasher::hash_one(&self.subject_hasher, subject)
+        self.subjects.hash(subject)
     }
 
     /// Counts a report by `author` about `subject`, which already had

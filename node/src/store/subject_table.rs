@@ -33,9 +33,15 @@ impl<V> Default for SubjectTable<V> {
 }
 
 impl<V> SubjectTable<V> {
+    /// `subject` hashed with the table's per-process seed (also a
+    /// compact number for it elsewhere, unpredictable to peers).
+    pub fn hash(&self, subject: &Subject) -> u64 {
+        self.hasher.hash_one(subject)
+    }
+
     /// The slot holding `subject`, if any.
     pub fn number(&self, subject: &Subject) -> Option<u32> {
-        let hash = self.hasher.hash_one(subject);
+        let hash = self.hash(subject);
         let slots = &self.slots;
         self.table
             .find(hash, |&n| holds(slots, n, subject))
@@ -63,7 +69,7 @@ impl<V> SubjectTable<V> {
     /// Puts `subject` (not in the table) with `value` in a free slot, and
     /// returns the slot's number.
     pub fn insert_new(&mut self, subject: Subject, value: V) -> u32 {
-        let hash = self.hasher.hash_one(&subject);
+        let hash = self.hash(&subject);
         let n = match self.free.pop() {
             Some(n) => {
                 if let Some(slot) = self.slots.get_mut(n as usize) {
@@ -93,7 +99,7 @@ impl<V> SubjectTable<V> {
 
     /// Takes `subject` out, freeing its slot.
     pub fn remove(&mut self, subject: &Subject) -> Option<V> {
-        let hash = self.hasher.hash_one(subject);
+        let hash = self.hash(subject);
         let slots = &self.slots;
         let entry = self
             .table
