@@ -12,6 +12,7 @@ mod captured;
 mod codes;
 mod config;
 mod names;
+mod plain;
 mod tcp;
 mod udp;
 
@@ -23,14 +24,18 @@ use hickory_server::net::runtime::Time;
 use hickory_server::proto::op::{Edns, Header, HeaderCounts, Metadata, OpCode, ResponseCode};
 use hickory_server::proto::rr::rdata::{A, SOA, TXT};
 use hickory_server::proto::rr::{DNSClass, Name, RData, Record, RecordType};
+use hickory_server::proto::serialize::binary::{BinEncodable, BinEncoder, NameEncoding};
 use hickory_server::server::{Request, RequestHandler, ResponseHandler, ResponseInfo};
 use hickory_server::zone_handler::MessageResponseBuilder;
+use smallvec::SmallVec;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::watch;
 use tracing::Instrument;
+use vouch_protocol::Subject;
 
 pub use codes::{allow_code, block_code};
 pub use names::{NameError, Target, Zone, ZoneNames};
+use plain::{MAX_ANSWER_RECORD, PlainQuery};
 
 use super::reason::printable;
 use super::{BindError, Lookups, reason};
@@ -100,6 +105,9 @@ pub struct Zones {
     metrics: Metrics,
     serial: u32,
     in_flight: Arc<tokio::sync::Semaphore>,
+    /// Each zone's SOA record (block, allow), encoded once for the plain
+    /// path's negative answers.
+    soa_records: Arc<[Vec<u8>; 2]>,
 }
 
 impl Zones {
@@ -109,14 +117,26 @@ impl Zones {
         // The data changes continuously and is never transferred: the serial
         // only needs to be plausible.
         let serial = u32::try_from(crate::clock::unix_now() % u64::from(u32::MAX)).unwrap_or(1);
-        Zones {
+        let mut zones = Zones {
             config: Arc::new(config),
             names,
             lookups,
             metrics,
             serial,
             in_flight: Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT)),
-        }
+            soa_records: Arc::default(),
+        };
+        zones.soa_records = Arc::new([Zone::Block, Zone::Allow].map(|zone| {
+            let mut bytes = Vec::new();
+            let mut encoder = BinEncoder::new(&mut bytes);
+            // Uncompressed: the bytes are placed in answers as they are.
+            encoder.set_name_encoding(NameEncoding::Uncompressed);
+            if let Err(error) = zones.soa(zone).emit(&mut encoder) {
+                tracing::error!(%error, "cannot encode the zone's SOA record");
+            }
+            bytes
+        }));
+        zones
     }
 
     fn soa(&self, zone: Zone) -> Record {
@@ -173,51 +193,29 @@ impl Zones {
                 }
                 return resolved;
             }
-            Target::TestListed => Some((2, "RFC 5782 test point".to_owned())),
+            Target::TestListed => Some(Listing::test_point()),
             Target::TestUnlisted => None,
             Target::Subject(subject) => {
-                let Ok(_permit) = self.in_flight.try_acquire() else {
-                    self.metrics.fallback("dnsbl", "busy");
-                    resolved.code = ResponseCode::ServFail;
-                    return resolved;
-                };
-                let deadline = Duration::from_millis(self.config.timeout_ms);
-                match self.lookups.ask(vec![subject], deadline).await {
-                    Ok(mut found) => found.pop().and_then(|reputation| {
-                        let code = match zone {
-                            Zone::Block => block_code(&reputation, self.config.list_suspect),
-                            Zone::Allow => allow_code(&reputation),
-                        }?;
-                        // One TXT string holds at most 255 bytes.
-                        let text = printable(
-                            &format!(
-                                "Vouch: {} {}: {}",
-                                reputation.subject,
-                                reputation.verdict.as_str(),
-                                reason(&reputation)
-                            ),
-                            255,
-                        );
-                        Some((code, text))
-                    }),
-                    Err(fallback) => {
-                        self.metrics.fallback("dnsbl", fallback.label());
-                        tracing::warn!(error = %fallback, "answering SERVFAIL");
-                        resolved.code = ResponseCode::ServFail;
+                match self.listing(zone, subject, qtype != RecordType::A).await {
+                    Ok(listing) => listing,
+                    Err(code) => {
+                        resolved.code = code;
                         return resolved;
                     }
                 }
             }
         };
-        let Some((code, text)) = listed else {
+        let Some(Listing { code, text }) = listed else {
             resolved.code = ResponseCode::NXDomain;
             resolved.soa.push(self.soa(zone));
             return resolved;
         };
         let ttl = self.config.ttl_secs;
         let a = || Record::from_rdata(name.clone(), ttl, RData::A(A::new(127, 0, 0, code)));
-        let txt =
-            || Record::from_rdata(name.clone(), ttl, RData::TXT(TXT::new(vec![text.clone()])));
+        let txt = || {
+            let text = text.clone().unwrap_or_default();
+            Record::from_rdata(name.clone(), ttl, RData::TXT(TXT::new(vec![text])))
+        };
         match qtype {
             RecordType::A => resolved.answers.push(a()),
             RecordType::TXT => resolved.answers.push(txt()),
@@ -225,6 +223,146 @@ impl Zones {
             _ => resolved.soa.push(self.soa(zone)),
         }
         resolved
+    }
+}
+
+impl Zones {
+    /// How `subject` is listed in `zone`: its code, and its TXT reason when
+    /// `with_text`; the response code instead when the lookup is refused
+    /// (too many in flight), failed or late.
+    async fn listing(
+        &self,
+        zone: Zone,
+        subject: Subject,
+        with_text: bool,
+    ) -> Result<Option<Listing>, ResponseCode> {
+        let Ok(_permit) = self.in_flight.try_acquire() else {
+            self.metrics.fallback("dnsbl", "busy");
+            return Err(ResponseCode::ServFail);
+        };
+        let deadline = Duration::from_millis(self.config.timeout_ms);
+        match self.lookups.ask(vec![subject], deadline).await {
+            Ok(mut found) => Ok(found.pop().and_then(|reputation| {
+                let code = match zone {
+                    Zone::Block => block_code(&reputation, self.config.list_suspect),
+                    Zone::Allow => allow_code(&reputation),
+                }?;
+                // One TXT string holds at most 255 bytes.
+                let text = with_text.then(|| {
+                    printable(
+                        &format!(
+                            "Vouch: {} {}: {}",
+                            reputation.subject,
+                            reputation.verdict.as_str(),
+                            reason(&reputation)
+                        ),
+                        255,
+                    )
+                });
+                Some(Listing { code, text })
+            })),
+            Err(fallback) => {
+                self.metrics.fallback("dnsbl", fallback.label());
+                tracing::warn!(error = %fallback, "answering SERVFAIL");
+                Err(ResponseCode::ServFail)
+            }
+        }
+    }
+
+    /// The answer to a plain query about a name the zones hold, written on
+    /// the wire; `None` leaves the query to hickory (a name that is not
+    /// an address, a domain or a test point under a zone, or an answer
+    /// that might not fit).
+    pub(super) async fn answer_plain(
+        &self,
+        query: &PlainQuery<'_>,
+        peer: SocketAddr,
+    ) -> Option<Vec<u8>> {
+        let labels: SmallVec<[&[u8]; 40]> = query.labels().collect();
+        let (zone, target) = self.names.classify_labels(&labels).ok()?;
+        let soa = match zone {
+            Zone::Block => &self.soa_records[0],
+            Zone::Allow => &self.soa_records[1],
+        };
+        if matches!(target, Target::Apex)
+            || !query.fits(MAX_ANSWER_RECORD.max(soa.len()), MAX_UDP_PAYLOAD)
+        {
+            return None;
+        }
+        let span = tracing::debug_span!(
+            "dns_query",
+            name = %WireName(&labels),
+            src = %peer,
+            protocol = "udp"
+        );
+        async move {
+            let listed = match target {
+                Target::TestListed => Some(Listing::test_point()),
+                Target::Subject(subject) => {
+                    match self.listing(zone, subject, query.asks_text()).await {
+                        Ok(listing) => listing,
+                        Err(code) => {
+                            self.metrics.dns_answer(zone.label(), rcode_label(code));
+                            return Some(query.answer(code, true, None, None, MAX_UDP_PAYLOAD));
+                        }
+                    }
+                }
+                Target::TestUnlisted | Target::Apex => None,
+            };
+            let ttl = self.config.ttl_secs;
+            let (code, record, soa) = match &listed {
+                None => (ResponseCode::NXDomain, None, Some(&soa[..])),
+                Some(listing) if query.asks_text() => {
+                    let text = listing.text.as_deref().unwrap_or_default();
+                    (
+                        ResponseCode::NoError,
+                        Some(plain::Record::Txt { text, ttl }),
+                        None,
+                    )
+                }
+                Some(listing) => {
+                    let code = listing.code;
+                    (
+                        ResponseCode::NoError,
+                        Some(plain::Record::A { code, ttl }),
+                        None,
+                    )
+                }
+            };
+            self.metrics.dns_answer(zone.label(), rcode_label(code));
+            Some(query.answer(code, true, record, soa, MAX_UDP_PAYLOAD))
+        }
+        .instrument(span)
+        .await
+    }
+}
+
+/// A listed name's answer: its 127.0.0.x code and, when asked, its reason.
+struct Listing {
+    code: u8,
+    text: Option<String>,
+}
+
+impl Listing {
+    /// The RFC 5782 test point that must be listed.
+    fn test_point() -> Listing {
+        Listing {
+            code: 2,
+            text: Some("RFC 5782 test point".to_owned()),
+        }
+    }
+}
+
+/// Labels written as a dotted name, for spans (formatted only when the
+/// span is recorded).
+struct WireName<'a>(&'a [&'a [u8]]);
+
+impl std::fmt::Display for WireName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for label in self.0 {
+            write!(f, "{}.", String::from_utf8_lossy(label))?;
+        }
+        Ok(())
     }
 }
 
@@ -268,13 +406,15 @@ impl RequestHandler for Zones {
         request: &Request,
         mut response_handle: R,
     ) -> ResponseInfo {
-        let name = request
-            .queries
-            .queries()
-            .first()
-            .map(|q| q.name().to_string())
-            .unwrap_or_default();
-        let span = tracing::debug_span!("dns_query", %name, src = %request.src(), protocol = %request.protocol());
+        let span = tracing::debug_span!(
+            "dns_query",
+            name = tracing::field::Empty,
+            src = %request.src(),
+            protocol = %request.protocol()
+        );
+        if let (false, Some(query)) = (span.is_disabled(), request.queries.queries().first()) {
+            span.record("name", tracing::field::display(query.name()));
+        }
         async move {
             let resolved = self.resolve(request).await;
             self.metrics.dns_answer(
@@ -316,5 +456,7 @@ impl RequestHandler for Zones {
     }
 }
 
+#[cfg(test)]
+mod plain_tests;
 #[cfg(test)]
 mod tests;

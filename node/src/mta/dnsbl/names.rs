@@ -5,6 +5,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use hickory_server::proto::rr::{LowerName, Name};
+use smallvec::SmallVec;
 use vouch_protocol::Subject;
 
 /// Which list a name is in.
@@ -55,6 +56,18 @@ pub enum NameError {
 pub struct ZoneNames {
     block: LowerName,
     allow: LowerName,
+    block_labels: Vec<Box<[u8]>>,
+    allow_labels: Vec<Box<[u8]>>,
+}
+
+/// Why labels cannot be answered, before the name is written out for
+/// [`NameError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameFault {
+    /// Not under either zone.
+    OutOfZone,
+    /// Under a zone, but neither a reversed address nor a domain.
+    Malformed,
 }
 
 impl ZoneNames {
@@ -67,9 +80,13 @@ impl ZoneNames {
             name.set_fqdn(true);
             LowerName::new(&name)
         };
+        let labels = |name: &LowerName| name.iter().map(Box::from).collect();
+        let (block, allow) = (parse(block), parse(allow));
         ZoneNames {
-            block: parse(block),
-            allow: parse(allow),
+            block_labels: labels(&block),
+            allow_labels: labels(&allow),
+            block,
+            allow,
         }
     }
 
@@ -83,26 +100,44 @@ impl ZoneNames {
 
     /// Classifies a query name.
     pub fn classify(&self, name: &LowerName) -> Result<(Zone, Target), NameError> {
-        let zone = if self.block.zone_of(name) {
-            Zone::Block
-        } else if self.allow.zone_of(name) {
-            Zone::Allow
-        } else {
-            return Err(NameError::OutOfZone(name.to_string()));
+        let labels: SmallVec<[&[u8]; 40]> = name.iter().collect();
+        self.classify_labels(&labels).map_err(|fault| match fault {
+            NameFault::OutOfZone => NameError::OutOfZone(name.to_string()),
+            NameFault::Malformed => NameError::Malformed(name.to_string()),
+        })
+    }
+
+    /// Classifies a name given as its lowercase labels, leftmost first
+    /// (the root's empty label left out), as the DNS list reads them off
+    /// the wire without building a [`Name`].
+    pub fn classify_labels(&self, labels: &[&[u8]]) -> Result<(Zone, Target), NameFault> {
+        let under = |apex: &[Box<[u8]>]| {
+            labels.len() >= apex.len()
+                && labels
+                    .iter()
+                    .rev()
+                    .zip(apex.iter().rev())
+                    .all(|(label, apex)| *label == &**apex)
         };
-        let own = usize::from(name.num_labels())
-            .saturating_sub(usize::from(self.apex(zone).num_labels()));
-        let labels: Vec<&[u8]> = name.iter().take(own).collect();
-        let malformed = || NameError::Malformed(name.to_string());
-        let target = match labels.len() {
+        let (zone, apex) = if under(&self.block_labels) {
+            (Zone::Block, self.block_labels.len())
+        } else if under(&self.allow_labels) {
+            (Zone::Allow, self.allow_labels.len())
+        } else {
+            return Err(NameFault::OutOfZone);
+        };
+        let own = labels
+            .get(..labels.len().saturating_sub(apex))
+            .unwrap_or_default();
+        let target = match own.len() {
             0 => Target::Apex,
-            4 if labels.iter().all(|l| is_decimal(l)) => {
-                test_point(IpAddr::V4(reversed_v4(&labels).ok_or_else(malformed)?))
+            4 if own.iter().all(|l| is_decimal(l)) => {
+                test_point(IpAddr::V4(reversed_v4(own).ok_or(NameFault::Malformed)?))
             }
-            32 if labels.iter().all(|l| l.len() == 1) => {
-                test_point(IpAddr::V6(reversed_v6(&labels).ok_or_else(malformed)?))
+            32 if own.iter().all(|l| l.len() == 1) => {
+                test_point(IpAddr::V6(reversed_v6(own).ok_or(NameFault::Malformed)?))
             }
-            _ => domain(&labels).ok_or_else(malformed)?,
+            _ => domain(own).ok_or(NameFault::Malformed)?,
         };
         Ok((zone, target))
     }

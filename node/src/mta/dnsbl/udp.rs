@@ -7,6 +7,10 @@
 //! quick (its lookup went to the blocking pool) carries on in a task of
 //! its own, so it holds no worker up.
 //!
+//! A plain query (one question, A or TXT, about a name under a zone) is
+//! read and answered on the wire ([`super::plain`]); hickory decodes and
+//! encodes everything else.
+//!
 //! As hickory did: a datagram shorter than a DNS header is dropped, a
 //! response is never answered, a message that does not parse gets
 //! FORMERR, and an answer fits the client's EDNS size (512 bytes without
@@ -26,6 +30,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::watch;
 
 use super::captured::Captured;
+use super::plain::PlainQuery;
 use super::{MAX_UDP_PAYLOAD, Zones};
 use crate::mta::stopped;
 
@@ -97,6 +102,22 @@ async fn reply(zones: Arc<Zones>, socket: Arc<UdpSocket>, datagram: Vec<u8>, pee
 
 /// The encoded answer to `datagram`, if it calls for one.
 async fn answer(zones: &Zones, datagram: Vec<u8>, peer: SocketAddr) -> Option<Vec<u8>> {
+    // Most queries: one plain question, answered on the wire.
+    if let Some(query) = PlainQuery::read(&datagram)
+        && let Some(answer) = zones.answer_plain(&query, peer).await
+    {
+        return Some(answer);
+    }
+    hickory_answer(zones, datagram, peer).await
+}
+
+/// The encoded answer to `datagram` decoded and encoded by hickory, if it
+/// calls for one.
+pub(super) async fn hickory_answer(
+    zones: &Zones,
+    datagram: Vec<u8>,
+    peer: SocketAddr,
+) -> Option<Vec<u8>> {
     // Shorter than a header, or a response: no answer.
     let header = Header::from_bytes(datagram.get(..12)?).ok()?;
     if header.metadata.message_type == MessageType::Response {
