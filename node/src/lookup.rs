@@ -106,7 +106,7 @@ impl Reputations {
     /// Names the authors in `reputation`'s explanation, and counts it.
     fn finish(&self, mut reputation: Reputation) -> Reputation {
         for item in &mut reputation.explanation {
-            item.author_name = self.names.name_of(&item.author_key).map(|n| n.to_string());
+            item.author_name = self.names.name_of(&item.author).map(|n| n.to_string());
         }
         self.metrics.lookup(reputation.verdict.as_str());
         reputation

@@ -1,8 +1,10 @@
 //! Why a verdict is what it is: each weighed statement's part in it, typed,
 //! and the remediation notices that count.
 
-use serde::Serialize;
-use vouch_protocol::{EndorseCategory, Kind, NodeKey, ReportCategory, Subject};
+use std::fmt::Display;
+
+use serde::{Serialize, Serializer};
+use vouch_protocol::{EndorseCategory, Kind, NodeKey, ReportCategory, StatementId, Subject};
 
 use crate::Config;
 use crate::rank::TrustMap;
@@ -12,22 +14,22 @@ use crate::score::{Signal, Weighed};
 /// One statement's part in a verdict.
 #[derive(Debug, Clone, Serialize)]
 pub struct Contribution {
-    /// The statement's id (hex).
-    pub id: String,
-    /// Its author (hex public key).
-    pub author: String,
-    /// Its author's key, for the node to name it and to find its own
-    /// statements without parsing `author` back.
-    #[serde(skip)]
-    pub author_key: NodeKey,
+    /// The statement's id (hex in answers).
+    #[serde(serialize_with = "as_text")]
+    pub id: StatementId,
+    /// Its author (a hex public key in answers).
+    #[serde(serialize_with = "as_text")]
+    pub author: NodeKey,
     /// My trust in the author, 0..=1.
     pub author_trust: f64,
     /// `endorse`, `report` or `remediate`.
     pub kind: Kind,
     /// The endorsement or report category, or the remediation note.
     pub category: Category,
-    /// What the statement is about (the neighbour or forwarder, when not the subject).
-    pub subject: String,
+    /// What the statement is about (the neighbour or forwarder, when not
+    /// the subject).
+    #[serde(serialize_with = "as_text")]
+    pub subject: Subject,
     /// Which part of the evidence it is.
     pub signal: Signal,
     /// Seconds since the statement was made.
@@ -50,6 +52,12 @@ pub struct Contribution {
     /// node fills it in from the names it knows.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub author_name: Option<String>,
+}
+
+/// Writes a key, id or subject as its text form, formatted only when an
+/// answer is serialized (lookups that never show it never format it).
+fn as_text<T: Display, S: Serializer>(value: &T, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(value)
 }
 
 /// What a contribution says, typed; in answers it reads as one short
@@ -133,16 +141,15 @@ pub(crate) fn remediation_notices<'a>(
                 note,
                 remediated_at,
             } if s.expires_at > now => Some(Contribution {
-                id: s.id.to_string(),
-                author: s.author.to_string(),
-                author_key: s.author,
+                id: s.id,
+                author: s.author,
                 author_trust: trust.get(&s.author),
                 kind: Kind::Remediate,
                 category: Category::Remediate {
                     fixed_secs_ago: now.saturating_sub(*remediated_at),
                     note: note.clone(),
                 },
-                subject: s.subject.to_string(),
+                subject: s.subject.clone(),
                 signal: Signal::Exact,
                 age_secs: now.saturating_sub(s.created_at),
                 decay: 1.0,
@@ -180,13 +187,12 @@ pub(crate) fn contribution(w: &Weighed) -> Option<Contribution> {
         SaidClaim::Remediate { .. } => return None,
     };
     Some(Contribution {
-        id: said.id.to_string(),
-        author: said.author.to_string(),
-        author_key: said.author,
+        id: said.id,
+        author: said.author,
         author_trust: w.trust,
         kind: said.kind(),
         category,
-        subject: said.subject.to_string(),
+        subject: said.subject.clone(),
         signal: w.signal,
         age_secs: w.age_secs,
         decay: w.decay,

@@ -129,7 +129,7 @@ fn no_single_voice_blocks_not_even_my_own() {
     assert!((r.reported - own_weight).abs() < 1e-9, "{}", r.reported);
     assert_eq!(r.verdict, Verdict::Suspect, "my own report alone: suspect");
     assert_eq!(r.explanation.len(), 1);
-    assert_eq!(r.explanation[0].author, me.public().to_string());
+    assert_eq!(r.explanation[0].author, me.public());
     assert_eq!(r.explanation[0].author_trust, 1.0);
     // A trusted friend agrees: two voices block.
     let both = [mine[0].clone(), report(&friend, "192.0.2.1", 0)];

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
-use vouch_protocol::{Kind, StatementId, Subject};
+use vouch_protocol::{Kind, Subject};
 
 use super::error::Error;
 use super::json::ApiJson;
@@ -42,7 +42,7 @@ fn shows_own_report(state: &AppState, reputation: &Reputation) -> bool {
     reputation
         .explanation
         .iter()
-        .any(|item| item.author_key == me && item.kind == Kind::Report)
+        .any(|item| item.author == me && item.kind == Kind::Report)
 }
 
 /// Fills in where each of the node's own reports in the explanation came
@@ -52,14 +52,11 @@ fn name_own_sources(state: &AppState, reputation: &mut Reputation) -> Result<(),
     for item in reputation
         .explanation
         .iter_mut()
-        .filter(|item| item.author_key == me && item.kind == Kind::Report)
+        .filter(|item| item.author == me && item.kind == Kind::Report)
     {
-        let Ok(id) = item.id.parse::<StatementId>() else {
-            continue;
-        };
         item.source = state
             .store
-            .source(&id)?
+            .source(&item.id)?
             .and_then(Source::from_tag)
             .map(Source::as_str);
     }

@@ -2,7 +2,7 @@
 //! DNS TXT records: "reported by 3 trusted operators in the last 48h (spam);
 //! see vouch query 203.0.113.9 --explain".
 
-use vouch_protocol::{Kind, Subject};
+use vouch_protocol::{Kind, NodeKey, Subject};
 
 use crate::trust::{Category, Contribution, Reputation, Signal, Verdict};
 
@@ -88,7 +88,7 @@ fn exact(reputation: &Reputation, kind: Kind) -> impl Iterator<Item = &Contribut
 }
 
 fn authors(contributions: &[&Contribution]) -> usize {
-    let mut seen: Vec<&str> = contributions.iter().map(|c| c.author.as_str()).collect();
+    let mut seen: Vec<&NodeKey> = contributions.iter().map(|c| &c.author).collect();
     seen.sort_unstable();
     seen.dedup();
     seen.len()
@@ -159,9 +159,9 @@ mod tests {
         age_secs: u64,
     ) -> Contribution {
         Contribution {
-            id: "00".into(),
-            author: author.into(),
-            author_key: vouch_protocol::NodeKey([0; 32]),
+            id: vouch_protocol::StatementId([0; 32]),
+            // One key per author letter.
+            author: NodeKey([author.as_bytes()[0]; 32]),
             author_trust: 1.0,
             kind: Kind::Report,
             category: Category::Report {
@@ -169,7 +169,7 @@ mod tests {
                 count,
                 via: None,
             },
-            subject: "203.0.113.9".into(),
+            subject: "203.0.113.9".parse().expect("subject"),
             signal: Signal::Exact,
             age_secs,
             decay: 1.0,
@@ -201,7 +201,7 @@ mod tests {
                 named("mail.alice.example (verified)"),
                 {
                     let mut c = named("bob.example (MISMATCH)");
-                    c.author = "b".into();
+                    c.author = NodeKey([b'b'; 32]);
                     c
                 },
                 contribution("c", ReportCategory::Spam, 1, 60),

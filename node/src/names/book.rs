@@ -130,10 +130,15 @@ impl NameBook {
     /// The name to show for `key`: a pinned domain first, then a checked
     /// claim. Unknown keys are queued for a claim check.
     pub fn name_of(&self, key: &NodeKey) -> Option<Name> {
-        let hex = key.to_string();
         {
             let entries = self.read();
-            if let Some(pin) = entries.pins.values().find(|p| p.key == hex) {
+            // Pins name keys in hex; most nodes have none, and then no key
+            // is written out.
+            let hex = (!entries.pins.is_empty()).then(|| key.to_string());
+            if let Some(pin) = hex
+                .as_deref()
+                .and_then(|hex| entries.pins.values().find(|p| p.key == hex))
+            {
                 let proof = match pin.state {
                     PinState::Verified => Proof::Verified,
                     PinState::Changed { .. } => Proof::Mismatch,
