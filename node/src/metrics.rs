@@ -6,7 +6,9 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
-type Labels = Vec<(&'static str, &'static str)>;
+/// A metric's label values, a fixed number of them: looked up without
+/// allocating on every request path.
+type Labels<const N: usize> = [(&'static str, &'static str); N];
 
 /// The node's metrics; cheap to clone (one shared handle: every lookup
 /// path clones it, so it is one reference count, not one per metric).
@@ -24,18 +26,18 @@ impl std::ops::Deref for Metrics {
 /// The metrics themselves, behind [`Metrics`].
 pub struct Counters {
     registry: Registry,
-    ingested: Family<Labels, Counter>,
-    rejected: Family<Labels, Counter>,
-    lookups: Family<Labels, Counter>,
-    policy_answers: Family<Labels, Counter>,
-    dns_answers: Family<Labels, Counter>,
-    malformed: Family<Labels, Counter>,
-    fallbacks: Family<Labels, Counter>,
-    gossip: Family<Labels, Counter>,
-    sync: Family<Labels, Counter>,
-    peer_bans: Family<Labels, Counter>,
-    peer_refusals: Family<Labels, Counter>,
-    auto_reports: Family<Labels, Counter>,
+    ingested: Family<Labels<1>, Counter>,
+    rejected: Family<Labels<1>, Counter>,
+    lookups: Family<Labels<1>, Counter>,
+    policy_answers: Family<Labels<1>, Counter>,
+    dns_answers: Family<Labels<2>, Counter>,
+    malformed: Family<Labels<2>, Counter>,
+    fallbacks: Family<Labels<2>, Counter>,
+    gossip: Family<Labels<1>, Counter>,
+    sync: Family<Labels<1>, Counter>,
+    peer_bans: Family<Labels<1>, Counter>,
+    peer_refusals: Family<Labels<1>, Counter>,
+    auto_reports: Family<Labels<2>, Counter>,
     synced: Counter,
     /// Peers with an open connection.
     pub peers_connected: Gauge,
@@ -49,18 +51,18 @@ pub struct Counters {
 
 impl Default for Counters {
     fn default() -> Self {
-        let ingested = Family::<Labels, Counter>::default();
-        let rejected = Family::<Labels, Counter>::default();
-        let lookups = Family::<Labels, Counter>::default();
-        let policy_answers = Family::<Labels, Counter>::default();
-        let dns_answers = Family::<Labels, Counter>::default();
-        let malformed = Family::<Labels, Counter>::default();
-        let fallbacks = Family::<Labels, Counter>::default();
-        let gossip = Family::<Labels, Counter>::default();
-        let sync = Family::<Labels, Counter>::default();
-        let peer_bans = Family::<Labels, Counter>::default();
-        let auto_reports = Family::<Labels, Counter>::default();
-        let peer_refusals = Family::<Labels, Counter>::default();
+        let ingested = Family::<Labels<1>, Counter>::default();
+        let rejected = Family::<Labels<1>, Counter>::default();
+        let lookups = Family::<Labels<1>, Counter>::default();
+        let policy_answers = Family::<Labels<1>, Counter>::default();
+        let dns_answers = Family::<Labels<2>, Counter>::default();
+        let malformed = Family::<Labels<2>, Counter>::default();
+        let fallbacks = Family::<Labels<2>, Counter>::default();
+        let gossip = Family::<Labels<1>, Counter>::default();
+        let sync = Family::<Labels<1>, Counter>::default();
+        let peer_bans = Family::<Labels<1>, Counter>::default();
+        let auto_reports = Family::<Labels<2>, Counter>::default();
+        let peer_refusals = Family::<Labels<1>, Counter>::default();
         let synced = Counter::default();
         let peers_connected = Gauge::default();
         let statements = Gauge::default();
@@ -174,41 +176,37 @@ impl Default for Counters {
 impl Counters {
     /// Counts one ingest outcome (`stored`, `duplicate`, `stale`, `rejected`).
     pub fn ingested(&self, outcome: &'static str) {
-        self.ingested
-            .get_or_create(&vec![("outcome", outcome)])
-            .inc();
+        self.ingested.get_or_create(&[("outcome", outcome)]).inc();
     }
 
     /// Counts one rejection by rule.
     pub fn rejected(&self, rule: &'static str) {
-        self.rejected.get_or_create(&vec![("rule", rule)]).inc();
+        self.rejected.get_or_create(&[("rule", rule)]).inc();
     }
 
     /// Counts one lookup by verdict.
     pub fn lookup(&self, verdict: &'static str) {
-        self.lookups
-            .get_or_create(&vec![("verdict", verdict)])
-            .inc();
+        self.lookups.get_or_create(&[("verdict", verdict)]).inc();
     }
 
     /// Counts one policy answer by action (`reject`, `defer_if_permit`, `prepend`, `dunno`).
     pub fn policy_answer(&self, action: &'static str) {
         self.policy_answers
-            .get_or_create(&vec![("action", action)])
+            .get_or_create(&[("action", action)])
             .inc();
     }
 
     /// Counts one DNS answer by zone (`block`, `allow`, `none`) and response code.
     pub fn dns_answer(&self, zone: &'static str, rcode: &'static str) {
         self.dns_answers
-            .get_or_create(&vec![("zone", zone), ("rcode", rcode)])
+            .get_or_create(&[("zone", zone), ("rcode", rcode)])
             .inc();
     }
 
     /// Counts one malformed front-end request (`policy` or `dnsbl`) by reason.
     pub fn malformed(&self, server: &'static str, reason: &'static str) {
         self.malformed
-            .get_or_create(&vec![("server", server), ("reason", reason)])
+            .get_or_create(&[("server", server), ("reason", reason)])
             .inc();
     }
 
@@ -216,20 +214,18 @@ impl Counters {
     /// (`timeout`, `store`, `task`).
     pub fn fallback(&self, server: &'static str, reason: &'static str) {
         self.fallbacks
-            .get_or_create(&vec![("server", server), ("reason", reason)])
+            .get_or_create(&[("server", server), ("reason", reason)])
             .inc();
     }
 
     /// Counts one gossiped statement by verdict.
     pub fn gossip(&self, verdict: &'static str) {
-        self.gossip.get_or_create(&vec![("verdict", verdict)]).inc();
+        self.gossip.get_or_create(&[("verdict", verdict)]).inc();
     }
 
     /// Counts one back-fill page by direction.
     pub fn sync(&self, direction: &'static str) {
-        self.sync
-            .get_or_create(&vec![("direction", direction)])
-            .inc();
+        self.sync.get_or_create(&[("direction", direction)]).inc();
     }
 
     /// Counts statements newly stored from a back-fill page.
@@ -239,22 +235,20 @@ impl Counters {
 
     /// Counts one peer banned, by reason.
     pub fn peer_banned(&self, reason: &'static str) {
-        self.peer_bans
-            .get_or_create(&vec![("reason", reason)])
-            .inc();
+        self.peer_bans.get_or_create(&[("reason", reason)]).inc();
     }
 
     /// Counts one inbound connection refused before the handshake.
     pub fn peer_refused(&self, reason: &'static str) {
         self.peer_refusals
-            .get_or_create(&vec![("reason", reason)])
+            .get_or_create(&[("reason", reason)])
             .inc();
     }
 
     /// Counts one subject read from a raw message, by source and action.
     pub fn auto_report(&self, source: &'static str, action: &'static str) {
         self.auto_reports
-            .get_or_create(&vec![("source", source), ("action", action)])
+            .get_or_create(&[("source", source), ("action", action)])
             .inc();
     }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use vouch_protocol::Keypair;
 
-use crate::api::{self, AppState};
+use crate::api::{self, AppParts, AppState};
 use crate::clock::unix_now;
 use crate::config::{Config, ConfigError};
 use crate::data_dir::{DataDir, DataDirError};
@@ -132,7 +132,7 @@ impl Node {
             (None, p2p::Handle::disabled())
         };
         let names = Arc::new(Names::open(&config.names, store.clone()));
-        let state = AppState {
+        let state = AppState::new(AppParts {
             reputations: Reputations::new(
                 store.clone(),
                 trust.clone(),
@@ -150,7 +150,7 @@ impl Node {
             metrics,
             max_batch: config.api.max_batch,
             started_at: unix_now(),
-        };
+        });
         Ok(Node {
             config,
             state,

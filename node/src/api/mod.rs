@@ -29,7 +29,7 @@ pub use archive::{MAX_EXPORT_PAGE, MAX_IMPORT_BYTES, MORE_HEADER, NEXT_HEADER};
 pub use error::Error;
 
 use crate::config::ApiConfig;
-pub use state::AppState;
+pub use state::{AppParts, AppState};
 
 /// Builds the router: every request bounded in size, in time
 /// (`api.request_timeout_ms`, then 408) and in number at once

@@ -13,9 +13,28 @@ use crate::p2p;
 use crate::store::Store;
 use crate::trust::TrustEngine;
 
-/// The API's state; every field is a cheap handle.
+/// The API's state: one reference-counted handle to the node's parts,
+/// since axum clones the state for every request.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppParts>);
+
+impl AppState {
+    /// The state holding `parts`.
+    pub fn new(parts: AppParts) -> AppState {
+        AppState(Arc::new(parts))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+/// What handlers share; every field is a handle of its own.
+pub struct AppParts {
     /// The statement store.
     pub store: Arc<Store>,
     /// The trust engine.

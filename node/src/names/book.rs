@@ -10,6 +10,10 @@ use std::sync::RwLock;
 use serde::{Deserialize, Serialize};
 use vouch_protocol::NodeKey;
 
+/// Keys to what is known of them (every explanation's author is looked up
+/// here, so a fast seeded hasher).
+type KeyMap<V> = HashMap<NodeKey, V, foldhash::fast::RandomState>;
+
 /// Most claimed names remembered, and most waiting to be checked.
 const MAX_CLAIMS: usize = 4096;
 const MAX_WANTED: usize = 1024;
@@ -87,8 +91,8 @@ impl std::fmt::Display for Name {
 struct Entries {
     pins: BTreeMap<String, Pin>,
     /// What each key's claim check found (`None`: it claims no name), and when.
-    claims: HashMap<NodeKey, (Option<Name>, u64)>,
-    wanted: HashSet<NodeKey>,
+    claims: KeyMap<(Option<Name>, u64)>,
+    wanted: HashSet<NodeKey, foldhash::fast::RandomState>,
 }
 
 /// The book; shared behind an `Arc`, read on every explained lookup.
