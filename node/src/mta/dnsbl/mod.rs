@@ -1,6 +1,9 @@
-//! The DNS block list and allow list zones (RFC 5782), answered with
-//! hickory-server's request types over UDP and TCP, so postscreen, Exim, rspamd and
-//! SpamAssassin consult Vouch with their stock DNS list support.
+//! The DNS block list and allow list zones (RFC 5782), answered over UDP
+//! and TCP, so postscreen, Exim, rspamd and SpamAssassin consult Vouch with
+//! their stock DNS list support. hickory-server's request types decode and
+//! encode every query, except the plain one over UDP (one question, A or
+//! TXT, about a name under a zone), which [`plain`] reads and answers on
+//! the wire.
 //!
 //! A listed name answers A 127.0.0.x (the table in docs/mta.md) and TXT with the
 //! reason; an unlisted one NXDOMAIN with the SOA (its minimum is the
