@@ -320,7 +320,7 @@ mod tests {
             prop_assert!((fast.netblock - full.netblock).abs() <= 1e-12);
             prop_assert_eq!(fast.netblock_reported_ips, full.netblock_reported_ips);
             prop_assert_eq!(fast.statements, full.statements);
-            let ids = |r: &Reputation| r.explanation.iter().map(|c| c.id.clone()).collect::<Vec<_>>();
+            let ids = |r: &Reputation| r.explanation.iter().map(|c| c.id).collect::<Vec<_>>();
             prop_assert_eq!(ids(&fast), ids(&full));
         }
     }
