@@ -5,7 +5,6 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use hickory_server::proto::rr::{LowerName, Name};
-use smallvec::SmallVec;
 use vouch_protocol::Subject;
 
 /// Which list a name is in.
@@ -100,7 +99,7 @@ impl ZoneNames {
 
     /// Classifies a query name.
     pub fn classify(&self, name: &LowerName) -> Result<(Zone, Target), NameError> {
-        let labels: SmallVec<[&[u8]; 40]> = name.iter().collect();
+        let labels: Vec<&[u8]> = name.iter().collect();
         self.classify_labels(&labels).map_err(|fault| match fault {
             NameFault::OutOfZone => NameError::OutOfZone(name.to_string()),
             NameFault::Malformed => NameError::Malformed(name.to_string()),
