@@ -261,7 +261,7 @@ async fn answer(request: reqwest::RequestBuilder) -> (u16, Value) {
 /// them (no statements, no explanation): what a stand-in lookup answers.
 pub fn reputation(subject: &str, verdict: Verdict, score: f64) -> Reputation {
     Reputation {
-        subject: subject.into(),
+        subject: subject.parse().expect("subject"),
         score,
         confidence: 0.5,
         verdict,

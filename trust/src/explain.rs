@@ -56,7 +56,10 @@ pub struct Contribution {
 
 /// Writes a key, id or subject as its text form, formatted only when an
 /// answer is serialized (lookups that never show it never format it).
-fn as_text<T: Display, S: Serializer>(value: &T, serializer: S) -> Result<S::Ok, S::Error> {
+pub(crate) fn as_text<T: Display, S: Serializer>(
+    value: &T,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
     serializer.collect_str(value)
 }
 

@@ -78,8 +78,9 @@ pub struct SubjectEvidence<'a> {
 /// The answer to "how much should I trust this sender, and why?".
 #[derive(Debug, Clone, Serialize)]
 pub struct Reputation {
-    /// The subject asked about, canonical form.
-    pub subject: String,
+    /// The subject asked about (written in its canonical form).
+    #[serde(serialize_with = "crate::explain::as_text")]
+    pub subject: Subject,
     /// Trusted endorsement mass minus trusted report mass (and the netblock
     /// signal, when it counts). Positive is good.
     pub score: f64,
@@ -304,7 +305,7 @@ pub fn reputation<'a>(
     explanation.extend(remediation_notices(evidence.exact, trust, now, config));
 
     Reputation {
-        subject: subject.to_string(),
+        subject: subject.clone(),
         score,
         confidence,
         verdict,

@@ -117,7 +117,7 @@ pub fn decide(config: &PolicyConfig, judged: &[(Source, Reputation)]) -> Answer 
             // No "-0.000" in headers.
             reputation.score + 0.0,
             reputation.confidence,
-            reason::printable(&reputation.subject, 253)
+            reason::printable(&reputation.subject.to_string(), 253)
         ),
         PolicyAction::Dunno => "DUNNO".into(),
     };
