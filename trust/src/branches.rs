@@ -4,7 +4,7 @@
 //! vouch's share of one. A sybil clique or a ring of colluders behind one
 //! edge never blocks alone.
 
-use crate::rank::TrustMap;
+use crate::rank::{Place, TrustMap};
 use crate::score::Weighed;
 use crate::{Config, FastMap};
 
@@ -14,23 +14,20 @@ use crate::{Config, FastMap};
 /// single vouch — a sybil clique, a ring of colluders — never blocks alone.
 pub(crate) fn cap_branches(weighed: &mut [Weighed], trust: &TrustMap, config: &Config) {
     cap_gates(weighed, trust, config);
-    let mut mass: FastMap<&vouch_protocol::NodeKey, f64> = FastMap::default();
+    let branch = |w: &Weighed| w.place.and_then(|place| trust.branch_at(place));
+    let mut mass: FastMap<Place, f64> = FastMap::default();
     for w in weighed.iter().filter(|w| w.weight < 0.0) {
-        if let Some(branch) = trust.branch(&w.said.author) {
+        if let Some(branch) = branch(w) {
             *mass.entry(branch).or_default() -= w.weight;
         }
     }
-    let scale: FastMap<vouch_protocol::NodeKey, f64> = mass
-        .into_iter()
-        .filter(|(_, m)| *m > config.max_author_weight)
-        .map(|(b, m)| (*b, config.max_author_weight / m))
-        .collect();
-    if scale.is_empty() {
+    mass.retain(|_, m| *m > config.max_author_weight);
+    if mass.is_empty() {
         return;
     }
     for w in weighed.iter_mut().filter(|w| w.weight < 0.0) {
-        if let Some(k) = trust.branch(&w.said.author).and_then(|b| scale.get(b)) {
-            w.weight *= k;
+        if let Some(m) = branch(w).and_then(|b| mass.get(&b)) {
+            w.weight *= config.max_author_weight / m;
         }
     }
 }
@@ -38,24 +35,25 @@ pub(crate) fn cap_branches(weighed: &mut [Weighed], trust: &TrustMap, config: &C
 /// Scales down the reports of the authors behind each weak vouch so that
 /// together they weigh at most the vouch's weight in percent of one voice.
 fn cap_gates(weighed: &mut [Weighed], trust: &TrustMap, config: &Config) {
-    let mut mass: FastMap<&vouch_protocol::NodeKey, (f64, u8)> = FastMap::default();
+    let gate = |w: &Weighed| w.place.and_then(|place| trust.gate_at(place));
+    let mut mass: FastMap<Place, (f64, u8)> = FastMap::default();
     for w in weighed.iter().filter(|w| w.weight < 0.0) {
-        if let Some((gate, weight)) = trust.gate(&w.said.author) {
+        if let Some((gate, weight)) = gate(w) {
             mass.entry(gate).or_insert((0.0, weight)).0 -= w.weight;
         }
     }
-    let scale: FastMap<vouch_protocol::NodeKey, f64> = mass
+    let scale: FastMap<Place, f64> = mass
         .into_iter()
         .filter_map(|(gate, (m, weight))| {
             let cap = config.max_author_weight * f64::from(weight) / 100.0;
-            (m > cap).then(|| (*gate, cap / m))
+            (m > cap).then(|| (gate, cap / m))
         })
         .collect();
+    if scale.is_empty() {
+        return;
+    }
     for w in weighed.iter_mut().filter(|w| w.weight < 0.0) {
-        if let Some(k) = trust
-            .gate(&w.said.author)
-            .and_then(|(gate, _)| scale.get(gate))
-        {
+        if let Some(k) = gate(w).and_then(|(gate, _)| scale.get(&gate)) {
             w.weight *= k;
         }
     }

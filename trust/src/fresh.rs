@@ -36,9 +36,9 @@ fn fresh_memory_secs(config: &Config) -> f64 {
     4.0 * config.fresh_half_life_minutes * 60.0
 }
 
-/// Whether an author weighs enough to be a fresh witness.
-fn is_witness(author: &NodeKey, trust: &TrustMap, config: &Config) -> bool {
-    trust.weight(author) >= config.fresh_witness_share * trust.author_cap()
+/// Whether the author of `w` weighs enough to be a fresh witness.
+fn is_witness(w: &Weighed, trust: &TrustMap, config: &Config) -> bool {
+    w.author_weight >= config.fresh_witness_share * trust.author_cap()
 }
 
 /// New witnesses over each of the fast clock's windows.
@@ -155,7 +155,7 @@ pub(crate) fn fresh_witnesses(
     let mut firsts: Vec<(u64, &NodeKey)> = weighed
         .iter()
         .filter(|w| is_report_candidate(w, remediated_at))
-        .filter(|w| is_witness(&w.said.author, trust, config))
+        .filter(|w| is_witness(w, trust, config))
         .map(|w| (w.witness_age_secs, &w.said.author))
         .collect();
     firsts.sort_unstable_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(&b.0)));
@@ -204,7 +204,7 @@ pub(crate) fn endorsing_witnesses(weighed: &[Weighed], trust: &TrustMap, config:
     let mut authors: Vec<&NodeKey> = weighed
         .iter()
         .filter(|w| w.said.kind() == vouch_protocol::Kind::Endorse)
-        .filter(|w| w.signal == Signal::Exact && is_witness(&w.said.author, trust, config))
+        .filter(|w| w.signal == Signal::Exact && is_witness(w, trust, config))
         .map(|w| &w.said.author)
         .collect();
     authors.sort_unstable();
@@ -222,13 +222,10 @@ pub(crate) fn boost_if_fresh(
     remediated_at: Option<u64>,
     half_life_minutes: f64,
 ) {
-    if !is_fresh_candidate(w, half_life_minutes, remediated_at)
-        || !is_witness(&w.said.author, trust, config)
-    {
+    if !is_fresh_candidate(w, half_life_minutes, remediated_at) || !is_witness(w, trust, config) {
         return;
     }
-    let author = trust.weight(&w.said.author);
-    let fresh = (config.fresh_boost * author).min(config.max_author_weight)
+    let fresh = (config.fresh_boost * w.author_weight).min(config.max_author_weight)
         * decay(w.witness_age_secs, half_life_minutes * 60.0);
     if fresh > w.weight.abs() {
         w.weight = -fresh;

@@ -62,9 +62,48 @@ pub struct TrustMap {
     iterations: u32,
 }
 
+/// An author's place in a [`TrustMap`], found with one hash probe: its
+/// trust, weight, branch and gate are then read by index, so scoring
+/// hashes each contribution's 32-byte key once, not once per question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Place(u32);
+
 impl TrustMap {
     fn position(&self, author: &NodeKey) -> Option<usize> {
         self.index.get(author).map(|&i| i as usize)
+    }
+
+    /// Where `author` is in this map; `None` outside my web of trust.
+    pub(crate) fn place(&self, author: &NodeKey) -> Option<Place> {
+        self.index.get(author).copied().map(Place)
+    }
+
+    /// Trust in the author at `place` and its weight (see
+    /// [`TrustMap::trust_and_weight`]).
+    pub(crate) fn trust_and_weight_at(&self, place: Place) -> (f64, f64) {
+        match place.0 {
+            0 => (self.trust.first().copied().unwrap_or(0.0), self.own_weight),
+            i => self
+                .trust
+                .get(i as usize)
+                .map_or((0.0, 0.0), |&t| (t, t.min(self.author_cap))),
+        }
+    }
+
+    /// The branch of the author at `place` (see [`TrustMap::branch`]), as
+    /// the place of the direct peer it is reached through.
+    pub(crate) fn branch_at(&self, place: Place) -> Option<Place> {
+        match place.0 {
+            0 => None,
+            i => self.branch.get(i as usize).copied().map(Place),
+        }
+    }
+
+    /// The weak vouch of the author at `place` (see [`TrustMap::gate`]), as
+    /// the place of the node it names and its weight.
+    pub(crate) fn gate_at(&self, place: Place) -> Option<(Place, u8)> {
+        let (node, weight) = (*self.gate.get(place.0 as usize)?)?;
+        Some((Place(node), weight))
     }
 
     /// Trust in `author`; 0 for authors outside my web of trust.
@@ -78,14 +117,8 @@ impl TrustMap {
     /// Trust in `author` and its weight (see [`TrustMap::get`] and
     /// [`TrustMap::weight`]), found once.
     pub fn trust_and_weight(&self, author: &NodeKey) -> (f64, f64) {
-        match self.position(author) {
-            Some(0) => (self.trust.first().copied().unwrap_or(0.0), self.own_weight),
-            Some(i) => self
-                .trust
-                .get(i)
-                .map_or((0.0, 0.0), |&t| (t, t.min(self.author_cap))),
-            None => (0.0, 0.0),
-        }
+        self.place(author)
+            .map_or((0.0, 0.0), |place| self.trust_and_weight_at(place))
     }
 
     /// The weight of `author`'s statements in a score: its trust, capped.
@@ -113,10 +146,8 @@ impl TrustMap {
     /// behind any one of my vouches — a sybil clique a peer's peer let in —
     /// weighs at most one voice, however many keys it has.
     pub fn branch(&self, author: &NodeKey) -> Option<&NodeKey> {
-        match self.position(author)? {
-            0 => None,
-            i => self.nodes.get(*self.branch.get(i)? as usize),
-        }
+        let branch = self.branch_at(self.place(author)?)?;
+        self.nodes.get(branch.0 as usize)
     }
 
     /// The weak vouch (weight below [`WEAK_VOUCH`], made by someone other
@@ -125,8 +156,8 @@ impl TrustMap {
     /// operator who vouches weakly passes on a weak voice, however many
     /// keys stand behind it.
     pub fn gate(&self, author: &NodeKey) -> Option<(&NodeKey, u8)> {
-        let (node, weight) = (*self.gate.get(self.position(author)?)?)?;
-        Some((self.nodes.get(node as usize)?, weight))
+        let (node, weight) = self.gate_at(self.place(author)?)?;
+        Some((self.nodes.get(node.0 as usize)?, weight))
     }
 
     /// The most any author other than the local node weighs (see [`TrustMap::weight`]).

@@ -10,7 +10,7 @@ use crate::explain::{Contribution, contribution, remediation_notices};
 use crate::fresh::{boost_if_fresh, defer_on_fresh, endorsing_witnesses, fresh_witnesses};
 use crate::independence::CoReports;
 use crate::neighbourhood::Neighbourhood;
-use crate::rank::TrustMap;
+use crate::rank::{Place, TrustMap};
 use crate::said::{Said, SaidClaim};
 
 /// What a mail server should do with mail from a subject.
@@ -132,7 +132,12 @@ pub fn decay(age_secs: u64, half_life_secs: f64) -> f64 {
 pub(crate) struct Weighed<'a> {
     pub said: &'a Said,
     pub signal: Signal,
+    /// Where the author is in the trust map (`None` only when even
+    /// untrusted authors are weighed, at a zero `min_author_trust`).
+    pub place: Option<Place>,
     pub trust: f64,
+    /// The author's weight in a score (its trust, capped).
+    pub author_weight: f64,
     pub age_secs: u64,
     /// Seconds since the author first reported the subject (reports only).
     pub witness_age_secs: u64,
@@ -342,7 +347,9 @@ pub(crate) fn weigh<'a>(
     config: &Config,
     remediated_at: Option<u64>,
 ) -> Option<Weighed<'a>> {
-    let (author_trust, author_weight) = trust.trust_and_weight(&said.author);
+    let place = trust.place(&said.author);
+    let (author_trust, author_weight) =
+        place.map_or((0.0, 0.0), |place| trust.trust_and_weight_at(place));
     if author_trust < config.min_author_trust || said.expires_at <= now {
         return None;
     }
@@ -371,7 +378,9 @@ pub(crate) fn weigh<'a>(
     Some(Weighed {
         said,
         signal,
+        place,
         trust: author_trust,
+        author_weight,
         age_secs,
         witness_age_secs: now.saturating_sub(said.first_reported),
         decay,
