@@ -228,15 +228,26 @@ impl Node {
     }
 }
 
-/// Recomputes trust when the graph changed, and sweeps expired statements.
+/// Recomputes trust when the graph changed, sweeps expired statements,
+/// and gives back the memory bulk ingest freed once it is over.
 async fn housekeeping(state: AppState, config: Config) {
     let mut recompute =
         tokio::time::interval(Duration::from_millis(config.trust.recompute_interval_ms));
     let mut sweep = tokio::time::interval(Duration::from_secs(config.store.sweep_interval_secs));
     recompute.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut trim = tokio::time::interval(crate::ingest::BULK_QUIET);
+    trim.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
+            _ = trim.tick() => {
+                let ingest = state.ingest.clone();
+                let given_back =
+                    tokio::task::spawn_blocking(move || ingest.give_back_memory_if_quiet()).await;
+                if matches!(given_back, Ok(true)) {
+                    tracing::debug!("memory freed by bulk ingest given back");
+                }
+            }
             _ = recompute.tick() => {
                 let trust = state.trust.clone();
                 let took = tokio::task::spawn_blocking(move || trust.recompute_if_dirty()).await;

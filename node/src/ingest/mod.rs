@@ -6,10 +6,12 @@
 //! node's web of trust are kept only under the stranger quota (and never
 //! relayed); see [`crate::store::StrangerQuota`].
 
+mod memory;
 mod verifiers;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use vouch_protocol::{
     Claim, DecodeError, Limits, NodeKey, SignatureError, SignedStatement, StatementId,
@@ -19,6 +21,8 @@ use vouch_protocol::{
 use crate::metrics::Metrics;
 use crate::store::{self, Admission, Outcome, Store, StrangerQuota, Verified};
 use crate::trust::TrustEngine;
+use memory::BulkMark;
+pub use memory::QUIET as BULK_QUIET;
 use verifiers::Verifiers;
 
 /// Why a statement was turned away.
@@ -122,6 +126,9 @@ pub struct Ingest {
     /// beginning, not only from the watermarks. The store keeps it across
     /// restarts.
     turned_away: AtomicBool,
+    /// When bulk ingest (an import request, a back-fill page) last ran,
+    /// until the memory it freed is given back.
+    bulk: BulkMark,
 }
 
 impl Ingest {
@@ -137,6 +144,7 @@ impl Ingest {
             quota: StrangerQuota::default(),
             metrics,
             turned_away: AtomicBool::new(turned_away),
+            bulk: BulkMark::default(),
         }
     }
 
@@ -232,7 +240,15 @@ impl Ingest {
             results.extend(self.submit_encoded(part, now)?);
             self.trust.recompute_if_dirty();
         }
+        self.bulk.note(Instant::now());
         Ok(results)
+    }
+
+    /// Gives the memory bulk ingest freed back to the system once bulk
+    /// ingest has been quiet for [`BULK_QUIET`]; whether it did. Blocking
+    /// (the allocator walks its heaps).
+    pub fn give_back_memory_if_quiet(&self) -> bool {
+        self.bulk.take_if_quiet(Instant::now()) && memory::give_back_free_memory()
     }
 
     /// Ingests statements made or imported locally by the operator, who
