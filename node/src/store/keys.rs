@@ -90,9 +90,13 @@ pub fn subject(subject: &Subject) -> Vec<u8> {
     key
 }
 
+/// A netblock key: a tag and the /24's three or the /48's six bytes, kept
+/// on the stack (every lookup of an address builds one).
+pub type NetblockKey = smallvec::SmallVec<[u8; 7]>;
+
 /// The netblock key a subject is indexed under: the /24 or /48 covering an
 /// address, or a netblock at least that long. `None` for other subjects.
-pub fn netblock(subject: &Subject) -> Option<Vec<u8>> {
+pub fn netblock(subject: &Subject) -> Option<NetblockKey> {
     match subject {
         Subject::Ip(IpAddr::V4(ip)) => Some(v4_block(ip.octets())),
         Subject::Ip(IpAddr::V6(ip)) => Some(v6_block(ip.octets())),
@@ -108,12 +112,12 @@ pub fn netblock(subject: &Subject) -> Option<Vec<u8>> {
     }
 }
 
-fn v4_block(o: [u8; 4]) -> Vec<u8> {
-    vec![1, o[0], o[1], o[2]]
+fn v4_block(o: [u8; 4]) -> NetblockKey {
+    smallvec::smallvec![1, o[0], o[1], o[2]]
 }
 
-fn v6_block(o: [u8; 16]) -> Vec<u8> {
-    let mut key = vec![2];
+fn v6_block(o: [u8; 16]) -> NetblockKey {
+    let mut key = smallvec::smallvec![2];
     key.extend_from_slice(&o[..6]);
     key
 }

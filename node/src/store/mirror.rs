@@ -15,6 +15,7 @@
 use std::cmp::Ordering;
 use std::collections::VecDeque;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard};
 
 use smallvec::{SmallVec, smallvec};
@@ -26,9 +27,10 @@ use vouch_trust::{
     CoReports, Config, Neighbourhood, Reporting, Said, SaidClaim, Shared, TrustMap, shared_by_pairs,
 };
 
+use super::MAX_STATEMENTS_PER_LOOKUP;
+use super::keys::{self, NetblockKey};
 use super::neighbourhoods::{MIN_KEPT_STATEMENTS, Neighbourhoods};
 use super::subject_table::SubjectTable;
-use super::{MAX_STATEMENTS_PER_LOOKUP, keys};
 
 /// A hash map with a fast hasher seeded per process (peers choose the
 /// subjects and keys in it, so the seed is not predictable to them).
@@ -80,6 +82,8 @@ impl Changes {
 pub struct Mirror {
     facts: RwLock<Facts>,
     neighbourhoods: Neighbourhoods,
+    /// Writes applied so far (changed under the write lock).
+    generation: AtomicU64,
 }
 
 impl Mirror {
@@ -89,6 +93,7 @@ impl Mirror {
             return;
         }
         let mut facts = self.facts.write().unwrap_or_else(PoisonError::into_inner);
+        self.generation.fetch_add(1, AtomicOrdering::Relaxed);
         for change in changes.0 {
             let subject = match &change {
                 Change::Add(said) => &said.subject,
@@ -108,8 +113,10 @@ impl Mirror {
 
     /// A consistent view for one lookup (held briefly: writes wait for it).
     pub fn view(&self) -> MirrorView<'_> {
+        let facts = self.facts.read().unwrap_or_else(PoisonError::into_inner);
         MirrorView {
-            facts: self.facts.read().unwrap_or_else(PoisonError::into_inner),
+            generation: self.generation.load(AtomicOrdering::Relaxed),
+            facts,
             neighbourhoods: &self.neighbourhoods,
         }
     }
@@ -117,11 +124,18 @@ impl Mirror {
 
 /// What a lookup reads, as of the last landed write.
 pub struct MirrorView<'a> {
+    generation: u64,
     facts: RwLockReadGuard<'a, Facts>,
     neighbourhoods: &'a Neighbourhoods,
 }
 
 impl MirrorView<'_> {
+    /// How many writes had been applied when it was taken: two views with
+    /// the same generation hold the same facts.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// Whether it holds nothing at all, not even a numbered author.
     #[cfg(test)]
     pub fn is_empty(&self) -> bool {
@@ -134,6 +148,21 @@ impl MirrorView<'_> {
             && facts.live_reports == 0
             && facts.numbers.is_empty()
             && facts.free.len() == facts.authors.len()
+    }
+
+    /// Whether nothing held bears on a lookup of `subject`: no statement
+    /// about it and, for an address, none relayed from it nor any about
+    /// its /24 or /48. Most senders a mail server asks about are.
+    pub fn is_unheard_of(&self, subject: &Subject) -> bool {
+        let facts = &self.facts;
+        if facts.subjects.get(subject).is_some() {
+            return false;
+        }
+        let Subject::Ip(origin) = subject else {
+            return true;
+        };
+        !facts.relayed.contains_key(origin)
+            && keys::netblock(subject).is_none_or(|block| !facts.netblocks.contains_key(&block))
     }
 
     /// Live statements about exactly `subject`.
@@ -331,7 +360,7 @@ struct Facts {
     subjects: SubjectTable<FactList>,
     /// The subjects (by slot in `subjects`) with facts in each /24 or
     /// /48, in index order.
-    netblocks: HashMap<Vec<u8>, Vec<u32>>,
+    netblocks: HashMap<NetblockKey, Vec<u32>>,
     /// (index key, reported host, statement) of the reports relayed from
     /// each origin, in index order.
     relayed: HashMap<IpAddr, Vec<(Vec<u8>, Subject, StatementId)>>,

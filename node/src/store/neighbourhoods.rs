@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use vouch_trust::{Neighbourhood, TrustMap};
 
+use super::keys::NetblockKey;
+
 /// A hash map with a fast hasher seeded per process (peers choose the
 /// subjects, hence the blocks, in it).
 type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
@@ -17,8 +19,8 @@ type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState
 pub const MIN_KEPT_STATEMENTS: usize = 32;
 
 /// Most blocks kept weighed (each about 1 KiB, mostly the reports an
-/// explanation may show, whatever its number of members); past it, one
-/// kept block is dropped for each new one.
+/// explanation may show, whatever its number of members); past it, they
+/// are all dropped and the next ones kept afresh.
 pub const MAX_KEPT_BLOCKS: usize = 16_384;
 
 /// One weighed block and the trust map it was weighed under.
@@ -30,7 +32,7 @@ struct Kept {
 /// The weighed blocks, by their /24 or /48 index key.
 #[derive(Default)]
 pub struct Neighbourhoods {
-    kept: Mutex<HashMap<Vec<u8>, Kept>>,
+    kept: Mutex<HashMap<NetblockKey, Kept>>,
 }
 
 impl Neighbourhoods {
@@ -45,13 +47,12 @@ impl Neighbourhoods {
     /// Keeps `neighbourhood`, block `key` weighed under `trust`. Called
     /// under the mirror's read lock, so no write to the block lands
     /// between its weighing and this.
-    pub fn keep(&self, key: Vec<u8>, trust: &Arc<TrustMap>, neighbourhood: Arc<Neighbourhood>) {
+    pub fn keep(&self, key: NetblockKey, trust: &Arc<TrustMap>, neighbourhood: Arc<Neighbourhood>) {
         let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
         if kept.len() >= MAX_KEPT_BLOCKS && !kept.contains_key(&key) {
-            // The map's order is seeded per process: an arbitrary block.
-            if let Some(evicted) = kept.keys().next().cloned() {
-                kept.remove(&evicted);
-            }
+            // All at once: evicting one at a time from the front of a hash
+            // table makes each next search for a front entry longer.
+            kept.clear();
         }
         kept.insert(
             key,

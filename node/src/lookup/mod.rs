@@ -2,6 +2,8 @@
 //! store holds about a subject and score it with the current trust map.
 //! Every front-end (the HTTP API, and the mail-server front-ends) asks here.
 
+mod recent;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -11,6 +13,7 @@ use crate::metrics::Metrics;
 use crate::names::NameBook;
 use crate::store::{MirrorView, Store};
 use crate::trust::{Reputation, Said, SubjectEvidence, TrustEngine, TrustMap, reputation};
+use recent::RecentAnswers;
 
 /// Most distinct relaying hosts checked for a forwarder endorsement in one
 /// lookup.
@@ -27,6 +30,7 @@ pub struct Reputations {
     trust: Arc<TrustEngine>,
     metrics: Metrics,
     names: Arc<NameBook>,
+    recent: Arc<RecentAnswers>,
 }
 
 impl Reputations {
@@ -43,6 +47,7 @@ impl Reputations {
             trust,
             metrics,
             names,
+            recent: Arc::default(),
         }
     }
 
@@ -53,25 +58,75 @@ impl Reputations {
     /// an async task, try [`Reputations::quick`] first.
     pub fn lookup(&self, subject: &Subject, now: u64) -> Reputation {
         let trust = self.trust.snapshot();
-        let reputation = self.score(&self.store.mirror(), &trust, subject, now);
+        let reputation = {
+            let mirror = self.store.mirror();
+            match self.recalled(&mirror, &trust, subject, now) {
+                Some(reputation) => reputation,
+                None => self.scored(&mirror, &trust, subject, now),
+            }
+        };
         self.finish(reputation)
     }
 
     /// Scores one subject at time `now` when that weighs at most
     /// [`QUICK_STATEMENTS`] statements (a sender nobody spoke of, one
-    /// with a few statements, or one in a /24 already weighed): an answer
-    /// fit for an async task; `None` otherwise.
+    /// with a few statements, one in a /24 already weighed, or one asked
+    /// about in the last seconds): an answer fit for an async task; `None`
+    /// otherwise.
     pub fn quick(&self, subject: &Subject, now: u64) -> Option<Reputation> {
         let trust = self.trust.snapshot();
         let reputation = {
             let mirror = self.store.mirror();
-            let weighs = mirror.weighs(subject, &trust, now, QUICK_STATEMENTS + 1);
-            if weighs > QUICK_STATEMENTS {
-                return None;
+            match self.recalled(&mirror, &trust, subject, now) {
+                Some(reputation) => reputation,
+                None if mirror.weighs(subject, &trust, now, QUICK_STATEMENTS + 1)
+                    > QUICK_STATEMENTS =>
+                {
+                    return None;
+                }
+                None => self.scored(&mirror, &trust, subject, now),
             }
-            self.score(&mirror, &trust, subject, now)
         };
         Some(self.finish(reputation))
+    }
+
+    /// The answer about `subject` without weighing a statement: a sender
+    /// nothing in `mirror` bears on, or one answered in the last seconds
+    /// (see [`recent`]).
+    fn recalled(
+        &self,
+        mirror: &MirrorView,
+        trust: &Arc<TrustMap>,
+        subject: &Subject,
+        now: u64,
+    ) -> Option<Reputation> {
+        if mirror.is_unheard_of(subject) {
+            // What scoring gives when it finds no evidence.
+            let nothing = SubjectEvidence::default();
+            return Some(reputation(
+                subject,
+                &nothing,
+                trust,
+                now,
+                self.trust.config(),
+            ));
+        }
+        self.recent.get(subject, trust, mirror.generation(), now)
+    }
+
+    /// Scores `subject` from `mirror`, and keeps the answer for the next
+    /// seconds.
+    fn scored(
+        &self,
+        mirror: &MirrorView,
+        trust: &Arc<TrustMap>,
+        subject: &Subject,
+        now: u64,
+    ) -> Reputation {
+        let reputation = self.score(mirror, trust, subject, now);
+        self.recent
+            .keep(trust, mirror.generation(), now, &reputation);
+        reputation
     }
 
     /// Scores `subject` from `mirror` under `trust`.
@@ -147,6 +202,7 @@ impl Reputations {
 mod tests {
     use vouch_protocol::{Claim, EndorseCategory, Evidence, ReportCategory};
 
+    use super::recent::REUSE_SECS;
     use super::{MAX_FORWARDERS_PER_LOOKUP, QUICK_STATEMENTS};
     use crate::clock::unix_now;
     use crate::test_support::{TestNode, peer};
@@ -238,6 +294,41 @@ mod tests {
                 .quick(&"example.org".parse().expect("domain"), now)
                 .is_some()
         );
+        node.stop().await;
+    }
+
+    /// An answer is given again for [`REUSE_SECS`] (its explanation's ages
+    /// stay those of the second it was given at), and scored afresh after
+    /// them, after any write, and under a new trust map.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_answer_is_reused_for_seconds_until_a_write_or_a_new_trust_map() {
+        let node = TestNode::start(|config| config.p2p.enabled = false).await;
+        let reporters = [peer(1), peer(2)];
+        node.trust(&reporters[0]);
+        node.report(&reporters[0], "203.0.113.9", ReportCategory::Spam, 60);
+        node.state.trust.recompute_if_dirty();
+        let reputations = &node.state.reputations;
+        let subject = "203.0.113.9".parse().expect("ip");
+        let age = |now| reputations.lookup(&subject, now).explanation[0].age_secs;
+        let now = unix_now();
+        let first = age(now);
+        assert_eq!(age(now + REUSE_SECS), first, "reused");
+        let quick = reputations.quick(&subject, now + 1).expect("quick");
+        assert_eq!(quick.explanation[0].age_secs, first, "reused by quick");
+        assert_eq!(age(now + REUSE_SECS + 1), first + REUSE_SECS + 1, "too old");
+
+        let now = now + REUSE_SECS + 1;
+        node.report(&reporters[1], "198.51.100.1", ReportCategory::Spam, 0);
+        assert_eq!(age(now + 1), first + REUSE_SECS + 2, "a write elsewhere");
+
+        let now = now + 1;
+        let before = reputations.lookup(&subject, now);
+        node.trust(&reporters[1]);
+        node.report(&reporters[1], "203.0.113.9", ReportCategory::Spam, 0);
+        node.state.trust.recompute_if_dirty();
+        let after = reputations.lookup(&subject, now);
+        assert_eq!((before.explanation.len(), after.explanation.len()), (1, 2));
+        assert!(after.reported > before.reported, "{after:?}");
         node.stop().await;
     }
 
