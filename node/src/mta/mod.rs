@@ -109,6 +109,11 @@ impl Lookups {
         }
     }
 
+    /// Looks up `subject` now if that is quick (see [`Lookup::quick`]).
+    pub fn quick(&self, subject: &Subject) -> Option<Reputation> {
+        self.lookup.quick(subject, crate::clock::unix_now())
+    }
+
     /// Looks up `subjects`: on the caller's task when every answer is
     /// quick, otherwise on the blocking pool, all within `deadline`; busy
     /// when too many lookups (finished in time or not) are still running.

@@ -43,6 +43,7 @@ use plain::{MAX_ANSWER_RECORD, PlainQuery};
 use super::reason::printable;
 use super::{BindError, Lookups, reason};
 use crate::metrics::Metrics;
+use crate::trust::Reputation;
 pub use config::DnsblConfig;
 
 /// Largest UDP answer we offer to EDNS clients (the DNS flag day 2020 value).
@@ -245,25 +246,9 @@ impl Zones {
         };
         let deadline = Duration::from_millis(self.config.timeout_ms);
         match self.lookups.ask(vec![subject], deadline).await {
-            Ok(mut found) => Ok(found.pop().and_then(|reputation| {
-                let code = match zone {
-                    Zone::Block => block_code(&reputation, self.config.list_suspect),
-                    Zone::Allow => allow_code(&reputation),
-                }?;
-                // One TXT string holds at most 255 bytes.
-                let text = with_text.then(|| {
-                    printable(
-                        &format!(
-                            "Vouch: {} {}: {}",
-                            reputation.subject,
-                            reputation.verdict.as_str(),
-                            reason(&reputation)
-                        ),
-                        255,
-                    )
-                });
-                Some(Listing { code, text })
-            })),
+            Ok(mut found) => Ok(found
+                .pop()
+                .and_then(|reputation| self.listed(zone, &reputation, with_text))),
             Err(fallback) => {
                 self.metrics.fallback("dnsbl", fallback.label());
                 tracing::warn!(error = %fallback, "answering SERVFAIL");
@@ -272,17 +257,38 @@ impl Zones {
         }
     }
 
-    /// The answer to a plain query about a name the zones hold, written on
-    /// the wire; `None` leaves the query to hickory (a name that is not
-    /// an address, a domain or a test point under a zone, or an answer
-    /// that might not fit).
-    pub(super) async fn answer_plain(
-        &self,
+    /// How `reputation` is listed in `zone`, with its TXT reason when
+    /// `with_text`.
+    fn listed(&self, zone: Zone, reputation: &Reputation, with_text: bool) -> Option<Listing> {
+        let code = match zone {
+            Zone::Block => block_code(reputation, self.config.list_suspect),
+            Zone::Allow => allow_code(reputation),
+        }?;
+        // One TXT string holds at most 255 bytes.
+        let text = with_text.then(|| {
+            printable(
+                &format!(
+                    "Vouch: {} {}: {}",
+                    reputation.subject,
+                    reputation.verdict.as_str(),
+                    reason(reputation)
+                ),
+                255,
+            )
+        });
+        Some(Listing { code, text })
+    }
+
+    /// What a plain query asks about, and its zone's SOA record; `None`
+    /// leaves the query to hickory (a name that is not an address, a
+    /// domain or a test point under a zone, or an answer that might not
+    /// fit).
+    fn plain_target<'a>(
+        &'a self,
+        labels: &[&[u8]],
         query: &PlainQuery<'_>,
-        peer: SocketAddr,
-    ) -> Option<Vec<u8>> {
-        let labels: SmallVec<[&[u8]; 40]> = query.labels().collect();
-        let (zone, target) = self.names.classify_labels(&labels).ok()?;
+    ) -> Option<(Zone, Target, &'a [u8])> {
+        let (zone, target) = self.names.classify_labels(labels).ok()?;
         let soa = match zone {
             Zone::Block => &self.soa_records[0],
             Zone::Allow => &self.soa_records[1],
@@ -292,52 +298,103 @@ impl Zones {
         {
             return None;
         }
-        let span = tracing::debug_span!(
-            "dns_query",
-            name = %WireName(&labels),
-            src = %peer,
-            protocol = "udp"
-        );
+        Some((zone, target, soa))
+    }
+
+    /// The answer to a plain query about a name the zones hold, written on
+    /// the wire; `None` leaves the query to hickory (see
+    /// [`Zones::plain_target`]).
+    pub(super) async fn answer_plain(
+        &self,
+        query: &PlainQuery<'_>,
+        peer: SocketAddr,
+    ) -> Option<Vec<u8>> {
+        let labels: SmallVec<[&[u8]; 40]> = query.labels().collect();
+        let (zone, target, soa) = self.plain_target(&labels, query)?;
+        let span = plain_span(&labels, peer);
         async move {
             let listed = match target {
-                Target::TestListed => Some(Listing::test_point()),
-                Target::Subject(subject) => {
-                    match self.listing(zone, subject, query.asks_text()).await {
-                        Ok(listing) => listing,
-                        Err(code) => {
-                            self.metrics.dns_answer(zone.label(), rcode_label(code));
-                            return Some(query.answer(code, true, None, None, MAX_UDP_PAYLOAD));
-                        }
-                    }
-                }
-                Target::TestUnlisted | Target::Apex => None,
+                Target::Subject(subject) => self.listing(zone, subject, query.asks_text()).await,
+                Target::TestListed => Ok(Some(Listing::test_point())),
+                Target::TestUnlisted | Target::Apex => Ok(None),
             };
-            let ttl = self.config.ttl_secs;
-            let (code, record, soa) = match &listed {
-                None => (ResponseCode::NXDomain, None, Some(&soa[..])),
-                Some(listing) if query.asks_text() => {
-                    let text = listing.text.as_deref().unwrap_or_default();
-                    (
-                        ResponseCode::NoError,
-                        Some(plain::Record::Txt { text, ttl }),
-                        None,
-                    )
-                }
-                Some(listing) => {
-                    let code = listing.code;
-                    (
-                        ResponseCode::NoError,
-                        Some(plain::Record::A { code, ttl }),
-                        None,
-                    )
-                }
-            };
-            self.metrics.dns_answer(zone.label(), rcode_label(code));
-            Some(query.answer(code, true, record, soa, MAX_UDP_PAYLOAD))
+            Some(self.plain_answer(query, zone, soa, listed))
         }
         .instrument(span)
         .await
     }
+
+    /// [`Zones::answer_plain`] when its lookup is quick (see
+    /// [`Lookups::quick`]), given at once on the caller's thread; `None`
+    /// when it is not, or the query is left to hickory.
+    pub(super) fn answer_plain_now(
+        &self,
+        query: &PlainQuery<'_>,
+        peer: SocketAddr,
+    ) -> Option<Vec<u8>> {
+        let labels: SmallVec<[&[u8]; 40]> = query.labels().collect();
+        let (zone, target, soa) = self.plain_target(&labels, query)?;
+        let _span = plain_span(&labels, peer).entered();
+        let listed = match target {
+            Target::Subject(subject) => {
+                let reputation = self.lookups.quick(&subject)?;
+                self.listed(zone, &reputation, query.asks_text())
+            }
+            Target::TestListed => Some(Listing::test_point()),
+            Target::TestUnlisted | Target::Apex => None,
+        };
+        Some(self.plain_answer(query, zone, soa, Ok(listed)))
+    }
+
+    /// The wire answer to `query` in `zone`: `listed`, or the response
+    /// code its lookup failed with.
+    fn plain_answer(
+        &self,
+        query: &PlainQuery<'_>,
+        zone: Zone,
+        soa: &[u8],
+        listed: Result<Option<Listing>, ResponseCode>,
+    ) -> Vec<u8> {
+        let listed = match listed {
+            Ok(listed) => listed,
+            Err(code) => {
+                self.metrics.dns_answer(zone.label(), rcode_label(code));
+                return query.answer(code, true, None, None, MAX_UDP_PAYLOAD);
+            }
+        };
+        let ttl = self.config.ttl_secs;
+        let (code, record, soa) = match &listed {
+            None => (ResponseCode::NXDomain, None, Some(soa)),
+            Some(listing) if query.asks_text() => {
+                let text = listing.text.as_deref().unwrap_or_default();
+                (
+                    ResponseCode::NoError,
+                    Some(plain::Record::Txt { text, ttl }),
+                    None,
+                )
+            }
+            Some(listing) => {
+                let code = listing.code;
+                (
+                    ResponseCode::NoError,
+                    Some(plain::Record::A { code, ttl }),
+                    None,
+                )
+            }
+        };
+        self.metrics.dns_answer(zone.label(), rcode_label(code));
+        query.answer(code, true, record, soa, MAX_UDP_PAYLOAD)
+    }
+}
+
+/// The span of a plain query about `labels` from `peer`.
+fn plain_span(labels: &[&[u8]], peer: SocketAddr) -> tracing::Span {
+    tracing::debug_span!(
+        "dns_query",
+        name = %WireName(labels),
+        src = %peer,
+        protocol = "udp"
+    )
 }
 
 /// A listed name's answer: its 127.0.0.x code and, when asked, its reason.

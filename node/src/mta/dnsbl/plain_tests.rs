@@ -32,6 +32,10 @@ impl Lookup for Mixed {
         };
         Ok(reputation(&text, verdict, score))
     }
+
+    fn quick(&self, subject: &Subject, now: u64) -> Option<Reputation> {
+        self.lookup(subject, now).ok()
+    }
 }
 
 /// The name asked about, before the zone.
@@ -134,14 +138,18 @@ proptest! {
             .enable_all()
             .build()
             .expect("runtime");
-        let (plain, hickory) = runtime.block_on(async {
-            let plain = match PlainQuery::read(&bytes) {
-                Some(query) => zones.answer_plain(&query, peer).await,
-                None => None,
+        let (plain, at_once, hickory) = runtime.block_on(async {
+            let (plain, at_once) = match PlainQuery::read(&bytes) {
+                Some(query) => (
+                    zones.answer_plain(&query, peer).await,
+                    zones.answer_plain_now(&query, peer),
+                ),
+                None => (None, None),
             };
-            (plain, udp::hickory_answer(&zones, bytes.clone(), peer).await)
+            (plain, at_once, udp::hickory_answer(&zones, bytes.clone(), peer).await)
         });
         prop_assert_eq!(plain.is_some(), expect_plain, "plain path taken");
+        prop_assert_eq!(&at_once, &plain, "answered at once as on a task");
         if let Some(plain) = plain {
             let hickory = hickory.expect("hickory answers what the plain path answers");
             let plain = Message::from_vec(&plain).expect("the plain answer decodes");

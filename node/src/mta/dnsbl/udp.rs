@@ -12,8 +12,9 @@
 //! block on unless the socket's send buffer is full.
 //!
 //! A plain query (one question, A or TXT, about a name under a zone) is
-//! read and answered on the wire ([`super::plain`]); hickory decodes and
-//! encodes everything else.
+//! read and answered on the wire ([`super::plain`]), straight from the
+//! receive buffer when its lookup is quick; hickory decodes and encodes
+//! everything else.
 //!
 //! As hickory did: a datagram shorter than a DNS header is dropped, a
 //! response is never answered, a message that does not parse gets
@@ -118,7 +119,16 @@ fn receive(
         if peer.port() == 0 {
             continue;
         }
-        let datagram = buffer.get(..length).unwrap_or_default().to_vec();
+        let datagram = buffer.get(..length).unwrap_or_default();
+        // Most queries: one plain question with a quick answer, answered
+        // from the buffer.
+        if let Some(query) = PlainQuery::read(datagram)
+            && let Some(answer) = zones.answer_plain_now(&query, peer)
+        {
+            send(socket, &answer, peer);
+            continue;
+        }
+        let datagram = datagram.to_vec();
         let mut reply = Box::pin(reply(zones.clone(), socket.clone(), datagram, peer));
         // Answered here when quick; otherwise the query carries on alone.
         if reply
@@ -141,7 +151,12 @@ async fn reply(
     let Some(answer) = answer(&zones, datagram, peer).await else {
         return;
     };
-    if let Err(error) = socket.send_to(&answer, peer) {
+    send(&socket, &answer, peer);
+}
+
+/// Sends `answer` to `peer` on `socket`.
+fn send(socket: &std::net::UdpSocket, answer: &[u8], peer: SocketAddr) {
+    if let Err(error) = socket.send_to(answer, peer) {
         tracing::debug!(%error, %peer, "cannot send the DNS answer");
     }
 }
