@@ -244,11 +244,19 @@ impl Ingest {
         Ok(results)
     }
 
-    /// Gives the memory bulk ingest freed back to the system once bulk
-    /// ingest has been quiet for [`BULK_QUIET`]; whether it did. Blocking
-    /// (the allocator walks its heaps).
+    /// Gives the memory bulk ingest took back to the system once bulk
+    /// ingest has been quiet for [`BULK_QUIET`]: the store's write buffers
+    /// are written out, then the allocator returns what is free; whether
+    /// it returned any. Blocking (a flush, and the allocator walks its
+    /// heaps).
     pub fn give_back_memory_if_quiet(&self) -> bool {
-        self.bulk.take_if_quiet(Instant::now()) && memory::give_back_free_memory()
+        if !self.bulk.take_if_quiet(Instant::now()) {
+            return false;
+        }
+        if let Err(error) = self.store.flush_write_buffers() {
+            tracing::warn!(%error, "cannot write the store's write buffers out");
+        }
+        memory::give_back_free_memory()
     }
 
     /// Ingests statements made or imported locally by the operator, who

@@ -20,8 +20,8 @@ use std::path::Path;
 use std::sync::{Mutex, PoisonError};
 
 use rocksdb::{
-    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, Direction, IteratorMode,
-    Options, ReadOptions, WriteBatch,
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, Direction, FlushOptions,
+    IteratorMode, Options, ReadOptions, WriteBatch,
 };
 use vouch_protocol::{Claim, Kind, NodeKey, SignedStatement, StatementId, Subject, decode_stored};
 
@@ -218,6 +218,19 @@ impl Store {
     /// remediation notices, from memory, as of the last completed write.
     pub fn mirror(&self) -> MirrorView<'_> {
         self.mirror.view()
+    }
+
+    /// Writes every column family's write buffers out to table files,
+    /// freeing the memory they hold (up to 64 MiB, which bulk ingest
+    /// fills and which would otherwise stay taken until more writes come).
+    /// Blocking.
+    pub fn flush_write_buffers(&self) -> Result<(), Error> {
+        let families = keys::ALL
+            .iter()
+            .map(|name| self.cf(name))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.db.flush_cfs_opt(&families, &FlushOptions::default())?;
+        Ok(())
     }
 
     fn cf(&self, name: &'static str) -> Result<&ColumnFamily, Error> {

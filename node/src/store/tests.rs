@@ -322,6 +322,46 @@ fn data_and_counters_survive_reopen() {
 }
 
 #[test]
+fn write_buffers_are_written_out_and_their_memory_freed() {
+    let (dir, store) = open();
+    let a = Keypair::from_secret_bytes([1; 32]);
+    let statements: Vec<Verified> = (0..500)
+        .map(|n| {
+            make(
+                &a,
+                &format!("192.0.2.{}", n % 250 + 1),
+                spam(),
+                NOW + n,
+                3600,
+            )
+        })
+        .collect();
+    store.insert(&statements).expect("insert");
+    let buffered = || {
+        keys::ALL
+            .iter()
+            .map(|name| {
+                let cf = store.cf(name).expect("family");
+                store
+                    .db
+                    .property_int_value_cf(cf, "rocksdb.cur-size-active-mem-table")
+                    .expect("property")
+                    .unwrap_or(0)
+            })
+            .sum::<u64>()
+    };
+    let before = buffered();
+    store.flush_write_buffers().expect("flush");
+    let after = buffered();
+    assert!(after < before / 4, "{before} bytes buffered, {after} after");
+    let count = store.counts().statements;
+    assert_eq!(count, 250, "the latest report about each address");
+    drop(store);
+    let reopened = Store::open(dir.path()).expect("reopen");
+    assert_eq!(reopened.counts().statements, count);
+}
+
+#[test]
 fn a_second_process_cannot_open_the_same_store() {
     let (dir, _store) = open();
     assert!(matches!(Store::open(dir.path()), Err(Error::Rocks(_))));
