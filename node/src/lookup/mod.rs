@@ -297,9 +297,10 @@ mod tests {
         node.stop().await;
     }
 
-    /// An answer is given again for [`REUSE_SECS`] (its explanation's ages
-    /// stay those of the second it was given at), and scored afresh after
-    /// them, after any write, and under a new trust map.
+    /// An answer about a sender asked about before is given again for
+    /// [`REUSE_SECS`] (its explanation's ages stay those of the second it
+    /// was given at), and scored afresh after them, after any write, and
+    /// under a new trust map.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn an_answer_is_reused_for_seconds_until_a_write_or_a_new_trust_map() {
         let node = TestNode::start(|config| config.p2p.enabled = false).await;
@@ -311,6 +312,7 @@ mod tests {
         let subject = "203.0.113.9".parse().expect("ip");
         let age = |now| reputations.lookup(&subject, now).explanation[0].age_secs;
         let now = unix_now();
+        assert_eq!(age(now - 1) + 1, age(now), "asked about once: not kept");
         let first = age(now);
         assert_eq!(age(now + REUSE_SECS), first, "reused");
         let quick = reputations.quick(&subject, now + 1).expect("quick");
