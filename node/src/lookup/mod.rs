@@ -70,9 +70,9 @@ impl Reputations {
 
     /// Scores one subject at time `now` when that weighs at most
     /// [`QUICK_STATEMENTS`] statements (a sender nobody spoke of, one
-    /// with a few statements, one in a /24 already weighed, or one asked
-    /// about in the last seconds): an answer fit for an async task; `None`
-    /// otherwise.
+    /// with a few statements, one in a /24 already weighed, or one whose
+    /// answer is kept from the last seconds): an answer fit for an async
+    /// task; `None` otherwise.
     pub fn quick(&self, subject: &Subject, now: u64) -> Option<Reputation> {
         let trust = self.trust.snapshot();
         let reputation = {

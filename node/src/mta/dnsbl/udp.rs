@@ -43,7 +43,7 @@ use super::{MAX_UDP_PAYLOAD, Zones};
 /// and gets FORMERR (a DNS list query is under 300 bytes).
 const MAX_QUERY_BYTES: usize = 4096;
 
-/// Most tasks receiving on the socket, whatever the core count.
+/// Most threads receiving on the socket, whatever the core count.
 const MAX_WORKERS: usize = 16;
 
 /// How long a worker waits for a datagram before it checks whether to
