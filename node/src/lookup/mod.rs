@@ -114,23 +114,9 @@ impl Reputations {
         self.recent.get(subject, trust, mirror.generation(), now)
     }
 
-    /// Scores `subject` from `mirror`, and keeps the answer for the next
-    /// seconds.
+    /// Scores `subject` from `mirror` under `trust`, and keeps the answer
+    /// for the next seconds.
     fn scored(
-        &self,
-        mirror: &MirrorView,
-        trust: &Arc<TrustMap>,
-        subject: &Subject,
-        now: u64,
-    ) -> Reputation {
-        let reputation = self.score(mirror, trust, subject, now);
-        self.recent
-            .keep(trust, mirror.generation(), now, &reputation);
-        reputation
-    }
-
-    /// Scores `subject` from `mirror` under `trust`.
-    fn score(
         &self,
         mirror: &MirrorView,
         trust: &Arc<TrustMap>,
@@ -155,7 +141,10 @@ impl Reputations {
             co_reports: Some(mirror),
             ..SubjectEvidence::default()
         };
-        reputation(subject, &evidence, trust, now, config)
+        let reputation = reputation(subject, &evidence, trust, now, config);
+        self.recent
+            .keep(trust, mirror.generation(), now, &reputation);
+        reputation
     }
 
     /// Names the authors in `reputation`'s explanation, and counts it.
