@@ -2,9 +2,13 @@
 //! store holds about a subject and score it with the current trust map.
 //! Every front-end (the HTTP API, and the mail-server front-ends) asks here.
 
+#[cfg(test)]
+mod kept_tests;
 mod recent;
+mod standing;
 
 use std::collections::HashMap;
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use vouch_protocol::Subject;
@@ -14,6 +18,7 @@ use crate::names::NameBook;
 use crate::store::{MirrorView, Store};
 use crate::trust::{Reputation, Said, SubjectEvidence, TrustEngine, TrustMap, reputation};
 use recent::RecentAnswers;
+pub use standing::Standing;
 
 /// Most distinct relaying hosts checked for a forwarder endorsement in one
 /// lookup.
@@ -31,6 +36,9 @@ pub struct Reputations {
     metrics: Metrics,
     names: Arc<NameBook>,
     recent: Arc<RecentAnswers>,
+    /// Where a subject nothing bears on stands: what scoring no evidence
+    /// gives, whatever the subject, the trust map or the time.
+    unheard_of: Standing,
 }
 
 impl Reputations {
@@ -42,12 +50,20 @@ impl Reputations {
         metrics: Metrics,
         names: Arc<NameBook>,
     ) -> Self {
+        let unheard_of = Standing::of(&reputation(
+            &Subject::Ip(Ipv4Addr::UNSPECIFIED.into()),
+            &SubjectEvidence::default(),
+            &TrustMap::default(),
+            0,
+            trust.config(),
+        ));
         Reputations {
             store,
             trust,
             metrics,
             names,
             recent: Arc::default(),
+            unheard_of,
         }
     }
 
@@ -88,6 +104,31 @@ impl Reputations {
             }
         };
         Some(self.finish(reputation))
+    }
+
+    /// Where `subject` stands at `now` (all a DNS list's A record
+    /// carries), when that is quick (see [`Reputations::quick`]); `None`
+    /// otherwise. An address scored in the last seconds is not scored
+    /// again, even when asked about for the first time since.
+    pub fn standing(&self, subject: &Subject, now: u64) -> Option<Standing> {
+        let trust = self.trust.snapshot();
+        let standing = {
+            let mirror = self.store.mirror();
+            if mirror.is_unheard_of(subject) {
+                self.unheard_of
+            } else if let Some(standing) =
+                self.recent
+                    .standing(subject, &trust, mirror.generation(), now)
+            {
+                standing
+            } else if mirror.weighs(subject, &trust, now, QUICK_STATEMENTS + 1) > QUICK_STATEMENTS {
+                return None;
+            } else {
+                Standing::of(&self.scored(&mirror, &trust, subject, now))
+            }
+        };
+        self.metrics.lookup(standing.verdict.as_str());
+        Some(standing)
     }
 
     /// The answer about `subject` without weighing a statement: a sender

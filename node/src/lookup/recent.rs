@@ -1,22 +1,30 @@
 //! Answers given in the last seconds, reused while nothing they rest on
 //! has changed: a sender asked about again (a spam run opens connection
 //! after connection, and postscreen and smtpd each ask) is answered
-//! without weighing its statements again. Most senders are asked about
-//! once, so an answer is kept only for a sender asked about before:
+//! without weighing its statements again.
+//!
+//! Two kinds are kept. Where an address stands (see [`Standing`], a few
+//! bytes: all a DNS list's A record carries) is kept for every address
+//! scored. A whole answer, with its explanation, is kept only for a
+//! sender asked about before: most senders are asked about once, and
 //! copying every answer would cost more than the few it saves.
 //!
 //! An answer rests on the statements held, the trust map and the time. It
 //! is reused only while the store has landed no write since it was given
 //! (any write: one about another sender can still bear on it, through a
 //! witness's other reports or a forwarder's endorsement) and the trust
-//! map is the same, and for at most [`REUSE_SECS`] seconds, which is all
-//! the decay and expiry it may miss.
+//! map is the same, and for at most [`REUSE_SECS`] seconds
+//! ([`STANDING_SECS`] for a standing), which is all the decay and expiry
+//! it may miss.
 
-use std::hash::BuildHasher;
+use std::borrow::Borrow;
+use std::hash::{BuildHasher, Hash};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use vouch_protocol::Subject;
 
+use super::Standing;
 use crate::trust::{Reputation, TrustMap};
 
 /// A hash map with a fast hasher seeded per process (the subjects in it
@@ -26,13 +34,23 @@ type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState
 /// A set of subjects' hashes (the same hasher's).
 type HashSet = std::collections::HashSet<u64, foldhash::fast::RandomState>;
 
-/// Longest an answer is reused, in seconds (answers are computed to the
-/// second, so an answer given at second `t` serves `t` to `t + 2`).
+/// Longest a whole answer is reused, in seconds (answers are computed to
+/// the second, so an answer given at second `t` serves `t` to `t + 2`;
+/// the ages in its explanation stay those of second `t`).
 pub const REUSE_SECS: u64 = 2;
 
-/// Most answers kept (each a few hundred bytes); past it, a new answer is
-/// kept only once the oldest are too old to serve, which are then dropped.
+/// Most whole answers kept (each a few hundred bytes).
 pub const MAX_RECENT: usize = 8192;
+
+/// Longest a standing is reused, in seconds. Time alone moves a verdict
+/// by decay (a half-life of hours), expiry and the fast clock's fading
+/// (minutes), and a DNS list's resolvers keep its answer for minutes
+/// (`dnsbl.ttl_secs`): ten seconds more is within what the answer
+/// already promises.
+pub const STANDING_SECS: u64 = 10;
+
+/// Most standings kept (a few tens of bytes each).
+pub const MAX_STANDINGS: usize = 65_536;
 
 /// Most senders remembered as asked about (8 bytes each); past it, all
 /// are forgotten.
@@ -51,18 +69,108 @@ struct Kept {
     generation: u64,
     /// The trust map they were scored under.
     trust: Option<Arc<TrustMap>>,
-    /// Each answer and the second it was given at.
-    answers: HashMap<Subject, (u64, Reputation)>,
-    /// The subjects (hashed) answered without being kept, whatever the
-    /// write or trust map since.
+    /// Whole answers.
+    answers: Aged<Subject, Reputation, MAX_RECENT, REUSE_SECS>,
+    /// Where addresses stand.
+    standings: Aged<IpAddr, Standing, MAX_STANDINGS, STANDING_SECS>,
+    /// The subjects (hashed) answered without their whole answer being
+    /// kept, whatever the write or trust map since.
     asked: HashSet,
-    /// The second the oldest kept answer was given at.
-    oldest: u64,
 }
 
 impl Kept {
     fn rests_on(&self, trust: &Arc<TrustMap>, generation: u64) -> bool {
         self.generation == generation && self.trust.as_ref().is_some_and(|t| Arc::ptr_eq(t, trust))
+    }
+
+    /// Whether an answer given under `trust` at `generation` may be kept:
+    /// the answers given before a later write or under another trust map
+    /// are dropped for it; one given under an older view is already stale.
+    fn admits(&mut self, trust: &Arc<TrustMap>, generation: u64) -> bool {
+        if self.rests_on(trust, generation) {
+            return true;
+        }
+        if generation < self.generation {
+            return false;
+        }
+        self.answers.clear();
+        self.standings.clear();
+        self.generation = generation;
+        self.trust = Some(Arc::clone(trust));
+        true
+    }
+
+    /// Notes that `subject` was asked about; whether it had been before.
+    fn asked_before(&mut self, subject: &Subject) -> bool {
+        let hash = self.asked.hasher().hash_one(subject);
+        if self.asked.contains(&hash) {
+            return true;
+        }
+        if self.asked.len() >= MAX_ASKED {
+            self.asked.clear();
+        }
+        self.asked.insert(hash);
+        false
+    }
+}
+
+/// Values, each with the second it was given at, served for `SECS`
+/// seconds; at most `MOST` of them. A full set takes a new value only
+/// once its oldest are too old to serve, which are then dropped (one
+/// sweep for many, rather than a search for the oldest each time).
+struct Aged<K, V, const MOST: usize, const SECS: u64> {
+    given: HashMap<K, (u64, V)>,
+    /// The second the oldest value was given at.
+    oldest: u64,
+}
+
+impl<K, V, const MOST: usize, const SECS: u64> Default for Aged<K, V, MOST, SECS> {
+    fn default() -> Self {
+        Aged {
+            given: HashMap::default(),
+            oldest: 0,
+        }
+    }
+}
+
+impl<K: Hash + Eq, V, const MOST: usize, const SECS: u64> Aged<K, V, MOST, SECS> {
+    /// The value kept for `key`, when it still serves at `now`.
+    fn get<Q: Hash + Eq + ?Sized>(&self, key: &Q, now: u64) -> Option<&V>
+    where
+        K: Borrow<Q>,
+    {
+        let (at, value) = self.given.get(key)?;
+        (*at <= now && now - *at <= SECS).then_some(value)
+    }
+
+    /// Keeps `value` for `key`, given at `now`, unless the set is full of
+    /// values that still serve.
+    fn insert(&mut self, key: K, now: u64, value: V) {
+        if self.given.len() >= MOST && !self.given.contains_key(&key) {
+            if now.saturating_sub(self.oldest) <= SECS {
+                return;
+            }
+            self.given
+                .retain(|_, (at, _)| at.saturating_add(SECS) >= now);
+            self.oldest = self.given.values().map(|(at, _)| *at).min().unwrap_or(now);
+            if self.given.len() >= MOST {
+                return;
+            }
+        }
+        self.oldest = if self.given.is_empty() {
+            now
+        } else {
+            self.oldest.min(now)
+        };
+        self.given.insert(key, (now, value));
+    }
+
+    fn clear(&mut self) {
+        self.given.clear();
+    }
+
+    fn len(&self) -> usize {
+        self.given.len()
     }
 }
 
@@ -80,57 +188,45 @@ impl RecentAnswers {
         if !kept.rests_on(trust, generation) {
             return None;
         }
-        let (at, answer) = kept.answers.get(subject)?;
-        (*at <= now && now - *at <= REUSE_SECS).then(|| answer.clone())
+        kept.answers.get(subject, now).cloned()
+    }
+
+    /// Where `subject` stood in an answer given under `trust` at store
+    /// generation `generation`: for an address, at most [`STANDING_SECS`]
+    /// before `now`; for anything else, in a whole answer still kept.
+    pub fn standing(
+        &self,
+        subject: &Subject,
+        trust: &Arc<TrustMap>,
+        generation: u64,
+        now: u64,
+    ) -> Option<Standing> {
+        let kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        if !kept.rests_on(trust, generation) {
+            return None;
+        }
+        match subject {
+            Subject::Ip(address) => kept.standings.get(address, now).copied(),
+            _ => kept.answers.get(subject, now).map(Standing::of),
+        }
     }
 
     /// Keeps `answer`, given at `now` under `trust` at store generation
-    /// `generation`, when its subject was asked about before (otherwise
-    /// notes that it now was); the answers given before a later write or
-    /// another trust map are dropped.
+    /// `generation`: where its subject stands, for an address, and the
+    /// whole answer when its subject was asked about before (otherwise
+    /// notes that it now was).
     pub fn keep(&self, trust: &Arc<TrustMap>, generation: u64, now: u64, answer: &Reputation) {
         let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
-        let hash = kept.answers.hasher().hash_one(&answer.subject);
-        if !kept.asked.contains(&hash) {
-            if kept.asked.len() >= MAX_ASKED {
-                kept.asked.clear();
-            }
-            kept.asked.insert(hash);
+        if !kept.admits(trust, generation) {
             return;
         }
-        if !kept.rests_on(trust, generation) {
-            if generation < kept.generation {
-                // Given under a view older than what is kept: already stale.
-                return;
-            }
-            kept.answers.clear();
-            kept.generation = generation;
-            kept.trust = Some(Arc::clone(trust));
+        if let Subject::Ip(address) = answer.subject {
+            kept.standings.insert(address, now, Standing::of(answer));
         }
-        if kept.answers.len() >= MAX_RECENT && !kept.answers.contains_key(&answer.subject) {
-            if now.saturating_sub(kept.oldest) <= REUSE_SECS {
-                // Every kept answer may still serve: this one waits.
-                return;
-            }
+        if kept.asked_before(&answer.subject) {
             kept.answers
-                .retain(|_, (at, _)| at.saturating_add(REUSE_SECS) >= now);
-            kept.oldest = kept
-                .answers
-                .values()
-                .map(|(at, _)| *at)
-                .min()
-                .unwrap_or(now);
-            if kept.answers.len() >= MAX_RECENT {
-                return;
-            }
+                .insert(answer.subject.clone(), now, answer.clone());
         }
-        kept.oldest = if kept.answers.is_empty() {
-            now
-        } else {
-            kept.oldest.min(now)
-        };
-        kept.answers
-            .insert(answer.subject.clone(), (now, answer.clone()));
     }
 }
 
@@ -140,6 +236,7 @@ impl std::fmt::Debug for RecentAnswers {
         f.debug_struct("RecentAnswers")
             .field("generation", &kept.generation)
             .field("answers", &kept.answers.len())
+            .field("standings", &kept.standings.len())
             .field("asked", &kept.asked.len())
             .finish()
     }

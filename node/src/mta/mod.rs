@@ -22,7 +22,7 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{Semaphore, watch};
 use vouch_protocol::Subject;
 
-use crate::lookup::Reputations;
+use crate::lookup::{Reputations, Standing};
 use crate::metrics::Metrics;
 use crate::store;
 use crate::trust::Reputation;
@@ -42,6 +42,13 @@ pub trait Lookup: Send + Sync + 'static {
     fn quick(&self, _subject: &Subject, _now: u64) -> Option<Reputation> {
         None
     }
+
+    /// Where `subject` stands at `now`, if that is quick (the DNS lists'
+    /// A records need no more).
+    fn standing(&self, subject: &Subject, now: u64) -> Option<Standing> {
+        self.quick(subject, now)
+            .map(|reputation| Standing::of(&reputation))
+    }
 }
 
 impl Lookup for Reputations {
@@ -51,6 +58,10 @@ impl Lookup for Reputations {
 
     fn quick(&self, subject: &Subject, now: u64) -> Option<Reputation> {
         Reputations::quick(self, subject, now)
+    }
+
+    fn standing(&self, subject: &Subject, now: u64) -> Option<Standing> {
+        Reputations::standing(self, subject, now)
     }
 }
 
@@ -112,6 +123,12 @@ impl Lookups {
     /// Looks up `subject` now if that is quick (see [`Lookup::quick`]).
     pub fn quick(&self, subject: &Subject) -> Option<Reputation> {
         self.lookup.quick(subject, crate::clock::unix_now())
+    }
+
+    /// Where `subject` stands now, if that is quick (see
+    /// [`Lookup::standing`]).
+    pub fn standing(&self, subject: &Subject) -> Option<Standing> {
+        self.lookup.standing(subject, crate::clock::unix_now())
     }
 
     /// Looks up `subjects`: on the caller's task when every answer is

@@ -3,50 +3,36 @@
 
 use vouch_protocol::{EndorseCategory, ReportCategory};
 
-use crate::trust::{Category, Contribution, Reputation, Signal, Verdict};
+use crate::lookup::Standing;
+use crate::trust::Verdict;
 
-/// The block list's code for `reputation`, or `None` when not listed.
-pub fn block_code(reputation: &Reputation, list_suspect: bool) -> Option<u8> {
-    let category = top_exact(reputation, |c| match c {
-        Category::Report { category, .. } => Some(match category {
-            ReportCategory::Spam => 0,
-            ReportCategory::Phishing => 1,
-            ReportCategory::Malware => 2,
-            ReportCategory::Backscatter => 3,
-        }),
-        _ => None,
+/// The block list's code for a subject standing as `standing`, or `None`
+/// when not listed.
+pub fn block_code(standing: Standing, list_suspect: bool) -> Option<u8> {
+    let category = standing.report.map(|category| match category {
+        ReportCategory::Spam => 0,
+        ReportCategory::Phishing => 1,
+        ReportCategory::Malware => 2,
+        ReportCategory::Backscatter => 3,
     });
-    match reputation.verdict {
+    match standing.verdict {
         Verdict::Block => Some(2 + category.unwrap_or(0)),
         Verdict::Suspect if list_suspect => Some(category.map_or(20, |c| 10 + c)),
         _ => None,
     }
 }
 
-/// The allow list's code for `reputation`, or `None` when not listed.
-pub fn allow_code(reputation: &Reputation) -> Option<u8> {
-    if reputation.verdict != Verdict::Allow {
+/// The allow list's code for a subject standing as `standing`, or `None`
+/// when not listed.
+pub fn allow_code(standing: Standing) -> Option<u8> {
+    if standing.verdict != Verdict::Allow {
         return None;
     }
-    let endorsed = top_exact(reputation, |c| match c {
-        Category::Endorse(category) => Some(*category),
-        _ => None,
-    });
-    Some(match endorsed {
+    Some(match standing.endorsement {
         Some(EndorseCategory::Operator) => 3,
         Some(EndorseCategory::Forwarder) => 4,
         Some(EndorseCategory::LegitimateSender) | None => 2,
     })
-}
-
-/// What `pick` finds in the weightiest contribution about the subject
-/// itself that it finds anything in.
-fn top_exact<T>(reputation: &Reputation, pick: impl Fn(&Category) -> Option<T>) -> Option<T> {
-    reputation
-        .explanation
-        .iter()
-        .filter(|c: &&Contribution| c.signal == Signal::Exact)
-        .find_map(|c| pick(&c.category))
 }
 
 #[cfg(test)]

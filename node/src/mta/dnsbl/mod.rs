@@ -42,6 +42,7 @@ use plain::{MAX_ANSWER_RECORD, PlainQuery};
 
 use super::reason::printable;
 use super::{BindError, Lookups, reason};
+use crate::lookup::Standing;
 use crate::metrics::Metrics;
 use crate::trust::Reputation;
 pub use config::DnsblConfig;
@@ -260,10 +261,7 @@ impl Zones {
     /// How `reputation` is listed in `zone`, with its TXT reason when
     /// `with_text`.
     fn listed(&self, zone: Zone, reputation: &Reputation, with_text: bool) -> Option<Listing> {
-        let code = match zone {
-            Zone::Block => block_code(reputation, self.config.list_suspect),
-            Zone::Allow => allow_code(reputation),
-        }?;
+        let code = self.code(zone, Standing::of(reputation))?;
         // One TXT string holds at most 255 bytes.
         let text = with_text.then(|| {
             printable(
@@ -277,6 +275,15 @@ impl Zones {
             )
         });
         Some(Listing { code, text })
+    }
+
+    /// The code a subject standing as `standing` is listed with in
+    /// `zone`, if it is listed.
+    fn code(&self, zone: Zone, standing: Standing) -> Option<u8> {
+        match zone {
+            Zone::Block => block_code(standing, self.config.list_suspect),
+            Zone::Allow => allow_code(standing),
+        }
     }
 
     /// What a plain query asks about, and its zone's SOA record; `None`
@@ -336,9 +343,14 @@ impl Zones {
         let (zone, target, soa) = self.plain_target(&labels, query)?;
         let _span = plain_span(&labels, peer).entered();
         let listed = match target {
-            Target::Subject(subject) => {
+            Target::Subject(subject) if query.asks_text() => {
                 let reputation = self.lookups.quick(&subject)?;
-                self.listed(zone, &reputation, query.asks_text())
+                self.listed(zone, &reputation, true)
+            }
+            Target::Subject(subject) => {
+                let standing = self.lookups.standing(&subject)?;
+                self.code(zone, standing)
+                    .map(|code| Listing { code, text: None })
             }
             Target::TestListed => Some(Listing::test_point()),
             Target::TestUnlisted | Target::Apex => None,

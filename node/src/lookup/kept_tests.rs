@@ -1,0 +1,161 @@
+//! Kept answers against fresh ones: on random stores, after any mix of
+//! reports, endorsements (of senders and of forwarders), retractions and
+//! sweeps, an answer given again from what was kept — whole, or where its
+//! subject stands — equals the answer scored afresh at the same second,
+//! and no kept answer outlives its seconds.
+
+use std::sync::Arc;
+
+use proptest::prelude::*;
+use vouch_protocol::{
+    Claim, EndorseCategory, Evidence, Keypair, Kind, ReportCategory, Statement, StatementId,
+    Subject, VERSION, encode_signed,
+};
+
+use super::recent::STANDING_SECS;
+use super::{Reputations, Standing};
+use crate::metrics::Metrics;
+use crate::names::NameBook;
+use crate::store::{SWEEP_BATCH, Store, Verified};
+use crate::trust::{Config, TrustEngine};
+
+const NOW: u64 = 1_800_000_000;
+/// Addresses in one /24, one elsewhere, a domain; statements name them.
+const SUBJECTS: [&str; 6] = [
+    "192.0.2.1",
+    "192.0.2.2",
+    "192.0.2.3",
+    "198.51.100.1",
+    "192.0.2.0/24",
+    "example.org",
+];
+/// Asked about, never the subject of a statement (one in the /24).
+const ASKED: [&str; 2] = ["192.0.2.77", "203.0.113.7"];
+const AUTHORS: u8 = 4;
+
+#[derive(Debug, Clone)]
+enum Step {
+    /// A statement by `author` about `SUBJECTS[subject]`, made `age`
+    /// seconds before the clock.
+    Say {
+        author: u8,
+        subject: usize,
+        claim: u8,
+        age: u64,
+        ttl: u64,
+    },
+    /// Sweep what expired by the clock.
+    Sweep,
+    /// The clock moves on `later` seconds; subject `n` (of the subjects,
+    /// then the unheard-of) is asked about twice, its whole answer and
+    /// where it stands.
+    Ask { n: usize, later: u64 },
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        4 => (0..AUTHORS, 0..SUBJECTS.len(), 0u8..6, 0u64..3_600, 60u64..7_200)
+            .prop_map(|(author, subject, claim, age, ttl)| Step::Say { author, subject, claim, age, ttl }),
+        1 => Just(Step::Sweep),
+        6 => (0..SUBJECTS.len() + ASKED.len(), prop_oneof![Just(0u64), STANDING_SECS + 1..4_000])
+            .prop_map(|(n, later)| Step::Ask { n, later }),
+    ]
+}
+
+fn author(n: u8) -> Keypair {
+    Keypair::from_secret_bytes([n + 1; 32])
+}
+
+fn claim(kind: u8) -> Claim {
+    let report = |relay_chain| Claim::Report {
+        category: ReportCategory::Phishing,
+        count: 1,
+        evidence: Evidence {
+            message_hashes: Vec::new(),
+            relay_chain,
+        },
+    };
+    match kind {
+        0 => report(Vec::new()),
+        // Relayed from 198.51.100.1 (the relaying host is the subject).
+        1 => report(vec!["198.51.100.1".parse().expect("ip")]),
+        2 => Claim::Endorse {
+            category: EndorseCategory::LegitimateSender,
+        },
+        3 => Claim::Endorse {
+            category: EndorseCategory::Forwarder,
+        },
+        4 => Claim::Retract { kind: Kind::Report },
+        _ => Claim::Retract {
+            kind: Kind::Endorse,
+        },
+    }
+}
+
+fn say(store: &Store, author: u8, subject: &str, claim: Claim, created_at: u64, ttl: u64) {
+    let statement = self::author(author).sign(Statement {
+        version: VERSION,
+        subject: subject.parse().expect("subject"),
+        created_at,
+        expires_at: created_at + ttl,
+        claim,
+    });
+    let bytes = encode_signed(&statement).expect("encodes");
+    let verified = Verified {
+        id: StatementId::of_bytes(&bytes),
+        bytes,
+        statement,
+    };
+    store.insert(&[verified]).expect("insert");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn kept_answers_equal_fresh_ones(steps in proptest::collection::vec(step(), 1..60)) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(Store::open(dir.path()).expect("open"));
+        let me = Keypair::from_secret_bytes([99; 32]);
+        let engine = Arc::new(TrustEngine::new(me.public(), Config::default()));
+        for n in 0..AUTHORS {
+            engine.apply(&me.sign(Statement {
+                version: VERSION,
+                subject: Subject::Node(author(n).public()),
+                created_at: NOW,
+                expires_at: NOW + 30 * 86_400,
+                claim: Claim::Trust { weight: 100 },
+            }));
+        }
+        engine.recompute_if_dirty();
+        let names = Arc::new(NameBook::default());
+        let reputations = |store: &Arc<Store>| {
+            Reputations::new(store.clone(), engine.clone(), Metrics::default(), names.clone())
+        };
+        let kept = reputations(&store);
+        let mut clock = NOW;
+        for step in &steps {
+            match step {
+                Step::Say { author, subject, claim: kind, age, ttl } => {
+                    say(&store, *author, SUBJECTS[*subject], claim(*kind), clock - age, *ttl);
+                }
+                Step::Sweep => {
+                    while store.sweep_expired(clock).expect("sweep").len() == SWEEP_BATCH {}
+                }
+                Step::Ask { n, later } => {
+                    clock += later;
+                    let text = SUBJECTS.iter().chain(&ASKED).nth(*n).expect("a subject");
+                    let subject: Subject = text.parse().expect("subject");
+                    let fresh = reputations(&store).lookup(&subject, clock);
+                    let json = |r| serde_json::to_string(&r).expect("json");
+                    for _ in 0..2 {
+                        let standing = kept.standing(&subject, clock).expect("quick");
+                        prop_assert_eq!(standing, Standing::of(&fresh), "{} {:?}", text, step);
+                        let whole = kept.lookup(&subject, clock);
+                        prop_assert_eq!(json(whole), json(fresh.clone()), "{} {:?}", text, step);
+                    }
+                }
+            }
+        }
+    }
+}
