@@ -1,11 +1,13 @@
 //! DNS over UDP, served here rather than by hickory's UDP server, which
 //! receives every datagram and sends every answer on one task and spawns a
-//! task per query. Here one thread per core shares the socket, blocking
-//! in `recvfrom` as rbldnsd does: each receives a query, answers it with
-//! the same [`Zones`] handler as TCP, and sends the answer itself, so the
-//! zones answer at the rate of the cores, as rbldnsd answers at the rate
-//! of its one. (Tokio's readiness machinery between the two system calls
-//! cost a fifth of the rate: 71k against 91k answers/s on 2 cores.) A
+//! task per query. Here a thread (or `dnsbl.udp_threads` sharing the
+//! socket) blocks in `recvfrom` as rbldnsd does: it receives a query,
+//! answers it with the same [`Zones`] handler as TCP, and sends the answer
+//! itself. (Tokio's readiness machinery between the two system calls
+//! cost a fifth of the rate: 71k against 91k answers/s on 2 cores.) One
+//! thread is the default: on two cores shared with the load generator,
+//! two threads answered at the same rate but spent 8 to 9 µs of CPU a
+//! query against one thread's 6 to 7, each waking for fewer datagrams. A
 //! query whose answer is not quick (its lookup went to the blocking pool)
 //! carries on in a runtime task of its own, so it holds no thread up; it
 //! sends its answer on the same blocking socket, which a UDP send does not
@@ -36,6 +38,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::watch;
 
 use super::captured::Captured;
+use super::config::MAX_UDP_THREADS;
 use super::plain::PlainQuery;
 use super::{MAX_UDP_PAYLOAD, Zones};
 
@@ -43,15 +46,12 @@ use super::{MAX_UDP_PAYLOAD, Zones};
 /// and gets FORMERR (a DNS list query is under 300 bytes).
 const MAX_QUERY_BYTES: usize = 4096;
 
-/// Most threads receiving on the socket, whatever the core count.
-const MAX_WORKERS: usize = 16;
-
 /// How long a worker waits for a datagram before it checks whether to
 /// stop: bounds how late the zones stop.
 const STOP_CHECK: Duration = Duration::from_millis(250);
 
-/// Answers queries on `socket` until `stop` turns true: one receiving
-/// thread per core.
+/// Answers queries on `socket` until `stop` turns true, on
+/// `dnsbl.udp_threads` receiving threads.
 pub async fn serve(zones: Arc<Zones>, socket: UdpSocket, stop: watch::Receiver<bool>) {
     let socket = match blocking(socket) {
         Ok(socket) => Arc::new(socket),
@@ -60,9 +60,7 @@ pub async fn serve(zones: Arc<Zones>, socket: UdpSocket, stop: watch::Receiver<b
             return;
         }
     };
-    let workers = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .clamp(1, MAX_WORKERS);
+    let workers = zones.config.udp_threads.clamp(1, MAX_UDP_THREADS);
     let runtime = tokio::runtime::Handle::current();
     let tasks: Vec<_> = (0..workers)
         .map(|_| {
