@@ -111,20 +111,24 @@ impl Reputations {
     /// otherwise. An address scored in the last seconds is not scored
     /// again, even when asked about for the first time since.
     pub fn standing(&self, subject: &Subject, now: u64) -> Option<Standing> {
-        let trust = self.trust.snapshot();
         let standing = {
             let mirror = self.store.mirror();
             if mirror.is_unheard_of(subject) {
                 self.unheard_of
-            } else if let Some(standing) =
-                self.recent
-                    .standing(subject, &trust, mirror.generation(), now)
-            {
-                standing
-            } else if mirror.weighs(subject, &trust, now, QUICK_STATEMENTS + 1) > QUICK_STATEMENTS {
-                return None;
             } else {
-                Standing::of(&self.scored(&mirror, &trust, subject, now))
+                let trust = self.trust.snapshot();
+                match self
+                    .recent
+                    .standing(subject, &trust, mirror.generation(), now)
+                {
+                    Some(standing) => standing,
+                    None if mirror.weighs(subject, &trust, now, QUICK_STATEMENTS + 1)
+                        > QUICK_STATEMENTS =>
+                    {
+                        return None;
+                    }
+                    None => Standing::of(&self.scored(&mirror, &trust, subject, now)),
+                }
             }
         };
         self.metrics.lookup(standing.verdict.as_str());

@@ -39,8 +39,9 @@ type HashSet = std::collections::HashSet<u64, foldhash::fast::RandomState>;
 /// the ages in its explanation stay those of second `t`).
 pub const REUSE_SECS: u64 = 2;
 
-/// Most whole answers kept (each a few hundred bytes).
-pub const MAX_RECENT: usize = 8192;
+/// Most whole answers kept in each of two generations (each a few
+/// hundred bytes).
+pub const MAX_RECENT: usize = 4096;
 
 /// Longest a standing is reused, in seconds. Time alone moves a verdict
 /// by decay (a half-life of hours), expiry and the fast clock's fading
@@ -49,8 +50,9 @@ pub const MAX_RECENT: usize = 8192;
 /// already promises.
 pub const STANDING_SECS: u64 = 10;
 
-/// Most standings kept (a few tens of bytes each).
-pub const MAX_STANDINGS: usize = 65_536;
+/// Most standings kept in each of two generations (a few tens of bytes
+/// each; seven eighths of a power of two fill a hash table to the brim).
+pub const MAX_STANDINGS: usize = 57_344;
 
 /// Most senders remembered as asked about (8 bytes each); past it, all
 /// are forgotten.
@@ -115,20 +117,22 @@ impl Kept {
 }
 
 /// Values, each with the second it was given at, served for `SECS`
-/// seconds; at most `MOST` of them. A full set takes a new value only
-/// once its oldest are too old to serve, which are then dropped (one
-/// sweep for many, rather than a search for the oldest each time).
+/// seconds, in two generations of at most `MOST`: when the young one is
+/// full it becomes the old one, and the old one is dropped. A new value
+/// is always kept, a value is dropped only after `MOST` newer ones, and
+/// neither costs more than a hash-map insert (a full set that took no
+/// more until its oldest aged out held a burst of senders asked once for
+/// seconds, while the senders asked about again went unkept).
 struct Aged<K, V, const MOST: usize, const SECS: u64> {
-    given: HashMap<K, (u64, V)>,
-    /// The second the oldest value was given at.
-    oldest: u64,
+    young: HashMap<K, (u64, V)>,
+    old: HashMap<K, (u64, V)>,
 }
 
 impl<K, V, const MOST: usize, const SECS: u64> Default for Aged<K, V, MOST, SECS> {
     fn default() -> Self {
         Aged {
-            given: HashMap::default(),
-            oldest: 0,
+            young: HashMap::default(),
+            old: HashMap::default(),
         }
     }
 }
@@ -139,38 +143,26 @@ impl<K: Hash + Eq, V, const MOST: usize, const SECS: u64> Aged<K, V, MOST, SECS>
     where
         K: Borrow<Q>,
     {
-        let (at, value) = self.given.get(key)?;
+        let (at, value) = self.young.get(key).or_else(|| self.old.get(key))?;
         (*at <= now && now - *at <= SECS).then_some(value)
     }
 
-    /// Keeps `value` for `key`, given at `now`, unless the set is full of
-    /// values that still serve.
+    /// Keeps `value` for `key`, given at `now`.
     fn insert(&mut self, key: K, now: u64, value: V) {
-        if self.given.len() >= MOST && !self.given.contains_key(&key) {
-            if now.saturating_sub(self.oldest) <= SECS {
-                return;
-            }
-            self.given
-                .retain(|_, (at, _)| at.saturating_add(SECS) >= now);
-            self.oldest = self.given.values().map(|(at, _)| *at).min().unwrap_or(now);
-            if self.given.len() >= MOST {
-                return;
-            }
+        if self.young.len() >= MOST && !self.young.contains_key(&key) {
+            std::mem::swap(&mut self.young, &mut self.old);
+            self.young.clear();
         }
-        self.oldest = if self.given.is_empty() {
-            now
-        } else {
-            self.oldest.min(now)
-        };
-        self.given.insert(key, (now, value));
+        self.young.insert(key, (now, value));
     }
 
     fn clear(&mut self) {
-        self.given.clear();
+        self.young.clear();
+        self.old.clear();
     }
 
     fn len(&self) -> usize {
-        self.given.len()
+        self.young.len() + self.old.len()
     }
 }
 
@@ -296,35 +288,35 @@ mod tests {
     }
 
     #[test]
-    fn at_most_so_many_answers_are_kept() {
+    fn at_most_two_generations_of_answers_are_kept() {
         let recent = RecentAnswers::default();
         let trust = Arc::new(TrustMap::default());
         let now = 1_000_000;
-        let subjects: Vec<Subject> = (0..MAX_RECENT + 10)
+        let subjects: Vec<Subject> = (0..3 * MAX_RECENT)
             .map(|n| Subject::Ip(std::net::Ipv4Addr::from(n as u32).into()))
             .collect();
-        let keep = |subject, now| {
+        let keep = |subject| {
             recent.keep(&trust, 1, now, &answer(subject, &trust, now));
             recent.keep(&trust, 1, now, &answer(subject, &trust, now));
         };
-        let (first, last) = subjects.split_at(MAX_RECENT);
-        for subject in first {
-            keep(subject, now);
-        }
-        keep(&last[0], now + REUSE_SECS);
-        let kept = |now| {
-            subjects
+        let kept = |range: std::ops::Range<usize>| {
+            subjects[range]
                 .iter()
                 .filter(|s| recent.get(s, &trust, 1, now).is_some())
                 .count()
         };
-        assert_eq!(kept(now), MAX_RECENT, "full while every answer serves");
-        assert!(recent.get(&last[0], &trust, 1, now + REUSE_SECS).is_none());
-
-        let later = now + REUSE_SECS + 1;
-        keep(&last[1], later);
-        assert_eq!(kept(later), 1, "the answers too old to serve dropped");
-        assert!(recent.get(&last[1], &trust, 1, later).is_some());
+        let standing = |n: usize| recent.standing(&subjects[n], &trust, 1, now);
+        for subject in &subjects[..2 * MAX_RECENT] {
+            keep(subject);
+        }
+        assert_eq!(kept(0..2 * MAX_RECENT), 2 * MAX_RECENT, "two generations");
+        keep(&subjects[2 * MAX_RECENT]);
+        assert_eq!(kept(0..MAX_RECENT), 0, "the oldest generation dropped");
+        assert_eq!(kept(MAX_RECENT..2 * MAX_RECENT + 1), MAX_RECENT + 1);
+        assert!(
+            (0..=2 * MAX_RECENT).all(|n| standing(n).is_some()),
+            "standings are kept by the tens of thousands"
+        );
     }
 
     #[test]
