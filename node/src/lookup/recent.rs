@@ -39,9 +39,10 @@ type HashSet = std::collections::HashSet<u64, foldhash::fast::RandomState>;
 /// the ages in its explanation stay those of second `t`).
 pub const REUSE_SECS: u64 = 2;
 
-/// Most whole answers kept in each of two generations (each a few
-/// hundred bytes).
-pub const MAX_RECENT: usize = 4096;
+/// Most whole answers kept in each of two generations (each one or two
+/// KB with its explanation): more senders than a small operator's mail
+/// server asks about twice within [`REUSE_SECS`].
+pub const MAX_RECENT: usize = 2048;
 
 /// Longest a standing is reused, in seconds. Time alone moves a verdict
 /// by decay (a half-life of hours), expiry and the fast clock's fading
