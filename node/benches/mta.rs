@@ -12,8 +12,10 @@
 //! The load generator runs in the same process as the node, so on a small
 //! machine both share its cores; the figures are floors, not ceilings.
 //! rbldnsd is single-threaded and answers from a static set; Vouch scores
-//! every query from memory under the trust map, so the comparison is an
-//! anchor for "how far from a static list server", not a like-for-like race.
+//! from memory under the trust map (an A record is given again for up to
+//! ten seconds from where its address stood, until a write lands or the
+//! trust map changes), so the comparison is an anchor for "how far from a
+//! static list server", not a like-for-like race.
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};

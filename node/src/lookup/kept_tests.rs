@@ -1,8 +1,9 @@
 //! Kept answers against fresh ones: on random stores, after any mix of
 //! reports, endorsements (of senders and of forwarders), retractions and
-//! sweeps, an answer given again from what was kept — whole, or where its
-//! subject stands — equals the answer scored afresh at the same second,
-//! and no kept answer outlives its seconds.
+//! sweeps, and new trust maps, an answer given again from what was kept —
+//! whole, or where its subject stands — equals the answer scored afresh
+//! at the same second, and again once the clock has moved past the
+//! seconds it may be kept.
 
 use std::sync::Arc;
 
@@ -46,6 +47,10 @@ enum Step {
     },
     /// Sweep what expired by the clock.
     Sweep,
+    /// Every subject is asked about; then I trust `author` with a new
+    /// weight (0 withdraws my vouch), which makes a new trust map unless
+    /// nothing changed; then every subject is asked about again.
+    Retrust { author: u8, weight: u8 },
     /// The clock moves on `later` seconds; subject `n` (of the subjects,
     /// then the unheard-of) is asked about twice, its whole answer and
     /// where it stands.
@@ -57,6 +62,8 @@ fn step() -> impl Strategy<Value = Step> {
         4 => (0..AUTHORS, 0..SUBJECTS.len(), 0u8..6, 0u64..3_600, 60u64..7_200)
             .prop_map(|(author, subject, claim, age, ttl)| Step::Say { author, subject, claim, age, ttl }),
         1 => Just(Step::Sweep),
+        1 => (0..AUTHORS, prop_oneof![Just(0u8), 1u8..=100])
+            .prop_map(|(author, weight)| Step::Retrust { author, weight }),
         6 => (0..SUBJECTS.len() + ASKED.len(), prop_oneof![Just(0u64), STANDING_SECS + 1..4_000])
             .prop_map(|(n, later)| Step::Ask { n, later }),
     ]
@@ -118,22 +125,40 @@ proptest! {
         let store = Arc::new(Store::open(dir.path()).expect("open"));
         let me = Keypair::from_secret_bytes([99; 32]);
         let engine = Arc::new(TrustEngine::new(me.public(), Config::default()));
-        for n in 0..AUTHORS {
+        let trust = |n: u8, weight: u8, created_at: u64| {
             engine.apply(&me.sign(Statement {
                 version: VERSION,
                 subject: Subject::Node(author(n).public()),
-                created_at: NOW,
+                created_at,
                 expires_at: NOW + 30 * 86_400,
-                claim: Claim::Trust { weight: 100 },
+                claim: Claim::Trust { weight },
             }));
+            engine.recompute_if_dirty();
+        };
+        for n in 0..AUTHORS {
+            trust(n, 100, NOW - 1);
         }
-        engine.recompute_if_dirty();
         let names = Arc::new(NameBook::default());
         let reputations = |store: &Arc<Store>| {
             Reputations::new(store.clone(), engine.clone(), Metrics::default(), names.clone())
         };
         let kept = reputations(&store);
-        let mut clock = NOW;
+        // Asks about subject `n` at `now`, twice: the kept answers must be
+        // the fresh one.
+        let ask = |n: usize, now: u64| -> Result<(), TestCaseError> {
+            let text = SUBJECTS.iter().chain(&ASKED).nth(n).expect("a subject");
+            let subject: Subject = text.parse().expect("subject");
+            let fresh = reputations(&store).lookup(&subject, now);
+            let json = |r| serde_json::to_string(&r).expect("json");
+            for _ in 0..2 {
+                let standing = kept.standing(&subject, now).expect("quick");
+                prop_assert_eq!(standing, Standing::of(&fresh), "{}", text);
+                let whole = kept.lookup(&subject, now);
+                prop_assert_eq!(json(whole), json(fresh.clone()), "{}", text);
+            }
+            Ok(())
+        };
+        let (mut clock, mut vouched_at) = (NOW, NOW);
         for step in &steps {
             match step {
                 Step::Say { author, subject, claim: kind, age, ttl } => {
@@ -142,18 +167,20 @@ proptest! {
                 Step::Sweep => {
                     while store.sweep_expired(clock).expect("sweep").len() == SWEEP_BATCH {}
                 }
+                Step::Retrust { author, weight } => {
+                    // Everything asked about under the old map, then again.
+                    for n in 0..SUBJECTS.len() {
+                        ask(n, clock)?;
+                    }
+                    trust(*author, *weight, vouched_at);
+                    vouched_at += 1;
+                    for n in 0..SUBJECTS.len() {
+                        ask(n, clock)?;
+                    }
+                }
                 Step::Ask { n, later } => {
                     clock += later;
-                    let text = SUBJECTS.iter().chain(&ASKED).nth(*n).expect("a subject");
-                    let subject: Subject = text.parse().expect("subject");
-                    let fresh = reputations(&store).lookup(&subject, clock);
-                    let json = |r| serde_json::to_string(&r).expect("json");
-                    for _ in 0..2 {
-                        let standing = kept.standing(&subject, clock).expect("quick");
-                        prop_assert_eq!(standing, Standing::of(&fresh), "{} {:?}", text, step);
-                        let whole = kept.lookup(&subject, clock);
-                        prop_assert_eq!(json(whole), json(fresh.clone()), "{} {:?}", text, step);
-                    }
+                    ask(*n, clock)?;
                 }
             }
         }

@@ -16,7 +16,9 @@ use vouch_protocol::Subject;
 use crate::metrics::Metrics;
 use crate::names::NameBook;
 use crate::store::{MirrorView, Store};
-use crate::trust::{Reputation, Said, SubjectEvidence, TrustEngine, TrustMap, reputation};
+use crate::trust::{
+    Reputation, Said, SubjectEvidence, TrustEngine, TrustMap, is_endorsed_forwarder, reputation,
+};
 use recent::RecentAnswers;
 pub use standing::Standing;
 
@@ -173,7 +175,7 @@ impl Reputations {
         let (neighbourhood, relayed) = match subject {
             Subject::Ip(_) => (
                 mirror.neighbourhood(subject, trust, now, config),
-                self.relayed_through_forwarders(mirror, subject, now),
+                self.relayed_through_forwarders(mirror, trust, subject, now),
             ),
             _ => (None, Vec::new()),
         };
@@ -207,6 +209,7 @@ impl Reputations {
     fn relayed_through_forwarders(
         &self,
         mirror: &MirrorView,
+        trust: &TrustMap,
         origin: &Subject,
         now: u64,
     ) -> Vec<Said> {
@@ -219,7 +222,7 @@ impl Reputations {
                 None if forwarders.len() >= MAX_FORWARDERS_PER_LOOKUP => continue,
                 None => {
                     let about = mirror.about(&report.subject);
-                    let endorsed = self.trust.is_endorsed_forwarder(&about, now);
+                    let endorsed = is_endorsed_forwarder(&about, trust, now, self.trust.config());
                     forwarders.insert(report.subject.clone(), endorsed);
                     endorsed
                 }

@@ -47,8 +47,9 @@ pub const MAX_RECENT: usize = 2048;
 /// Longest a standing is reused, in seconds. Time alone moves a verdict
 /// by decay (a half-life of hours), expiry and the fast clock's fading
 /// (minutes), and a DNS list's resolvers keep its answer for minutes
-/// (`dnsbl.ttl_secs`): ten seconds more is within what the answer
-/// already promises.
+/// (`dnsbl.ttl_secs`, 300 by default): ten seconds more is within what
+/// the answer already promises. (A zone configured with a shorter TTL
+/// still has its A records given again for up to ten seconds.)
 pub const STANDING_SECS: u64 = 10;
 
 /// Most standings kept in each of two generations (a few tens of bytes
@@ -121,7 +122,7 @@ impl Kept {
 /// seconds, in two generations of at most `MOST`: when the young one is
 /// full it becomes the old one, and the old one is dropped. A new value
 /// is always kept, a value is dropped only after `MOST` newer ones, and
-/// neither costs more than a hash-map insert (a full set that took no
+/// either costs a hash-map insert, amortized (a full set that took no
 /// more until its oldest aged out held a burst of senders asked once for
 /// seconds, while the senders asked about again went unkept).
 struct Aged<K, V, const MOST: usize, const SECS: u64> {
@@ -241,7 +242,7 @@ mod tests {
 
     use vouch_protocol::Subject;
 
-    use super::{MAX_ASKED, MAX_RECENT, REUSE_SECS, RecentAnswers};
+    use super::{MAX_ASKED, MAX_RECENT, REUSE_SECS, RecentAnswers, STANDING_SECS};
     use crate::trust::{Reputation, SubjectEvidence, TrustMap, reputation};
 
     fn answer(subject: &Subject, trust: &TrustMap, now: u64) -> Reputation {
@@ -279,6 +280,14 @@ mod tests {
         );
         let elsewhere: Subject = "example.org".parse().expect("domain");
         assert!(recent.get(&elsewhere, &trust, 7, now).is_none());
+
+        // Where the address stands: kept from the first answer, longer.
+        let standing = |generation, trust, now| recent.standing(&subject, trust, generation, now);
+        assert!(standing(7, &trust, now + STANDING_SECS).is_some());
+        assert!(standing(7, &trust, now + STANDING_SECS + 1).is_none());
+        assert!(standing(7, &trust, now - 1).is_none(), "given later");
+        assert!(standing(8, &trust, now).is_none(), "a write since");
+        assert!(standing(7, &other, now).is_none(), "another map");
 
         // An answer given under an older view does not replace newer ones.
         recent.keep(&trust, 8, now, &answer(&subject, &trust, now));

@@ -332,7 +332,8 @@ impl Zones {
     }
 
     /// [`Zones::answer_plain`] when its lookup is quick (see
-    /// [`Lookups::quick`]), given at once on the caller's thread; `None`
+    /// [`Lookups::quick`]; an A query reads only where its subject stands,
+    /// [`Lookups::standing`]), given at once on the caller's thread; `None`
     /// when it is not, or the query is left to hickory.
     pub(super) fn answer_plain_now(
         &self,

@@ -142,7 +142,7 @@ async fn listed_senders_answer_codes_reasons_and_configured_ttls() {
     let node = TestNode::start(|config| {
         config.dnsbl.ttl_secs = 123;
         config.dnsbl.negative_ttl_secs = 45;
-        // Threads sharing the socket answer alike.
+        // Three threads sharing the socket.
         config.dnsbl.udp_threads = 3;
     })
     .await;
