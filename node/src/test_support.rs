@@ -277,3 +277,30 @@ pub fn reputation(subject: &str, verdict: Verdict, score: f64) -> Reputation {
         explanation: Vec::new(),
     }
 }
+
+/// Stores `claim` about `subject` by `author`, made at `created_at` and
+/// living `ttl` seconds, straight into `store` (as ingest would once the
+/// statement is verified).
+pub fn store_said(
+    store: &crate::store::Store,
+    author: &Keypair,
+    subject: &str,
+    claim: Claim,
+    created_at: u64,
+    ttl: u64,
+) {
+    let statement = author.sign(Statement {
+        version: VERSION,
+        subject: subject.parse().expect("subject"),
+        created_at,
+        expires_at: created_at + ttl,
+        claim,
+    });
+    let bytes = vouch_protocol::encode_signed(&statement).expect("encodes");
+    let verified = crate::store::Verified {
+        id: vouch_protocol::StatementId::of_bytes(&bytes),
+        bytes,
+        statement,
+    };
+    store.insert(&[verified]).expect("insert");
+}

@@ -9,15 +9,15 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use vouch_protocol::{
-    Claim, EndorseCategory, Evidence, Keypair, Kind, ReportCategory, Statement, StatementId,
-    Subject, VERSION, encode_signed,
+    Claim, EndorseCategory, Evidence, Keypair, Kind, ReportCategory, Statement, Subject, VERSION,
 };
 
 use super::recent::STANDING_SECS;
 use super::{Reputations, Standing};
 use crate::metrics::Metrics;
 use crate::names::NameBook;
-use crate::store::{SWEEP_BATCH, Store, Verified};
+use crate::store::{SWEEP_BATCH, Store};
+use crate::test_support::store_said;
 use crate::trust::{Config, TrustEngine};
 
 const NOW: u64 = 1_800_000_000;
@@ -99,23 +99,6 @@ fn claim(kind: u8) -> Claim {
     }
 }
 
-fn say(store: &Store, author: u8, subject: &str, claim: Claim, created_at: u64, ttl: u64) {
-    let statement = self::author(author).sign(Statement {
-        version: VERSION,
-        subject: subject.parse().expect("subject"),
-        created_at,
-        expires_at: created_at + ttl,
-        claim,
-    });
-    let bytes = encode_signed(&statement).expect("encodes");
-    let verified = Verified {
-        id: StatementId::of_bytes(&bytes),
-        bytes,
-        statement,
-    };
-    store.insert(&[verified]).expect("insert");
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
@@ -162,7 +145,7 @@ proptest! {
         for step in &steps {
             match step {
                 Step::Say { author, subject, claim: kind, age, ttl } => {
-                    say(&store, *author, SUBJECTS[*subject], claim(*kind), clock - age, *ttl);
+                    store_said(&store, &self::author(*author), SUBJECTS[*subject], claim(*kind), clock - age, *ttl);
                 }
                 Step::Sweep => {
                     while store.sweep_expired(clock).expect("sweep").len() == SWEEP_BATCH {}

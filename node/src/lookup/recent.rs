@@ -20,7 +20,7 @@
 use std::borrow::Borrow;
 use std::hash::{BuildHasher, Hash};
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use vouch_protocol::Subject;
 
@@ -178,10 +178,7 @@ impl RecentAnswers {
         generation: u64,
         now: u64,
     ) -> Option<Reputation> {
-        let kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
-        if !kept.rests_on(trust, generation) {
-            return None;
-        }
+        let kept = self.resting_on(trust, generation)?;
         kept.answers.get(subject, now).cloned()
     }
 
@@ -195,14 +192,18 @@ impl RecentAnswers {
         generation: u64,
         now: u64,
     ) -> Option<Standing> {
-        let kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
-        if !kept.rests_on(trust, generation) {
-            return None;
-        }
+        let kept = self.resting_on(trust, generation)?;
         match subject {
             Subject::Ip(address) => kept.standings.get(address, now).copied(),
             _ => kept.answers.get(subject, now).map(Standing::of),
         }
+    }
+
+    /// What is kept, when it was given under `trust` at store generation
+    /// `generation`.
+    fn resting_on(&self, trust: &Arc<TrustMap>, generation: u64) -> Option<MutexGuard<'_, Kept>> {
+        let kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        kept.rests_on(trust, generation).then_some(kept)
     }
 
     /// Keeps `answer`, given at `now` under `trust` at store generation

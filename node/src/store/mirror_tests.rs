@@ -6,12 +6,12 @@
 
 use proptest::prelude::*;
 use vouch_protocol::{
-    Claim, EndorseCategory, Evidence, Keypair, Kind, ReportCategory, Statement, StatementId,
-    Subject, VERSION, encode_signed,
+    Claim, EndorseCategory, Evidence, Keypair, Kind, ReportCategory, Statement, Subject, VERSION,
 };
 use vouch_trust::{Config, Said, SubjectEvidence, TrustEngine};
 
 use super::*;
+use crate::test_support::store_said;
 
 const NOW: u64 = 1_800_000_000;
 const SUBJECTS: [&str; 7] = [
@@ -98,21 +98,15 @@ fn apply(store: &Store, op: &Op) {
             age,
             ttl,
         } => {
-            let created_at = NOW - age;
-            let statement = self::author(*author).sign(Statement {
-                version: VERSION,
-                subject: SUBJECTS[*subject].parse().expect("subject"),
-                created_at,
-                expires_at: created_at + ttl,
-                claim: claim(*kind, *relay_origin),
-            });
-            let bytes = encode_signed(&statement).expect("encodes");
-            let verified = Verified {
-                id: StatementId::of_bytes(&bytes),
-                bytes,
-                statement,
-            };
-            store.insert(&[verified]).expect("insert");
+            let claim = claim(*kind, *relay_origin);
+            store_said(
+                store,
+                &self::author(*author),
+                SUBJECTS[*subject],
+                claim,
+                NOW - age,
+                *ttl,
+            );
         }
         Op::Sweep { at } => {
             while store.sweep_expired(NOW + at).expect("sweep").len() == SWEEP_BATCH {}
@@ -260,23 +254,6 @@ fn step() -> impl Strategy<Value = Step> {
     ]
 }
 
-fn say(store: &Store, author: u8, subject: &str, claim: Claim, created_at: u64, ttl: u64) {
-    let statement = self::author(author).sign(Statement {
-        version: VERSION,
-        subject: subject.parse().expect("subject"),
-        created_at,
-        expires_at: created_at + ttl,
-        claim,
-    });
-    let bytes = encode_signed(&statement).expect("encodes");
-    let verified = Verified {
-        id: StatementId::of_bytes(&bytes),
-        bytes,
-        statement,
-    };
-    store.insert(&[verified]).expect("insert");
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
@@ -307,7 +284,7 @@ proptest! {
         };
         // Enough reported neighbours for the block to be kept weighed.
         for member in 100..140u64 {
-            say(&store, (member % 3) as u8, &format!("192.0.2.{member}"), report(), NOW - member * 60, 2 * 86_400);
+            store_said(&store, &author((member % 3) as u8), &format!("192.0.2.{member}"), report(), NOW - member * 60, 2 * 86_400);
         }
         let mut clock = NOW;
         for step in &steps {
@@ -318,7 +295,7 @@ proptest! {
                     } else {
                         report()
                     };
-                    say(&store, *author, &format!("192.0.2.{member}"), claim, clock - age, *ttl);
+                    store_said(&store, &self::author(*author), &format!("192.0.2.{member}"), claim, clock - age, *ttl);
                 }
                 Step::Sweep => {
                     while store.sweep_expired(clock).expect("sweep").len() == SWEEP_BATCH {}
