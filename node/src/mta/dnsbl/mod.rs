@@ -14,6 +14,7 @@
 mod captured;
 mod codes;
 mod config;
+mod datagrams;
 mod names;
 mod plain;
 mod tcp;
