@@ -148,6 +148,7 @@ impl Node {
             token: token.into(),
             intake: Arc::new(Intake::new(&config)),
             metrics,
+            bounds: api::Bounds::new(&config.api),
             max_batch: config.api.max_batch,
             started_at: unix_now(),
         });

@@ -53,6 +53,9 @@ pub enum Error {
     /// The store failed (a full disk, say): the operator needs to know why.
     #[error("storage error: {0}")]
     Store(#[from] store::Error),
+    /// The request took longer than `api.request_timeout_ms`.
+    #[error("the request took too long")]
+    Timeout,
     /// A blocking task panicked or was cancelled.
     #[error("internal error")]
     Internal(#[from] tokio::task::JoinError),
@@ -82,6 +85,7 @@ impl Error {
             Error::BatchTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "batch_too_large"),
             Error::Rejected(_) => (StatusCode::BAD_REQUEST, "statement_rejected"),
             Error::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            Error::Timeout => (StatusCode::REQUEST_TIMEOUT, "timeout"),
             Error::Store(_) | Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

@@ -3,8 +3,10 @@
 //! Reads are open (the listener is on loopback by default); writes sign
 //! statements with the node's key and need the bearer token.
 
+mod answer;
 mod archive;
 mod auth;
+mod bounds;
 mod error;
 mod json;
 mod message;
@@ -15,17 +17,16 @@ mod status;
 mod view;
 mod write;
 
-use std::time::Duration;
-
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::routing::{get, post};
-use tower::limit::ConcurrencyLimitLayer;
+use tower::limit::GlobalConcurrencyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 pub use archive::{MAX_EXPORT_PAGE, MAX_IMPORT_BYTES, MORE_HEADER, NEXT_HEADER};
+pub use bounds::Bounds;
 pub use error::Error;
 
 use crate::config::ApiConfig;
@@ -33,11 +34,13 @@ pub use state::{AppParts, AppState};
 
 /// Builds the router: every request bounded in size, in time
 /// (`api.request_timeout_ms`, then 408) and in number at once
-/// (`api.max_concurrent_requests`).
+/// (`api.max_concurrent_requests`): by layers, or, for a single lookup,
+/// around its slow part only ([`Bounds`]).
 pub fn router(state: AppState, config: &ApiConfig) -> Router {
     let auth = middleware::from_fn_with_state(state.clone(), auth::require_token);
+    let bounds = state.bounds.clone();
+    let lookup = Router::new().route("/v1/reputation/{*subject}", get(reputation::get_one));
     Router::new()
-        .route("/v1/reputation/{*subject}", get(reputation::get_one))
         .route("/v1/reputation", post(reputation::batch))
         .route("/v1/statements/{*subject}", get(reputation::statements))
         .route("/v1/status", get(status::status))
@@ -75,12 +78,13 @@ pub fn router(state: AppState, config: &ApiConfig) -> Router {
         .route("/v1/openapi.json", get(openapi::serve))
         .route("/metrics", get(status::metrics))
         .fallback(|| async { Error::NotFound })
-        .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            Duration::from_millis(config.request_timeout_ms),
+            bounds.timeout,
         ))
-        .layer(ConcurrencyLimitLayer::new(config.max_concurrent_requests))
+        .layer(GlobalConcurrencyLimitLayer::with_semaphore(bounds.permits))
+        .merge(lookup)
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .with_state(state)
 }
 

@@ -5,6 +5,7 @@ use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use vouch_protocol::{Kind, Subject};
 
+use super::answer::ReputationJson;
 use super::error::Error;
 use super::json::ApiJson;
 use super::state::AppState;
@@ -71,23 +72,25 @@ fn name_own_sources(state: &AppState, reputation: &mut Reputation) -> Result<(),
 pub async fn get_one(
     State(state): State<AppState>,
     Path(subject): Path<String>,
-) -> Result<Json<Reputation>, Error> {
+) -> Result<ReputationJson, Error> {
     let subject = parse_sender(&subject)?;
     let now = unix_now();
     let mut reputation = match state.reputations.quick(&subject, now) {
         Some(reputation) => reputation,
         None => {
             let reputations = state.reputations.clone();
-            tokio::task::spawn_blocking(move || reputations.lookup(&subject, now)).await?
+            let lookup = tokio::task::spawn_blocking(move || reputations.lookup(&subject, now));
+            state.bounds.within(async { Ok(lookup.await?) }).await?
         }
     };
     if shows_own_report(&state, &reputation) {
-        reputation = tokio::task::spawn_blocking(move || {
+        let bounds = state.bounds.clone();
+        let named = tokio::task::spawn_blocking(move || {
             name_own_sources(&state, &mut reputation).map(|()| reputation)
-        })
-        .await??;
+        });
+        reputation = bounds.within(async { named.await? }).await?;
     }
-    Ok(Json(reputation))
+    Ok(ReputationJson(reputation))
 }
 
 /// Body of `POST /v1/reputation`.

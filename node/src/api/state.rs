@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use vouch_protocol::Keypair;
 
+use super::bounds::Bounds;
+
 use crate::evidence::Intake;
 use crate::ingest::Ingest;
 use crate::lookup::Reputations;
@@ -55,6 +57,8 @@ pub struct AppParts {
     pub intake: Arc<Intake>,
     /// Metrics.
     pub metrics: Metrics,
+    /// Every request's bounds in time and in number at once.
+    pub bounds: Bounds,
     /// Most subjects in one batch lookup.
     pub max_batch: usize,
     /// Unix time the node started.
