@@ -245,7 +245,7 @@ impl Ingest {
     }
 
     /// Gives the memory bulk ingest took back to the system once bulk
-    /// ingest has been quiet for [`BULK_QUIET`]: the store's write buffers
+    /// ingest has been quiet for `BULK_QUIET` (two seconds): the store's write buffers
     /// are written out, then the allocator returns what is free; whether
     /// it returned any. Blocking (a flush, and the allocator walks its
     /// heaps).

@@ -15,7 +15,7 @@ impl Store {
     }
 
     /// [`Store::insert`], with statements from strangers held under the
-    /// stranger `quota` (and answered [`Outcome::OverQuota`] beyond it);
+    /// stranger `quota` (and answered `OverQuota` beyond it);
     /// `now` dates their stay.
     pub fn insert_admitted(
         &self,
@@ -282,7 +282,7 @@ impl Store {
     }
 
     /// Deletes statements that expired at or before `now`, at most
-    /// [`SWEEP_BATCH`] in one atomic write (call again while it returns that
+    /// `SWEEP_BATCH` in one atomic write (call again while it returns that
     /// many); returns them (so the trust graph can drop expired edges).
     pub fn sweep_expired(&self, now: u64) -> Result<Vec<SignedStatement>, Error> {
         let expiry = self.cf(keys::EXPIRY)?;

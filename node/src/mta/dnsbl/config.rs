@@ -37,7 +37,7 @@ pub struct DnsblConfig {
     /// listen backlog until one closes.
     pub max_tcp_connections: usize,
     /// Threads receiving, answering and sending over UDP (1 to
-    /// [`MAX_UDP_THREADS`]). One answers well over 100k queries a second;
+    /// `MAX_UDP_THREADS`, 16). One answers well over 100k queries a second;
     /// more cost more CPU per query on a box the mail server shares, each
     /// waking for fewer datagrams.
     pub udp_threads: usize,
