@@ -67,8 +67,10 @@ fn name_own_sources(state: &AppState, reputation: &mut Reputation) -> Result<(),
 /// `GET /v1/reputation/{subject}`: scored from memory on the request's
 /// own task when that is quick, otherwise on the blocking pool; only an
 /// answer showing the node's own reports reads the disk (on the blocking
-/// pool), to say where they came from.
-#[tracing::instrument(skip(state))]
+/// pool), to say where they came from. Its span is at debug level, as
+/// the mail-server front-ends' are: at info, making it cost as much as
+/// the answer.
+#[tracing::instrument(level = "debug", skip(state))]
 pub async fn get_one(
     State(state): State<AppState>,
     Path(subject): Path<String>,
