@@ -5,6 +5,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
+use vouch_trust::Verdict;
 
 /// A metric's label values, a fixed number of them: looked up without
 /// allocating on every request path.
@@ -28,7 +29,10 @@ pub struct Counters {
     registry: Registry,
     ingested: Family<Labels<1>, Counter>,
     rejected: Family<Labels<1>, Counter>,
-    lookups: Family<Labels<1>, Counter>,
+    /// Lookups by verdict, each counter found in its family once: every
+    /// lookup counts, and the family's lock and label hashing cost about
+    /// 500 instructions a lookup (2% of an HTTP lookup's own work).
+    lookups: [Counter; 4],
     policy_answers: Family<Labels<1>, Counter>,
     dns_answers: Family<Labels<2>, Counter>,
     malformed: Family<Labels<2>, Counter>,
@@ -154,7 +158,17 @@ impl Default for Counters {
             registry,
             ingested,
             rejected,
-            lookups,
+            lookups: [
+                Verdict::Allow,
+                Verdict::Neutral,
+                Verdict::Suspect,
+                Verdict::Block,
+            ]
+            .map(|verdict| {
+                lookups
+                    .get_or_create(&[("verdict", verdict.as_str())])
+                    .clone()
+            }),
             policy_answers,
             dns_answers,
             malformed,
@@ -185,8 +199,15 @@ impl Counters {
     }
 
     /// Counts one lookup by verdict.
-    pub fn lookup(&self, verdict: &'static str) {
-        self.lookups.get_or_create(&[("verdict", verdict)]).inc();
+    pub fn lookup(&self, verdict: Verdict) {
+        let [allow, neutral, suspect, block] = &self.lookups;
+        match verdict {
+            Verdict::Allow => allow,
+            Verdict::Neutral => neutral,
+            Verdict::Suspect => suspect,
+            Verdict::Block => block,
+        }
+        .inc();
     }
 
     /// Counts one policy answer by action (`reject`, `defer_if_permit`, `prepend`, `dunno`).

@@ -133,7 +133,7 @@ impl Reputations {
                 }
             }
         };
-        self.metrics.lookup(standing.verdict.as_str());
+        self.metrics.lookup(standing.verdict);
         Some(standing)
     }
 
@@ -199,7 +199,7 @@ impl Reputations {
         for item in &mut reputation.explanation {
             item.author_name = self.names.name_of(&item.author).map(|n| n.to_string());
         }
-        self.metrics.lookup(reputation.verdict.as_str());
+        self.metrics.lookup(reputation.verdict);
         reputation
     }
 
