@@ -94,7 +94,8 @@ listen = "127.0.0.1:$DNS_PORT"
 [p2p]
 enabled = false
 EOF
-RUST_LOG=warn "$VOUCH" --data-dir "$NODE" run >"$DIR/node.log" 2>&1 &
+# At its default log level, as operators run it.
+env -u RUST_LOG "$VOUCH" --data-dir "$NODE" run >"$DIR/node.log" 2>&1 &
 NODE_PID=$!
 PIDS+=("$NODE_PID")
 vouch() { "$VOUCH" --data-dir "$NODE" "$@"; }
