@@ -1,29 +1,31 @@
-//! A reputation as a response's JSON body, written into one buffer sized
-//! for it: `axum::Json` starts at 128 bytes and grows its buffer four or
-//! five times for an explained answer of 2 KB, on the hottest route.
+//! An answer as a response's JSON body: a kept answer's is written once
+//! (see [`crate::lookup::KeptAnswer`]), a fresh one's into one buffer
+//! sized for it, and one about a sender nothing bears on comes written.
 
 use axum::http::header::CONTENT_TYPE;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 
-use crate::trust::Reputation;
-
-/// Bytes of an answer without its explanation (an unknown sender's is
-/// about 260).
-const BASE_BYTES: usize = 320;
-
-/// Bytes of one explained statement (about 370 with an IPv4 subject).
-const ITEM_BYTES: usize = 400;
+use crate::lookup::{Answer, json};
 
 /// The JSON body of `GET /v1/reputation/{subject}`.
-pub struct ReputationJson(pub Reputation);
+pub enum ReputationJson {
+    /// An answer, to write out.
+    Answer(Answer),
+    /// An answer already written.
+    Written(Bytes),
+}
 
 impl IntoResponse for ReputationJson {
     fn into_response(self) -> Response {
-        let items = self.0.explanation.len();
-        let mut body = Vec::with_capacity(BASE_BYTES + ITEM_BYTES * items);
-        match serde_json::to_writer(&mut body, &self.0) {
-            Ok(()) => (
+        let written = match self {
+            ReputationJson::Answer(Answer::Fresh(reputation)) => json(&reputation),
+            ReputationJson::Answer(Answer::Kept(kept)) => kept.json(),
+            ReputationJson::Written(body) => Ok(body),
+        };
+        match written {
+            Ok(body) => (
                 [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
                 body,
             )

@@ -1,9 +1,9 @@
 //! Kept answers against fresh ones: on random stores, after any mix of
 //! reports, endorsements (of senders and of forwarders), retractions and
 //! sweeps, and new trust maps, an answer given again from what was kept —
-//! whole, or where its subject stands — equals the answer scored afresh
-//! at the same second, and again once the clock has moved past the
-//! seconds it may be kept.
+//! whole, as JSON, or where its subject stands — equals the answer scored
+//! afresh at the same second, and again once the clock has moved past
+//! the seconds it may be kept.
 
 use std::sync::Arc;
 
@@ -13,7 +13,7 @@ use vouch_protocol::{
 };
 
 use super::recent::STANDING_SECS;
-use super::{Reputations, Standing};
+use super::{Answer, Reputations, Standing};
 use crate::metrics::Metrics;
 use crate::names::NameBook;
 use crate::store::{SWEEP_BATCH, Store};
@@ -138,6 +138,13 @@ proptest! {
                 prop_assert_eq!(standing, Standing::of(&fresh), "{}", text);
                 let whole = kept.lookup(&subject, now);
                 prop_assert_eq!(json(whole), json(fresh.clone()), "{}", text);
+                // As the HTTP API writes it: a kept answer's JSON once.
+                let body = match kept.answer(&subject, now) {
+                    Answer::Fresh(reputation) => super::json(&reputation),
+                    Answer::Kept(answer) => answer.json(),
+                };
+                let body = String::from_utf8(body.expect("json").to_vec()).expect("utf-8");
+                prop_assert_eq!(body, json(fresh.clone()), "{}", text);
             }
             Ok(())
         };

@@ -2,15 +2,17 @@
 //! store holds about a subject and score it with the current trust map.
 //! Every front-end (the HTTP API, and the mail-server front-ends) asks here.
 
+mod kept;
 #[cfg(test)]
 mod kept_tests;
 mod recent;
 mod standing;
+mod unheard_of;
 
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use vouch_protocol::Subject;
 
 use crate::metrics::Metrics;
@@ -19,8 +21,10 @@ use crate::store::{MirrorView, Store};
 use crate::trust::{
     Reputation, Said, SubjectEvidence, TrustEngine, TrustMap, is_endorsed_forwarder, reputation,
 };
+pub use kept::{KeptAnswer, json};
 use recent::RecentAnswers;
 pub use standing::Standing;
+use unheard_of::UnheardOf;
 
 /// Most distinct relaying hosts checked for a forwarder endorsement in one
 /// lookup.
@@ -30,6 +34,33 @@ pub const MAX_FORWARDERS_PER_LOOKUP: usize = 32;
 /// a few tens of microseconds of scoring.
 pub const QUICK_STATEMENTS: usize = 256;
 
+/// An answer as a lookup gives it.
+#[derive(Debug)]
+pub enum Answer {
+    /// Scored for this lookup (or about a sender nothing bears on).
+    Fresh(Reputation),
+    /// Kept from the last seconds, shared by the lookups that give it again.
+    Kept(Arc<KeptAnswer>),
+}
+
+impl Answer {
+    /// The answer.
+    pub fn reputation(&self) -> &Reputation {
+        match self {
+            Answer::Fresh(reputation) => reputation,
+            Answer::Kept(kept) => kept.reputation(),
+        }
+    }
+
+    /// The answer, a kept one copied.
+    pub fn into_reputation(self) -> Reputation {
+        match self {
+            Answer::Fresh(reputation) => reputation,
+            Answer::Kept(kept) => kept.reputation().clone(),
+        }
+    }
+}
+
 /// A cheap, cloneable handle for reputation lookups.
 #[derive(Clone)]
 pub struct Reputations {
@@ -38,9 +69,9 @@ pub struct Reputations {
     metrics: Metrics,
     names: Arc<NameBook>,
     recent: Arc<RecentAnswers>,
-    /// Where a subject nothing bears on stands: what scoring no evidence
-    /// gives, whatever the subject, the trust map or the time.
-    unheard_of: Standing,
+    /// The answer about a subject nothing bears on: what scoring no
+    /// evidence gives, whatever the subject, the trust map or the time.
+    unheard_of: Arc<UnheardOf>,
 }
 
 impl Reputations {
@@ -52,13 +83,7 @@ impl Reputations {
         metrics: Metrics,
         names: Arc<NameBook>,
     ) -> Self {
-        let unheard_of = Standing::of(&reputation(
-            &Subject::Ip(Ipv4Addr::UNSPECIFIED.into()),
-            &SubjectEvidence::default(),
-            &TrustMap::default(),
-            0,
-            trust.config(),
-        ));
+        let unheard_of = Arc::new(UnheardOf::new(trust.config()));
         Reputations {
             store,
             trust,
@@ -75,15 +100,22 @@ impl Reputations {
     /// statements, or in a busy /24 not weighed since its last write: on
     /// an async task, try [`Reputations::quick`] first.
     pub fn lookup(&self, subject: &Subject, now: u64) -> Reputation {
+        self.answer(subject, now).into_reputation()
+    }
+
+    /// [`Reputations::lookup`], an answer kept from the last seconds
+    /// given as it is kept.
+    pub fn answer(&self, subject: &Subject, now: u64) -> Answer {
         let trust = self.trust.snapshot();
-        let reputation = {
-            let mirror = self.store.mirror();
-            match self.recalled(&mirror, &trust, subject, now) {
-                Some(reputation) => reputation,
-                None => self.scored(&mirror, &trust, subject, now),
+        let mirror = self.store.mirror();
+        let answer = match self.recalled(&mirror, &trust, subject, now) {
+            Some(answer) => {
+                drop(mirror);
+                answer
             }
+            None => self.scored(mirror, &trust, subject, now),
         };
-        self.finish(reputation)
+        self.finish(answer)
     }
 
     /// Scores one subject at time `now` when that weighs at most
@@ -92,20 +124,39 @@ impl Reputations {
     /// answer is kept from the last seconds): an answer fit for an async
     /// task; `None` otherwise.
     pub fn quick(&self, subject: &Subject, now: u64) -> Option<Reputation> {
+        self.quick_answer(subject, now).map(Answer::into_reputation)
+    }
+
+    /// [`Reputations::quick`], an answer kept from the last seconds given
+    /// as it is kept.
+    pub fn quick_answer(&self, subject: &Subject, now: u64) -> Option<Answer> {
         let trust = self.trust.snapshot();
-        let reputation = {
-            let mirror = self.store.mirror();
-            match self.recalled(&mirror, &trust, subject, now) {
-                Some(reputation) => reputation,
-                None if mirror.weighs(subject, &trust, now, QUICK_STATEMENTS + 1)
-                    > QUICK_STATEMENTS =>
-                {
-                    return None;
-                }
-                None => self.scored(&mirror, &trust, subject, now),
+        let mirror = self.store.mirror();
+        let answer = match self.recalled(&mirror, &trust, subject, now) {
+            Some(answer) => {
+                drop(mirror);
+                answer
             }
+            None if mirror.weighs(subject, &trust, now, QUICK_STATEMENTS + 1)
+                > QUICK_STATEMENTS =>
+            {
+                return None;
+            }
+            None => self.scored(mirror, &trust, subject, now),
         };
-        Some(self.finish(reputation))
+        Some(self.finish(answer))
+    }
+
+    /// The JSON of the answer about `subject` when nothing the node holds
+    /// bears on it, written without scoring (see [`UnheardOf`]), and
+    /// counted; `None` when something does.
+    pub fn unheard_of_json(&self, subject: &Subject) -> Option<Bytes> {
+        if !self.store.mirror().is_unheard_of(subject) {
+            return None;
+        }
+        let body = self.unheard_of.json(subject)?;
+        self.metrics.lookup(self.unheard_of.standing.verdict);
+        Some(body)
     }
 
     /// Where `subject` stands at `now` (all a DNS list's A record
@@ -113,24 +164,22 @@ impl Reputations {
     /// otherwise. An address scored in the last seconds is not scored
     /// again, even when asked about for the first time since.
     pub fn standing(&self, subject: &Subject, now: u64) -> Option<Standing> {
-        let standing = {
-            let mirror = self.store.mirror();
-            if mirror.is_unheard_of(subject) {
-                self.unheard_of
-            } else {
-                let trust = self.trust.snapshot();
-                match self
-                    .recent
-                    .standing(subject, &trust, mirror.generation(), now)
+        let mirror = self.store.mirror();
+        let standing = if mirror.is_unheard_of(subject) {
+            self.unheard_of.standing
+        } else {
+            let trust = self.trust.snapshot();
+            match self
+                .recent
+                .standing(subject, &trust, mirror.generation(), now)
+            {
+                Some(standing) => standing,
+                None if mirror.weighs(subject, &trust, now, QUICK_STATEMENTS + 1)
+                    > QUICK_STATEMENTS =>
                 {
-                    Some(standing) => standing,
-                    None if mirror.weighs(subject, &trust, now, QUICK_STATEMENTS + 1)
-                        > QUICK_STATEMENTS =>
-                    {
-                        return None;
-                    }
-                    None => Standing::of(&self.scored(&mirror, &trust, subject, now)),
+                    return None;
                 }
+                None => Standing::of(self.scored(mirror, &trust, subject, now).reputation()),
             }
         };
         self.metrics.lookup(standing.verdict);
@@ -146,36 +195,39 @@ impl Reputations {
         trust: &Arc<TrustMap>,
         subject: &Subject,
         now: u64,
-    ) -> Option<Reputation> {
+    ) -> Option<Answer> {
         if mirror.is_unheard_of(subject) {
             // What scoring gives when it finds no evidence.
             let nothing = SubjectEvidence::default();
-            return Some(reputation(
+            return Some(Answer::Fresh(reputation(
                 subject,
                 &nothing,
                 trust,
                 now,
                 self.trust.config(),
-            ));
+            )));
         }
-        self.recent.get(subject, trust, mirror.generation(), now)
+        self.recent
+            .get(subject, trust, mirror.generation(), now)
+            .map(Answer::Kept)
     }
 
     /// Scores `subject` from `mirror` under `trust`, and keeps the answer
-    /// for the next seconds.
+    /// for the next seconds (whole, named, when its subject was asked
+    /// about before; see [`recent`]).
     fn scored(
         &self,
-        mirror: &MirrorView,
+        mirror: MirrorView,
         trust: &Arc<TrustMap>,
         subject: &Subject,
         now: u64,
-    ) -> Reputation {
+    ) -> Answer {
         let config = self.trust.config();
         let exact = mirror.about(subject);
         let (neighbourhood, relayed) = match subject {
             Subject::Ip(_) => (
                 mirror.neighbourhood(subject, trust, now, config),
-                self.relayed_through_forwarders(mirror, trust, subject, now),
+                self.relayed_through_forwarders(&mirror, trust, subject, now),
             ),
             _ => (None, Vec::new()),
         };
@@ -185,21 +237,36 @@ impl Reputations {
             exact: &exact,
             neighbourhood: neighbourhood.as_deref(),
             relayed: &relayed,
-            co_reports: Some(mirror),
+            co_reports: Some(&mirror),
             ..SubjectEvidence::default()
         };
         let reputation = reputation(subject, &evidence, trust, now, config);
-        self.recent
-            .keep(trust, mirror.generation(), now, &reputation);
-        reputation
+        let generation = mirror.generation();
+        drop(mirror);
+        if !self.recent.note(trust, generation, now, &reputation) {
+            return Answer::Fresh(reputation);
+        }
+        let kept = Arc::new(KeptAnswer::new(self.named(reputation)));
+        self.recent.keep(trust, generation, now, Arc::clone(&kept));
+        Answer::Kept(kept)
     }
 
-    /// Names the authors in `reputation`'s explanation, and counts it.
-    fn finish(&self, mut reputation: Reputation) -> Reputation {
+    /// Names the authors in a fresh answer's explanation (a kept one's
+    /// are named when it is kept), and counts the answer.
+    fn finish(&self, answer: Answer) -> Answer {
+        let answer = match answer {
+            Answer::Fresh(reputation) => Answer::Fresh(self.named(reputation)),
+            kept => kept,
+        };
+        self.metrics.lookup(answer.reputation().verdict);
+        answer
+    }
+
+    /// `reputation` with the authors in its explanation named.
+    fn named(&self, mut reputation: Reputation) -> Reputation {
         for item in &mut reputation.explanation {
             item.author_name = self.names.name_of(&item.author).map(|n| n.to_string());
         }
-        self.metrics.lookup(reputation.verdict);
         reputation
     }
 

@@ -5,9 +5,10 @@
 //!
 //! Two kinds are kept. Where an address stands (see [`Standing`], a few
 //! bytes: all a DNS list's A record carries) is kept for every address
-//! scored. A whole answer, with its explanation, is kept only for a
-//! sender asked about before: most senders are asked about once, and
-//! copying every answer would cost more than the few it saves.
+//! scored. A whole answer, with its explanation (see [`KeptAnswer`]), is
+//! kept only for a sender asked about before: most senders are asked
+//! about once, and keeping every answer would cost more than the few it
+//! saves.
 //!
 //! An answer rests on the statements held, the trust map and the time. It
 //! is reused only while the store has landed no write since it was given
@@ -24,7 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use vouch_protocol::Subject;
 
-use super::Standing;
+use super::{KeptAnswer, Standing};
 use crate::trust::{Reputation, TrustMap};
 
 /// A hash map with a fast hasher seeded per process (the subjects in it
@@ -74,7 +75,7 @@ struct Kept {
     /// The trust map they were scored under.
     trust: Option<Arc<TrustMap>>,
     /// Whole answers.
-    answers: Aged<Subject, Reputation, MAX_RECENT, REUSE_SECS>,
+    answers: Aged<Subject, Arc<KeptAnswer>, MAX_RECENT, REUSE_SECS>,
     /// Where addresses stand.
     standings: Aged<IpAddr, Standing, MAX_STANDINGS, STANDING_SECS>,
     /// The subjects (hashed) answered without their whole answer being
@@ -177,7 +178,7 @@ impl RecentAnswers {
         trust: &Arc<TrustMap>,
         generation: u64,
         now: u64,
-    ) -> Option<Reputation> {
+    ) -> Option<Arc<KeptAnswer>> {
         let kept = self.resting_on(trust, generation)?;
         kept.answers.get(subject, now).cloned()
     }
@@ -195,7 +196,10 @@ impl RecentAnswers {
         let kept = self.resting_on(trust, generation)?;
         match subject {
             Subject::Ip(address) => kept.standings.get(address, now).copied(),
-            _ => kept.answers.get(subject, now).map(Standing::of),
+            _ => kept
+                .answers
+                .get(subject, now)
+                .map(|answer| Standing::of(answer.reputation())),
         }
     }
 
@@ -206,21 +210,35 @@ impl RecentAnswers {
         kept.rests_on(trust, generation).then_some(kept)
     }
 
-    /// Keeps `answer`, given at `now` under `trust` at store generation
-    /// `generation`: where its subject stands, for an address, and the
-    /// whole answer when its subject was asked about before (otherwise
-    /// notes that it now was).
-    pub fn keep(&self, trust: &Arc<TrustMap>, generation: u64, now: u64, answer: &Reputation) {
+    /// Notes `answer`, given at `now` under `trust` at store generation
+    /// `generation`: keeps where its subject stands, for an address, and
+    /// says whether the whole answer is worth keeping ([`RecentAnswers::keep`]):
+    /// whether its subject was asked about before (otherwise notes that
+    /// it now was).
+    pub fn note(
+        &self,
+        trust: &Arc<TrustMap>,
+        generation: u64,
+        now: u64,
+        answer: &Reputation,
+    ) -> bool {
         let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
         if !kept.admits(trust, generation) {
-            return;
+            return false;
         }
         if let Subject::Ip(address) = answer.subject {
             kept.standings.insert(address, now, Standing::of(answer));
         }
-        if kept.asked_before(&answer.subject) {
-            kept.answers
-                .insert(answer.subject.clone(), now, answer.clone());
+        kept.asked_before(&answer.subject)
+    }
+
+    /// Keeps the whole `answer`, given at `now` under `trust` at store
+    /// generation `generation`.
+    pub fn keep(&self, trust: &Arc<TrustMap>, generation: u64, now: u64, answer: Arc<KeptAnswer>) {
+        let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        if kept.admits(trust, generation) {
+            let subject = answer.reputation().subject.clone();
+            kept.answers.insert(subject, now, answer);
         }
     }
 }
@@ -243,12 +261,27 @@ mod tests {
 
     use vouch_protocol::Subject;
 
-    use super::{MAX_ASKED, MAX_RECENT, REUSE_SECS, RecentAnswers, STANDING_SECS};
+    use super::{KeptAnswer, MAX_ASKED, MAX_RECENT, REUSE_SECS, RecentAnswers, STANDING_SECS};
     use crate::trust::{Reputation, SubjectEvidence, TrustMap, reputation};
 
     fn answer(subject: &Subject, trust: &TrustMap, now: u64) -> Reputation {
         let config = crate::trust::Config::default();
         reputation(subject, &SubjectEvidence::default(), trust, now, &config)
+    }
+
+    impl RecentAnswers {
+        /// What a lookup does with an answer it scored.
+        fn keep_scored(
+            &self,
+            trust: &Arc<TrustMap>,
+            generation: u64,
+            now: u64,
+            answer: Reputation,
+        ) {
+            if self.note(trust, generation, now, &answer) {
+                self.keep(trust, generation, now, Arc::new(KeptAnswer::new(answer)));
+            }
+        }
     }
 
     #[test]
@@ -257,9 +290,9 @@ mod tests {
         let (trust, other) = (Arc::new(TrustMap::default()), Arc::new(TrustMap::default()));
         let subject: Subject = "203.0.113.9".parse().expect("ip");
         let now = 1_000_000;
-        recent.keep(&trust, 7, now, &answer(&subject, &trust, now));
+        recent.keep_scored(&trust, 7, now, answer(&subject, &trust, now));
         assert!(recent.get(&subject, &trust, 7, now).is_none(), "asked once");
-        recent.keep(&trust, 7, now, &answer(&subject, &trust, now));
+        recent.keep_scored(&trust, 7, now, answer(&subject, &trust, now));
         assert!(recent.get(&subject, &trust, 7, now).is_some());
         assert!(recent.get(&subject, &trust, 7, now + REUSE_SECS).is_some());
         assert!(
@@ -291,9 +324,9 @@ mod tests {
         assert!(standing(7, &other, now).is_none(), "another map");
 
         // An answer given under an older view does not replace newer ones.
-        recent.keep(&trust, 8, now, &answer(&subject, &trust, now));
-        recent.keep(&trust, 7, now, &answer(&elsewhere, &trust, now));
-        recent.keep(&trust, 7, now, &answer(&elsewhere, &trust, now));
+        recent.keep_scored(&trust, 8, now, answer(&subject, &trust, now));
+        recent.keep_scored(&trust, 7, now, answer(&elsewhere, &trust, now));
+        recent.keep_scored(&trust, 7, now, answer(&elsewhere, &trust, now));
         assert!(recent.get(&subject, &trust, 8, now).is_some());
         assert!(recent.get(&elsewhere, &trust, 8, now).is_none());
     }
@@ -307,8 +340,8 @@ mod tests {
             .map(|n| Subject::Ip(std::net::Ipv4Addr::from(n as u32).into()))
             .collect();
         let keep = |subject| {
-            recent.keep(&trust, 1, now, &answer(subject, &trust, now));
-            recent.keep(&trust, 1, now, &answer(subject, &trust, now));
+            recent.keep_scored(&trust, 1, now, answer(subject, &trust, now));
+            recent.keep_scored(&trust, 1, now, answer(subject, &trust, now));
         };
         let kept = |range: std::ops::Range<usize>| {
             subjects[range]
@@ -336,18 +369,18 @@ mod tests {
         let trust = Arc::new(TrustMap::default());
         let now = 1_000_000;
         let subject = |n: usize| Subject::Ip(std::net::Ipv4Addr::from(n as u32).into());
-        recent.keep(&trust, 1, now, &answer(&subject(0), &trust, now));
+        recent.keep_scored(&trust, 1, now, answer(&subject(0), &trust, now));
         for n in 1..MAX_ASKED {
-            recent.keep(&trust, 1, now, &answer(&subject(n), &trust, now));
+            recent.keep_scored(&trust, 1, now, answer(&subject(n), &trust, now));
         }
-        recent.keep(&trust, 1, now, &answer(&subject(0), &trust, now));
+        recent.keep_scored(&trust, 1, now, answer(&subject(0), &trust, now));
         assert!(
             recent.get(&subject(0), &trust, 1, now).is_some(),
             "remembered"
         );
         // One more forgets them all.
-        recent.keep(&trust, 1, now, &answer(&subject(MAX_ASKED), &trust, now));
-        recent.keep(&trust, 1, now, &answer(&subject(1), &trust, now));
+        recent.keep_scored(&trust, 1, now, answer(&subject(MAX_ASKED), &trust, now));
+        recent.keep_scored(&trust, 1, now, answer(&subject(1), &trust, now));
         assert!(
             recent.get(&subject(1), &trust, 1, now).is_none(),
             "forgotten"
