@@ -113,7 +113,7 @@ impl Reputations {
                 drop(mirror);
                 answer
             }
-            None => self.scored(mirror, &trust, subject, now),
+            None => Answer::Fresh(self.scored(mirror, &trust, subject, now)),
         };
         self.finish(answer)
     }
@@ -142,7 +142,7 @@ impl Reputations {
             {
                 return None;
             }
-            None => self.scored(mirror, &trust, subject, now),
+            None => Answer::Fresh(self.scored(mirror, &trust, subject, now)),
         };
         Some(self.finish(answer))
     }
@@ -179,7 +179,7 @@ impl Reputations {
                 {
                     return None;
                 }
-                None => Standing::of(self.scored(mirror, &trust, subject, now).reputation()),
+                None => Standing::of(&self.scored(mirror, &trust, subject, now)),
             }
         };
         self.metrics.lookup(standing.verdict);
@@ -221,7 +221,7 @@ impl Reputations {
         trust: &Arc<TrustMap>,
         subject: &Subject,
         now: u64,
-    ) -> Answer {
+    ) -> Reputation {
         let config = self.trust.config();
         let exact = mirror.about(subject);
         let (neighbourhood, relayed) = match subject {
@@ -243,16 +243,19 @@ impl Reputations {
         let reputation = reputation(subject, &evidence, trust, now, config);
         let generation = mirror.generation();
         drop(mirror);
+        // Given as scored this time: most answers kept are never given
+        // again, and only one given again has its JSON kept with it.
         if !self.recent.note(trust, generation, now, &reputation) {
-            return Answer::Fresh(reputation);
+            return reputation;
         }
-        let kept = Arc::new(KeptAnswer::new(self.named(reputation)));
-        self.recent.keep(trust, generation, now, Arc::clone(&kept));
-        Answer::Kept(kept)
+        let named = self.named(reputation);
+        let kept = Arc::new(KeptAnswer::new(named.clone()));
+        self.recent.keep(trust, generation, now, kept);
+        named
     }
 
     /// Names the authors in a fresh answer's explanation (a kept one's
-    /// are named when it is kept), and counts the answer.
+    /// were named when it was kept), and counts the answer.
     fn finish(&self, answer: Answer) -> Answer {
         let answer = match answer {
             Answer::Fresh(reputation) => Answer::Fresh(self.named(reputation)),
