@@ -145,6 +145,11 @@ proptest! {
                 };
                 let body = String::from_utf8(body.expect("json").to_vec()).expect("utf-8");
                 prop_assert_eq!(body, json(fresh.clone()), "{}", text);
+                // About a sender nothing bears on, whatever the trust map.
+                if let Some(body) = kept.unheard_of_json(&subject) {
+                    let body = String::from_utf8(body.to_vec()).expect("utf-8");
+                    prop_assert_eq!(body, json(fresh.clone()), "{}", text);
+                }
             }
             Ok(())
         };
