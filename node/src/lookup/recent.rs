@@ -41,8 +41,9 @@ type HashSet = std::collections::HashSet<u64, foldhash::fast::RandomState>;
 pub const REUSE_SECS: u64 = 2;
 
 /// Most whole answers kept in each of two generations (each one or two
-/// KB with its explanation): more senders than a small operator's mail
-/// server asks about twice within [`REUSE_SECS`].
+/// KB with its explanation, twice that once given again over HTTP, with
+/// its JSON): more senders than a small operator's mail server asks
+/// about twice within [`REUSE_SECS`].
 pub const MAX_RECENT: usize = 2048;
 
 /// Longest a standing is reused, in seconds. Time alone moves a verdict
