@@ -41,7 +41,7 @@ impl UnheardOf {
             config,
         );
         let tail = json(&answer).ok().and_then(|written| {
-            let head = subject_json(&placeholder)?;
+            let head = subject_json(&placeholder, 0)?;
             written
                 .starts_with(&head[..])
                 .then(|| written.slice(head.len()..))
@@ -55,15 +55,16 @@ impl UnheardOf {
     /// The JSON of the answer about `subject`, if nothing bears on it.
     pub fn json(&self, subject: &Subject) -> Option<Bytes> {
         let tail = self.tail.as_ref()?;
-        let mut body = subject_json(subject)?;
+        let mut body = subject_json(subject, tail.len())?;
         body.extend_from_slice(tail);
         Some(Bytes::from(body))
     }
 }
 
-/// `{"subject":"…"` as an answer's JSON begins, with room for the rest.
-fn subject_json(subject: &Subject) -> Option<Vec<u8>> {
-    let mut body = Vec::with_capacity(HEAD.len() + SUBJECT_BYTES + 320);
+/// `{"subject":"…"` as an answer's JSON begins, with room for `rest`
+/// bytes more.
+fn subject_json(subject: &Subject, rest: usize) -> Option<Vec<u8>> {
+    let mut body = Vec::with_capacity(HEAD.len() + SUBJECT_BYTES + rest);
     body.extend_from_slice(HEAD);
     serde_json::to_writer(&mut body, &format_args!("{subject}")).ok()?;
     Some(body)
