@@ -24,7 +24,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use vouch_protocol::Keypair;
 
-use super::backfill::{self, Rounds, Start};
+use super::backfill::{self, Next, Rounds, Start};
 use super::behaviour::{Behaviour, BehaviourEvent, GRAYLIST_THRESHOLD, TOPIC};
 use super::handle::{Command, Handle};
 use super::identity::{libp2p_keypair, peer_of};
@@ -32,7 +32,7 @@ use super::limits::Offence;
 use super::peer_book::PeerBook;
 use super::peers::{MAX_ADDRS_PER_PEER, Peers};
 use super::swarm;
-use super::sync::{SyncPage, SyncRequest};
+use super::sync::{PageOutcome, SyncPage, SyncRequest};
 use super::worker::{Acceptance, Done, GossipItem, gossip_worker};
 use super::{Config, Error};
 use crate::clock::unix_now;
@@ -445,16 +445,13 @@ impl Running {
                     },
                 ..
             } => {
-                let asked = self.rounds.answered(&request_id);
                 self.metrics.sync("received");
-                backfill::ingest(
-                    &mut self.tasks,
-                    (self.store.clone(), self.ingest.clone()),
-                    peer,
-                    asked,
-                    response,
-                    self.done_tx.clone(),
-                );
+                match self.rounds.arrived(&request_id, response) {
+                    Some((peer, next)) => self.round_step(peer, next),
+                    None => {
+                        tracing::debug!(%peer, "a back-fill page after its round ended: dropped")
+                    }
+                }
             }
             request_response::Event::OutboundFailure {
                 peer,
@@ -462,9 +459,10 @@ impl Running {
                 error,
                 ..
             } => {
-                self.rounds.failed(&request_id);
-                self.round_over(peer);
                 tracing::debug!(%peer, %error, "back-fill request failed");
+                if let Some((peer, next)) = self.rounds.failed(&request_id) {
+                    self.round_step(peer, next);
+                }
             }
             request_response::Event::InboundFailure { peer, error, .. } => {
                 tracing::debug!(%peer, %error, "back-fill answer failed");
@@ -496,26 +494,18 @@ impl Running {
                     tracing::debug!("back-fill requester went away");
                 }
             }
-            Done::SyncFrom(peer, since) => self.request_page(peer, since),
+            Done::SyncFrom(peer, since) => self.request_first_page(peer, since),
             Done::Ingested {
                 peer,
+                round,
                 outcome,
-                next,
             } => {
-                self.metrics.synced(outcome.stored as u64);
-                for vouch in outcome.vouches {
-                    self.command(Command::Publish(vouch));
+                let ok = outcome.is_some();
+                if let Some(outcome) = outcome {
+                    self.page_ingested(peer, outcome);
                 }
-                if outcome.rejected > 0 {
-                    tracing::warn!(%peer, rejected = outcome.rejected, "invalid statements in a back-fill page");
-                    for _ in 0..outcome.rejected {
-                        self.offence(peer, Offence::Invalid);
-                    }
-                }
-                match next {
-                    Some(since) if self.peers.is_connected(&peer) => self.request_page(peer, since),
-                    _ => self.round_over(peer),
-                }
+                let next = self.rounds.ingested(peer, round, ok);
+                self.round_step(peer, next);
             }
             Done::SyncFailed(peer) => self.round_over(peer),
         }
@@ -537,7 +527,7 @@ impl Running {
                 peer,
                 self.done_tx.clone(),
             ),
-            Start::Beginning => self.request_page(peer, 0),
+            Start::Beginning => self.request_first_page(peer, 0),
         }
     }
 
@@ -548,13 +538,58 @@ impl Running {
         }
     }
 
-    fn request_page(&mut self, peer: PeerId, since: u64) {
-        match self.rounds.next_page(peer, since) {
-            Some(request) => {
-                let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
-                self.rounds.sent(id, peer, since);
-            }
+    fn request_first_page(&mut self, peer: PeerId, since: u64) {
+        match self.rounds.first_page(peer, since) {
+            Some(request) => self.request_page(peer, request),
             None => self.round_over(peer),
+        }
+    }
+
+    fn request_page(&mut self, peer: PeerId, request: SyncRequest) {
+        let since = request.since;
+        let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
+        self.rounds.sent(id, peer, since);
+    }
+
+    /// Counts what a back-fill page from `peer` brought, gossips the
+    /// vouches in it on, and charges the peer for invalid statements.
+    fn page_ingested(&mut self, peer: PeerId, outcome: PageOutcome) {
+        self.metrics.synced(outcome.stored as u64);
+        for vouch in outcome.vouches {
+            self.command(Command::Publish(vouch));
+        }
+        if outcome.rejected > 0 {
+            tracing::warn!(%peer, rejected = outcome.rejected, "invalid statements in a back-fill page");
+            for _ in 0..outcome.rejected {
+                self.offence(peer, Offence::Invalid);
+            }
+        }
+    }
+
+    /// Takes a round's next step: ingests a page (asking for the one after
+    /// it meanwhile), waits, or ends the round.
+    fn round_step(&mut self, peer: PeerId, next: Next) {
+        match next {
+            Next::Ingest {
+                round,
+                page,
+                watermark,
+                ask,
+            } => {
+                if let Some(request) = ask {
+                    self.request_page(peer, request);
+                }
+                backfill::ingest(
+                    &mut self.tasks,
+                    (self.store.clone(), self.ingest.clone()),
+                    (peer, round),
+                    page,
+                    watermark,
+                    self.done_tx.clone(),
+                );
+            }
+            Next::Wait => {}
+            Next::Over => self.round_over(peer),
         }
     }
 

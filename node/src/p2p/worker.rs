@@ -60,16 +60,17 @@ pub enum Done {
     Served(ResponseChannel<SyncPage>, SyncPage),
     /// The watermark to start back-fill from with a peer.
     SyncFrom(PeerId, u64),
-    /// A back-fill page was ingested.
+    /// A back-fill page was ingested, or could not be.
     Ingested {
         /// The peer it came from.
         peer: PeerId,
-        /// What happened.
-        outcome: PageOutcome,
-        /// The page's continuation, when there is more.
-        next: Option<u64>,
+        /// The back-fill round it was asked for in.
+        round: u64,
+        /// What happened; `None` when it could not be ingested (a store
+        /// error, logged): the round stops there.
+        outcome: Option<PageOutcome>,
     },
-    /// A back-fill page could not be ingested (store error): stop for now.
+    /// A back-fill round cannot start: its watermark could not be read.
     SyncFailed(PeerId),
 }
 
