@@ -60,6 +60,19 @@ struct Round {
     waiting: Option<Arrived>,
 }
 
+impl Round {
+    fn new(id: u64) -> Round {
+        Round {
+            id,
+            pages_left: MAX_PAGES_PER_ROUND,
+            queued: None,
+            ingesting: false,
+            asking: false,
+            waiting: None,
+        }
+    }
+}
+
 /// A page that arrived, with where it leaves the round.
 #[derive(Debug)]
 struct Arrived {
@@ -89,6 +102,20 @@ pub enum Next {
     Wait,
     /// The round is over: the caller ends it.
     Over,
+    /// The page a round that ended was ingesting is in at last: begin the
+    /// round asked for meanwhile.
+    Begin(Start),
+}
+
+/// A round that ended (its peer went away) while a page was being
+/// ingested: a new round with the peer waits for that page, so two pages
+/// from one peer are never ingested at once, nor a watermark saved out of
+/// order.
+struct Draining {
+    /// The ended round's id.
+    round: u64,
+    /// A round asked for meanwhile.
+    queued: Option<Start>,
 }
 
 /// The rounds running, and the requests in flight (`R` names a request:
@@ -96,7 +123,8 @@ pub enum Next {
 pub struct Rounds<R> {
     page_statements: u32,
     running: HashMap<PeerId, Round>,
-    /// The id of the next round to begin.
+    draining: HashMap<PeerId, Draining>,
+    /// The id of the last round begun.
     next_round: u64,
     /// Each request in flight: the peer and the watermark asked from.
     requests: HashMap<R, (PeerId, u64)>,
@@ -108,42 +136,47 @@ impl<R: Hash + Eq> Rounds<R> {
         Rounds {
             page_statements,
             running: HashMap::new(),
+            draining: HashMap::new(),
             next_round: 0,
             requests: HashMap::new(),
         }
     }
 
-    /// Starts a round with `peer` from `start`: true to go now. When one
-    /// is running already, the new one is queued to follow it (a round
-    /// from the beginning outranks one from the watermark), so a round
-    /// asked for while another runs is never lost.
-    pub fn begin(&mut self, peer: PeerId, start: Start) -> bool {
-        if let Some(round) = self.running.get_mut(&peer) {
-            round.queued = match (round.queued, start) {
-                (Some(Start::Beginning), _) | (_, Start::Beginning) => Some(Start::Beginning),
-                _ => Some(Start::Watermark),
-            };
-            return false;
-        }
-        self.next_round += 1;
-        self.running.insert(
-            peer,
-            Round {
-                id: self.next_round,
-                pages_left: MAX_PAGES_PER_ROUND,
-                queued: None,
-                ingesting: false,
-                asking: false,
-                waiting: None,
-            },
-        );
-        true
+    /// Starts a round with `peer` from `start`: its id, to go now. When
+    /// one is running already (or one that ended is still ingesting a
+    /// page), the new one is queued to follow it (a round from the
+    /// beginning outranks one from the watermark), so a round asked for
+    /// meanwhile is never lost.
+    pub fn begin(&mut self, peer: PeerId, start: Start) -> Option<u64> {
+        let queued = match (self.running.get_mut(&peer), self.draining.get_mut(&peer)) {
+            (Some(round), _) => &mut round.queued,
+            (None, Some(draining)) => &mut draining.queued,
+            (None, None) => {
+                self.next_round += 1;
+                self.running.insert(peer, Round::new(self.next_round));
+                return Some(self.next_round);
+            }
+        };
+        *queued = Some(match (*queued, start) {
+            (Some(Start::Beginning), _) | (_, Start::Beginning) => Start::Beginning,
+            _ => Start::Watermark,
+        });
+        None
     }
 
-    /// The request for the round's first page, from watermark `since`, or
-    /// `None` when the round is not running: then the caller ends it.
-    pub fn first_page(&mut self, peer: PeerId, since: u64) -> Option<SyncRequest> {
-        let round = self.running.get_mut(&peer)?;
+    /// Whether `round` is the round running with `peer`.
+    pub fn is_current(&self, peer: &PeerId, round: u64) -> bool {
+        self.running.get(peer).is_some_and(|r| r.id == round)
+    }
+
+    /// The request for the first page of round `round` with `peer`, from
+    /// watermark `since`; `None` when that round is not running, or has
+    /// asked already.
+    pub fn first_page(&mut self, peer: PeerId, round: u64, since: u64) -> Option<SyncRequest> {
+        let round = self
+            .running
+            .get_mut(&peer)
+            .filter(|r| r.id == round && r.pages_left == MAX_PAGES_PER_ROUND)?;
         ask(round, self.page_statements, since)
     }
 
@@ -182,6 +215,10 @@ impl<R: Hash + Eq> Rounds<R> {
     /// A page of round `round` with `peer` was ingested (`ok`) or could
     /// not be: what next.
     pub fn ingested(&mut self, peer: PeerId, round: u64, ok: bool) -> Next {
+        if self.draining.get(&peer).is_some_and(|d| d.round == round) {
+            let queued = self.draining.remove(&peer).and_then(|d| d.queued);
+            return queued.map_or(Next::Wait, Next::Begin);
+        }
         let Some(round) = self.running.get_mut(&peer).filter(|r| r.id == round) else {
             return Next::Wait;
         };
@@ -217,7 +254,17 @@ impl<R: Hash + Eq> Rounds<R> {
     /// it, for the caller to begin.
     pub fn end(&mut self, peer: &PeerId) -> Option<Start> {
         self.requests.retain(|_, (asked_of, _)| asked_of != peer);
-        self.running.remove(peer).and_then(|round| round.queued)
+        let round = self.running.remove(peer)?;
+        if round.ingesting {
+            self.draining.insert(
+                *peer,
+                Draining {
+                    round: round.id,
+                    queued: None,
+                },
+            );
+        }
+        round.queued
     }
 }
 
@@ -250,15 +297,15 @@ fn ask(round: &mut Round, page_statements: u32, since: u64) -> Option<SyncReques
 pub fn read_watermark(
     tasks: &mut JoinSet<()>,
     store: Arc<Store>,
-    peer: PeerId,
+    (peer, round): (PeerId, u64),
     done: mpsc::Sender<Done>,
 ) {
     tasks.spawn(async move {
         let since =
             tokio::task::spawn_blocking(move || store.sync_watermark(&peer.to_bytes())).await;
         let message = match since {
-            Ok(Ok(since)) => Done::SyncFrom(peer, since),
-            _ => Done::SyncFailed(peer),
+            Ok(Ok(since)) => Done::SyncFrom { peer, round, since },
+            _ => Done::SyncFailed { peer, round },
         };
         let _ = done.send(message).await;
     });
@@ -355,19 +402,25 @@ mod tests {
         }
     }
 
-    /// The id of the round running with `peer`.
-    fn round_of(rounds: &Rounds<u32>, peer: &PeerId) -> u64 {
-        rounds.running.get(peer).map(|r| r.id).expect("a round")
+    /// A round with a new peer, its first page (from 0) asked as request 1.
+    fn started(rounds: &mut Rounds<u32>) -> (PeerId, u64) {
+        let peer = PeerId::random();
+        let round = rounds.begin(peer, Start::Watermark).expect("a round");
+        rounds.first_page(peer, round, 0).expect("a page");
+        rounds.sent(1, peer, 0);
+        (peer, round)
     }
 
     #[test]
     fn one_round_per_peer_asks_pages_from_the_watermark_it_is_given() {
         let mut rounds: Rounds<u32> = Rounds::new(500);
         let peer = PeerId::random();
-        assert!(rounds.first_page(peer, 0).is_none(), "no round running");
-        assert!(rounds.begin(peer, Start::Watermark));
-        let request = rounds.first_page(peer, 42).expect("a page");
+        assert!(rounds.first_page(peer, 1, 0).is_none(), "no round running");
+        let round = rounds.begin(peer, Start::Watermark).expect("a round");
+        assert!(rounds.is_current(&peer, round));
+        let request = rounds.first_page(peer, round, 42).expect("a page");
         assert_eq!((request.since, request.limit), (42, 500));
+        assert!(rounds.first_page(peer, round, 42).is_none(), "asked once");
         rounds.sent(7, peer, 42);
         assert_eq!(
             ingest_step(rounds.arrived(&7, page(60, true, 100))),
@@ -378,10 +431,14 @@ mod tests {
             rounds.arrived(&7, page(60, true, 100)).is_none(),
             "answered once"
         );
+        assert!(matches!(rounds.ingested(peer, round, true), Next::Wait));
         assert_eq!(rounds.end(&peer), None, "nothing queued");
+        assert!(!rounds.is_current(&peer, round));
+        let next = rounds.begin(peer, Start::Watermark).expect("a new round");
+        assert_ne!(next, round);
         assert!(
-            rounds.begin(peer, Start::Watermark),
-            "a new round after the last ended"
+            rounds.first_page(peer, round, 0).is_none(),
+            "the old round's watermark, read late, starts nothing"
         );
     }
 
@@ -389,16 +446,19 @@ mod tests {
     fn a_round_asked_for_while_one_runs_follows_it_the_widest_first() {
         let mut rounds: Rounds<u32> = Rounds::new(500);
         let peer = PeerId::random();
-        assert!(rounds.begin(peer, Start::Watermark));
-        assert!(!rounds.begin(peer, Start::Watermark), "one round at a time");
-        assert!(!rounds.begin(peer, Start::Beginning));
-        assert!(!rounds.begin(peer, Start::Watermark));
+        assert!(rounds.begin(peer, Start::Watermark).is_some());
+        assert!(
+            rounds.begin(peer, Start::Watermark).is_none(),
+            "one round at a time"
+        );
+        assert!(rounds.begin(peer, Start::Beginning).is_none());
+        assert!(rounds.begin(peer, Start::Watermark).is_none());
         assert_eq!(
             rounds.end(&peer),
             Some(Start::Beginning),
             "the web grew meanwhile: the next round reads from the beginning"
         );
-        assert!(rounds.begin(peer, Start::Beginning));
+        assert!(rounds.begin(peer, Start::Beginning).is_some());
         assert_eq!(rounds.end(&peer), None, "queued once");
     }
 
@@ -407,10 +467,7 @@ mod tests {
     #[test]
     fn pages_are_asked_one_ahead_and_ingested_one_at_a_time_in_order() {
         let mut rounds: Rounds<u32> = Rounds::new(100);
-        let peer = PeerId::random();
-        rounds.begin(peer, Start::Watermark);
-        rounds.first_page(peer, 0).expect("a page");
-        rounds.sent(1, peer, 0);
+        let (peer, round) = started(&mut rounds);
         assert_eq!(
             ingest_step(rounds.arrived(&1, page(100, true, 300))),
             (100, Some(100))
@@ -423,7 +480,7 @@ mod tests {
             ),
             "the first page is still being ingested"
         );
-        let (watermark, ask) = match rounds.ingested(peer, round_of(&rounds, &peer), true) {
+        let (watermark, ask) = match rounds.ingested(peer, round, true) {
             Next::Ingest { watermark, ask, .. } => (watermark, ask.map(|r| r.since)),
             other => panic!("{other:?}"),
         };
@@ -434,10 +491,7 @@ mod tests {
         );
         rounds.sent(3, peer, 200);
         assert!(
-            matches!(
-                rounds.ingested(peer, round_of(&rounds, &peer), true),
-                Next::Wait
-            ),
+            matches!(rounds.ingested(peer, round, true), Next::Wait),
             "a page is asked for"
         );
         assert_eq!(
@@ -445,71 +499,94 @@ mod tests {
             (300, None)
         );
         assert!(
-            matches!(
-                rounds.ingested(peer, round_of(&rounds, &peer), true),
-                Next::Over
-            ),
+            matches!(rounds.ingested(peer, round, true), Next::Over),
             "the peer has no more"
         );
     }
 
-    /// A page that could not be ingested ends the round, and a page asked
-    /// for meanwhile is dropped, not ingested past it.
+    /// A page that could not be ingested ends the round: the page asked
+    /// for meanwhile, or one already waiting, is dropped, not ingested
+    /// past it.
     #[test]
-    fn a_failed_page_ends_the_round_and_the_page_asked_after_it_is_dropped() {
+    fn a_failed_page_ends_the_round_and_the_pages_after_it_are_dropped() {
         let mut rounds: Rounds<u32> = Rounds::new(100);
-        let peer = PeerId::random();
-        rounds.begin(peer, Start::Watermark);
-        rounds.first_page(peer, 0).expect("a page");
-        rounds.sent(1, peer, 0);
-        assert_eq!(
-            ingest_step(rounds.arrived(&1, page(100, true, 300))),
-            (100, Some(100))
-        );
+        let (peer, round) = started(&mut rounds);
+        ingest_step(rounds.arrived(&1, page(100, true, 300)));
         rounds.sent(2, peer, 100);
-        let old = round_of(&rounds, &peer);
-        assert!(matches!(rounds.ingested(peer, old, false), Next::Over));
+        assert!(matches!(rounds.ingested(peer, round, false), Next::Over));
         assert_eq!(rounds.end(&peer), None);
-        assert!(rounds.begin(peer, Start::Watermark), "a new round");
+        let new = rounds.begin(peer, Start::Watermark).expect("a new round");
         assert!(
             rounds.arrived(&2, page(200, true, 300)).is_none(),
             "the old round's page is not the new round's"
         );
         assert!(rounds.failed(&2).is_none());
-        rounds.first_page(peer, 100).expect("a page");
+
+        rounds.first_page(peer, new, 100).expect("a page");
         rounds.sent(3, peer, 100);
         ingest_step(rounds.arrived(&3, page(200, true, 300)));
-        assert!(
-            matches!(rounds.ingested(peer, old, true), Next::Wait),
-            "a page of the old round ingested late"
-        );
         rounds.sent(4, peer, 200);
+        assert!(matches!(
+            rounds.arrived(&4, page(300, true, 300)),
+            Some((_, Next::Wait))
+        ));
         assert!(
-            matches!(
-                rounds.arrived(&4, page(300, true, 300)),
-                Some((_, Next::Wait))
-            ),
-            "the new round's first page is still being ingested"
+            matches!(rounds.ingested(peer, round, true), Next::Wait),
+            "a page of the old round, reported late, moves nothing"
         );
+        assert!(
+            matches!(rounds.ingested(peer, new, false), Next::Over),
+            "not the waiting page"
+        );
+        assert_eq!(rounds.end(&peer), None);
+        assert!(
+            rounds.begin(peer, Start::Watermark).is_some(),
+            "nothing left ingesting"
+        );
+    }
+
+    /// A round that ends (its peer gone) while a page is being ingested
+    /// holds back the next round with that peer until the page is in.
+    #[test]
+    fn a_round_ended_while_ingesting_holds_the_next_one_back_until_its_page_is_in() {
+        let mut rounds: Rounds<u32> = Rounds::new(100);
+        let (peer, round) = started(&mut rounds);
+        ingest_step(rounds.arrived(&1, page(100, true, 300)));
+        rounds.sent(2, peer, 100);
+        assert_eq!(rounds.end(&peer), None, "the peer went away");
+        assert!(
+            rounds.begin(peer, Start::Watermark).is_none(),
+            "it is back: held"
+        );
+        assert!(rounds.begin(peer, Start::Beginning).is_none());
+        assert!(rounds.arrived(&2, page(200, true, 300)).is_none());
+        assert!(matches!(
+            rounds.ingested(peer, round, true),
+            Next::Begin(Start::Beginning)
+        ));
+        assert!(rounds.begin(peer, Start::Beginning).is_some());
+
+        let (other, round) = started(&mut rounds);
+        ingest_step(rounds.arrived(&1, page(100, false, 100)));
+        rounds.end(&other);
+        assert!(
+            matches!(rounds.ingested(other, round, true), Next::Wait),
+            "nothing asked for meanwhile"
+        );
+        assert!(rounds.begin(other, Start::Watermark).is_some());
     }
 
     #[test]
     fn a_failed_request_ends_the_round_once_the_page_before_it_is_ingested() {
         let mut rounds: Rounds<u32> = Rounds::new(100);
-        let peer = PeerId::random();
-        rounds.begin(peer, Start::Watermark);
-        rounds.first_page(peer, 0).expect("a page");
-        rounds.sent(1, peer, 0);
+        let (peer, round) = started(&mut rounds);
         ingest_step(rounds.arrived(&1, page(100, true, 300)));
         rounds.sent(2, peer, 100);
         assert!(matches!(rounds.failed(&2), Some((_, Next::Wait))));
-        assert!(matches!(
-            rounds.ingested(peer, round_of(&rounds, &peer), true),
-            Next::Over
-        ));
+        assert!(matches!(rounds.ingested(peer, round, true), Next::Over));
         rounds.end(&peer);
-        rounds.begin(peer, Start::Watermark);
-        rounds.first_page(peer, 100).expect("a page");
+        let round = rounds.begin(peer, Start::Watermark).expect("a round");
+        rounds.first_page(peer, round, 100).expect("a page");
         rounds.sent(3, peer, 100);
         assert!(
             matches!(rounds.failed(&3), Some((_, Next::Over))),
@@ -521,8 +598,8 @@ mod tests {
     fn a_peer_whose_store_was_reset_is_read_again_from_the_start() {
         let mut rounds: Rounds<u32> = Rounds::new(100);
         let peer = PeerId::random();
-        rounds.begin(peer, Start::Watermark);
-        rounds.first_page(peer, 5000).expect("a page");
+        let round = rounds.begin(peer, Start::Watermark).expect("a round");
+        rounds.first_page(peer, round, 5000).expect("a page");
         rounds.sent(1, peer, 5000);
         assert_eq!(
             ingest_step(rounds.arrived(&1, page(5000, false, 41))),
@@ -533,14 +610,12 @@ mod tests {
     #[test]
     fn a_round_stops_after_its_page_budget() {
         let mut rounds: Rounds<u32> = Rounds::new(1);
-        let peer = PeerId::random();
-        rounds.begin(peer, Start::Watermark);
-        rounds.first_page(peer, 0).expect("a page");
+        let (peer, round) = started(&mut rounds);
         let mut asked = 1;
         for since in 0..u64::from(MAX_PAGES_PER_ROUND) + 10 {
-            rounds.sent(0, peer, since);
-            let (_, ask) = ingest_step(rounds.arrived(&0, page(since + 1, true, u64::MAX)));
-            match rounds.ingested(peer, round_of(&rounds, &peer), true) {
+            rounds.sent(1, peer, since);
+            let (_, ask) = ingest_step(rounds.arrived(&1, page(since + 1, true, u64::MAX)));
+            match rounds.ingested(peer, round, true) {
                 Next::Wait if ask.is_some() => asked += 1,
                 Next::Over if ask.is_none() => break,
                 other => panic!("page {since}: asked {ask:?}, then {other:?}"),
@@ -549,7 +624,7 @@ mod tests {
         assert_eq!(asked, MAX_PAGES_PER_ROUND);
         assert_eq!(rounds.end(&peer), None);
         assert!(
-            rounds.begin(peer, Start::Watermark),
+            rounds.begin(peer, Start::Watermark).is_some(),
             "the spent round ended"
         );
     }

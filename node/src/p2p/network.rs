@@ -494,7 +494,7 @@ impl Running {
                     tracing::debug!("back-fill requester went away");
                 }
             }
-            Done::SyncFrom(peer, since) => self.request_first_page(peer, since),
+            Done::SyncFrom { peer, round, since } => self.request_first_page(peer, round, since),
             Done::Ingested {
                 peer,
                 round,
@@ -504,30 +504,36 @@ impl Running {
                 if let Some(outcome) = outcome {
                     self.page_ingested(peer, outcome);
                 }
-                let next = self.rounds.ingested(peer, round, ok);
+                // A peer banned for what the page held gets no more asks.
+                let go_on = ok && !self.peers.is_banned(&peer);
+                let next = self.rounds.ingested(peer, round, go_on);
                 self.round_step(peer, next);
             }
-            Done::SyncFailed(peer) => self.round_over(peer),
+            Done::SyncFailed { peer, round } => {
+                if self.rounds.is_current(&peer, round) {
+                    self.round_over(peer);
+                }
+            }
         }
     }
 
     /// Starts back-filling from `peer`, or queues the round behind the
     /// one running.
     fn start_sync(&mut self, peer: PeerId, start: Start) {
-        if !self.peers.is_connected(&peer)
-            || self.peers.is_banned(&peer)
-            || !self.rounds.begin(peer, start)
-        {
+        if !self.peers.is_connected(&peer) || self.peers.is_banned(&peer) {
             return;
         }
+        let Some(round) = self.rounds.begin(peer, start) else {
+            return;
+        };
         match start {
             Start::Watermark => backfill::read_watermark(
                 &mut self.tasks,
                 self.store.clone(),
-                peer,
+                (peer, round),
                 self.done_tx.clone(),
             ),
-            Start::Beginning => self.request_first_page(peer, 0),
+            Start::Beginning => self.request_first_page(peer, round, 0),
         }
     }
 
@@ -538,10 +544,11 @@ impl Running {
         }
     }
 
-    fn request_first_page(&mut self, peer: PeerId, since: u64) {
-        match self.rounds.first_page(peer, since) {
-            Some(request) => self.request_page(peer, request),
-            None => self.round_over(peer),
+    /// Asks for the first page of round `round` with `peer`, unless that
+    /// round is over (it ended while its watermark was being read).
+    fn request_first_page(&mut self, peer: PeerId, round: u64, since: u64) {
+        if let Some(request) = self.rounds.first_page(peer, round, since) {
+            self.request_page(peer, request);
         }
     }
 
@@ -590,6 +597,7 @@ impl Running {
             }
             Next::Wait => {}
             Next::Over => self.round_over(peer),
+            Next::Begin(start) => self.start_sync(peer, start),
         }
     }
 

@@ -180,8 +180,17 @@ async fn a_late_node_back_fills_and_a_restarted_node_keeps_its_data_and_reconnec
     })
     .await;
 
-    // C arrives after the gossip is over; it knows only B.
-    let c = node_after(Some(&b)).await;
+    // C arrives after the gossip is over; it knows only B, and reads it
+    // three statements a page (a page asked for while the one before is
+    // ingested).
+    let addr = b.p2p.clone();
+    let c = TestNode::start(move |config: &mut Config| {
+        config.p2p.bootstrap = addr.into_iter().map(|a| a.to_string()).collect();
+        config.p2p.sync_interval_secs = 2;
+        config.p2p.sync_page_statements = 3;
+        config.trust.recompute_interval_ms = 100;
+    })
+    .await;
     trust(&c, &b).await;
     eventually(15, "C back-fills A's reports through B", || async {
         (1..=20).all(|i| stored_about(&c, &format!("198.51.100.{i}")) == 1)

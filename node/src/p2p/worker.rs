@@ -59,7 +59,14 @@ pub enum Done {
     /// A page to send in answer to a back-fill request.
     Served(ResponseChannel<SyncPage>, SyncPage),
     /// The watermark to start back-fill from with a peer.
-    SyncFrom(PeerId, u64),
+    SyncFrom {
+        /// The peer.
+        peer: PeerId,
+        /// The back-fill round it starts.
+        round: u64,
+        /// The watermark.
+        since: u64,
+    },
     /// A back-fill page was ingested, or could not be.
     Ingested {
         /// The peer it came from.
@@ -71,7 +78,12 @@ pub enum Done {
         outcome: Option<PageOutcome>,
     },
     /// A back-fill round cannot start: its watermark could not be read.
-    SyncFailed(PeerId),
+    SyncFailed {
+        /// The peer.
+        peer: PeerId,
+        /// The round.
+        round: u64,
+    },
 }
 
 /// The verdict for one ingest result.
