@@ -574,7 +574,8 @@ impl Running {
     }
 
     /// Takes a round's next step: ingests a page (asking for the one after
-    /// it meanwhile), waits, or ends the round.
+    /// it meanwhile), waits, ends the round, or begins the one held back
+    /// until the page of an ended round was in.
     fn round_step(&mut self, peer: PeerId, next: Next) {
         match next {
             Next::Ingest {
