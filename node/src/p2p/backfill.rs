@@ -411,6 +411,18 @@ mod tests {
         (peer, round)
     }
 
+    /// A round with a new peer ingesting its first page (to watermark 100)
+    /// while the next, from 100, is asked as request 2.
+    fn one_page_ahead(rounds: &mut Rounds<u32>) -> (PeerId, u64) {
+        let (peer, round) = started(rounds);
+        assert_eq!(
+            ingest_step(rounds.arrived(&1, page(100, true, 300))),
+            (100, Some(100))
+        );
+        rounds.sent(2, peer, 100);
+        (peer, round)
+    }
+
     #[test]
     fn one_round_per_peer_asks_pages_from_the_watermark_it_is_given() {
         let mut rounds: Rounds<u32> = Rounds::new(500);
@@ -510,9 +522,7 @@ mod tests {
     #[test]
     fn a_failed_page_ends_the_round_and_the_pages_after_it_are_dropped() {
         let mut rounds: Rounds<u32> = Rounds::new(100);
-        let (peer, round) = started(&mut rounds);
-        ingest_step(rounds.arrived(&1, page(100, true, 300)));
-        rounds.sent(2, peer, 100);
+        let (peer, round) = one_page_ahead(&mut rounds);
         assert!(matches!(rounds.ingested(peer, round, false), Next::Over));
         assert_eq!(rounds.end(&peer), None);
         let new = rounds.begin(peer, Start::Watermark).expect("a new round");
@@ -550,9 +560,7 @@ mod tests {
     #[test]
     fn a_round_ended_while_ingesting_holds_the_next_one_back_until_its_page_is_in() {
         let mut rounds: Rounds<u32> = Rounds::new(100);
-        let (peer, round) = started(&mut rounds);
-        ingest_step(rounds.arrived(&1, page(100, true, 300)));
-        rounds.sent(2, peer, 100);
+        let (peer, round) = one_page_ahead(&mut rounds);
         assert_eq!(rounds.end(&peer), None, "the peer went away");
         assert!(
             rounds.begin(peer, Start::Watermark).is_none(),
@@ -579,9 +587,7 @@ mod tests {
     #[test]
     fn a_failed_request_ends_the_round_once_the_page_before_it_is_ingested() {
         let mut rounds: Rounds<u32> = Rounds::new(100);
-        let (peer, round) = started(&mut rounds);
-        ingest_step(rounds.arrived(&1, page(100, true, 300)));
-        rounds.sent(2, peer, 100);
+        let (peer, round) = one_page_ahead(&mut rounds);
         assert!(matches!(rounds.failed(&2), Some((_, Next::Wait))));
         assert!(matches!(rounds.ingested(peer, round, true), Next::Over));
         rounds.end(&peer);
