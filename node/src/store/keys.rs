@@ -12,10 +12,6 @@ pub const STATEMENTS: &str = "statements";
 pub const SLOTS: &str = "slots";
 /// subjects: subject | author | kind → id, for live endorsements, reports and trust edges.
 pub const SUBJECTS: &str = "subjects";
-/// netblocks: covering /24 or /48 | subject | author | kind → id.
-pub const NETBLOCKS: &str = "netblocks";
-/// relayed: relay-chain origin | subject | author | kind → id, for reports of relayed mail.
-pub const RELAYED: &str = "relayed";
 /// sequence: local ingest sequence number → id.
 pub const SEQUENCE: &str = "sequence";
 /// expiry: expires_at | id → empty.
@@ -29,9 +25,14 @@ pub const STRANGERS: &str = "strangers";
 /// statements came from (typed, a raw message, the Junk folder, a filter).
 pub const SOURCES: &str = "sources";
 /// Every column family.
-pub const ALL: [&str; 10] = [
-    STATEMENTS, SLOTS, SUBJECTS, NETBLOCKS, RELAYED, SEQUENCE, EXPIRY, META, STRANGERS, SOURCES,
+pub const ALL: [&str; 8] = [
+    STATEMENTS, SLOTS, SUBJECTS, SEQUENCE, EXPIRY, META, STRANGERS, SOURCES,
 ];
+
+/// Column families earlier versions kept, dropped when a store is opened:
+/// indexes by netblock and by relay origin, which lookups read from the
+/// in-memory mirror instead.
+pub const DROPPED: [&str; 2] = ["netblocks", "relayed"];
 
 /// meta key: next ingest sequence number.
 pub const META_NEXT_SEQ: &[u8] = b"next_seq";
@@ -131,10 +132,9 @@ pub fn slot(author: &NodeKey, kind: Kind, subject_key: &[u8]) -> Vec<u8> {
     key
 }
 
-/// subjects (or netblocks, with the block prefix first) key.
-pub fn indexed(prefix: &[u8], subject_key: &[u8], author: &NodeKey, kind: Kind) -> Vec<u8> {
-    let mut key = Vec::with_capacity(prefix.len() + subject_key.len() + 33);
-    key.extend_from_slice(prefix);
+/// subjects key.
+pub fn indexed(subject_key: &[u8], author: &NodeKey, kind: Kind) -> Vec<u8> {
+    let mut key = Vec::with_capacity(subject_key.len() + 33);
     key.extend_from_slice(subject_key);
     key.extend_from_slice(&author.0);
     key.push(kind.tag());
@@ -173,16 +173,13 @@ pub struct SlotValue {
     /// same slot: when the first of them was made. A renewal is not fresh
     /// evidence; only the author's first report on a subject is.
     pub first_reported: Option<u64>,
-    /// The subject key of its relay-chain origin (reports of relayed mail),
-    /// so the relayed index entry can be removed with it.
-    pub relay_origin: Option<Vec<u8>>,
 }
 
 /// Marks the first-reported time in an encoded [`SlotValue`]; subject keys
-/// (the relay origin that may follow) never start with it.
+/// (the relay origin earlier versions wrote after it) never start with it.
 const FIRST_REPORTED_TAG: u8 = 0xff;
 
-/// The value of a subjects, netblocks or relayed index entry: the
+/// The value of a subjects index entry: the
 /// statement id, then (for renewed reports) when the author first reported
 /// the subject.
 pub fn index_value(id: &StatementId, first_reported: Option<u64>) -> Vec<u8> {
@@ -206,10 +203,9 @@ pub fn index_entry(bytes: &[u8]) -> Option<(StatementId, Option<u64>)> {
 }
 
 impl SlotValue {
-    /// Encodes as 56 bytes, then the tagged first-reported time if any,
-    /// then the relay origin key if any.
+    /// Encodes as 56 bytes, then the tagged first-reported time if any.
     pub fn encode(&self) -> Vec<u8> {
-        let mut v = Vec::with_capacity(89);
+        let mut v = Vec::with_capacity(65);
         v.extend_from_slice(&self.id.0);
         v.extend_from_slice(&self.created_at.to_be_bytes());
         v.extend_from_slice(&self.seq.to_be_bytes());
@@ -218,24 +214,23 @@ impl SlotValue {
             v.push(FIRST_REPORTED_TAG);
             v.extend_from_slice(&first.to_be_bytes());
         }
-        if let Some(origin) = &self.relay_origin {
-            v.extend_from_slice(origin);
-        }
         v
     }
 
-    /// Decodes; `None` for anything shorter than 56 bytes.
+    /// Decodes; `None` for anything shorter than 56 bytes. What follows
+    /// the first-reported time (earlier versions wrote a relay origin
+    /// there) is ignored.
     pub fn decode(bytes: &[u8]) -> Option<SlotValue> {
         let (id, rest) = bytes.split_first_chunk::<32>()?;
         let (created_at, rest) = rest.split_first_chunk::<8>()?;
         let (seq, rest) = rest.split_first_chunk::<8>()?;
         let (expires_at, rest) = rest.split_first_chunk::<8>()?;
-        let (first_reported, rest) = match rest.split_first() {
+        let first_reported = match rest.split_first() {
             Some((&FIRST_REPORTED_TAG, tail)) => {
-                let (first, tail) = tail.split_first_chunk::<8>()?;
-                (Some(u64::from_be_bytes(*first)), tail)
+                let (first, _) = tail.split_first_chunk::<8>()?;
+                Some(u64::from_be_bytes(*first))
             }
-            _ => (None, rest),
+            _ => None,
         };
         Some(SlotValue {
             id: StatementId(*id),
@@ -243,7 +238,6 @@ impl SlotValue {
             seq: u64::from_be_bytes(*seq),
             expires_at: u64::from_be_bytes(*expires_at),
             first_reported,
-            relay_origin: (!rest.is_empty()).then(|| rest.to_vec()),
         })
     }
 

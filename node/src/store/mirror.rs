@@ -570,7 +570,7 @@ impl Facts {
             self.count_report(fact.author, &said.subject, others);
         }
         if let Some(origin) = fact.claim.relayed_from() {
-            let key = keys::indexed(&[], &keys::subject(&said.subject), &said.author, kind);
+            let key = keys::indexed(&keys::subject(&said.subject), &said.author, kind);
             let list = self.relayed.entry(origin).or_default();
             let at = list
                 .binary_search_by(|(listed, _, _)| listed.cmp(&key))

@@ -142,10 +142,26 @@ impl Store {
         table.set_block_cache(&Cache::new_lru_cache(64 << 20));
         table.set_bloom_filter(10.0, false);
         options.set_block_based_table_factory(&table);
+        // A store an earlier version wrote may hold families since dropped:
+        // RocksDB opens a store only with all of them, so they are opened,
+        // then dropped.
+        let existing = DB::list_cf(&options, path).unwrap_or_default();
+        let dropped: Vec<&str> = keys::DROPPED
+            .into_iter()
+            .filter(|name| existing.iter().any(|e| e == name))
+            .collect();
         let families = keys::ALL
             .iter()
+            .chain(&dropped)
             .map(|name| ColumnFamilyDescriptor::new(*name, options.clone()));
-        let db = DB::open_cf_descriptors(&options, path, families)?;
+        let mut db = DB::open_cf_descriptors(&options, path, families)?;
+        for name in dropped {
+            db.drop_cf(name)?;
+            tracing::info!(
+                family = name,
+                "dropped a column family earlier versions kept"
+            );
+        }
         let mut store = Store {
             db,
             writer: Mutex::new(Counts::default()),

@@ -1,6 +1,6 @@
-//! Reads from disk: a statement by id, the statements about a subject,
-//! its netblock or relayed from it (what the in-memory mirror holds, with
-//! signatures), an author's slots, and the ingest log for back-fill.
+//! Reads from disk: a statement by id, the statements about a subject
+//! (what the in-memory mirror holds, with signatures), an author's slots,
+//! and the ingest log for back-fill.
 
 use super::*;
 
@@ -80,21 +80,42 @@ impl Store {
     }
 
     /// Live statements about addresses and netblocks inside the /24 or /48
-    /// covering `subject` (an IP, or a netblock at least that long), read
-    /// from disk: the reference the in-memory mirror is tested against.
+    /// covering `subject` (an IP, or a netblock at least that long), found
+    /// by reading the whole subject index: the reference the in-memory
+    /// mirror is tested against.
     #[cfg(test)]
     pub fn in_netblock(&self, subject: &Subject) -> Result<Vec<Stored>, Error> {
-        match keys::netblock(subject) {
-            Some(block) => self.scan_ids(keys::NETBLOCKS, &block),
-            None => Ok(Vec::new()),
-        }
+        let Some(block) = keys::netblock(subject) else {
+            return Ok(Vec::new());
+        };
+        self.scan_all_live(|s| keys::netblock(&s.body.subject).as_ref() == Some(&block))
     }
 
     /// Live reports whose relay chain names `subject` as the original
-    /// source, read from disk: the reference the mirror is tested against.
+    /// source, found by reading the whole subject index: the reference the
+    /// mirror is tested against.
     #[cfg(test)]
     pub fn relayed_from(&self, subject: &Subject) -> Result<Vec<Stored>, Error> {
-        self.scan_ids(keys::RELAYED, &keys::subject(subject))
+        self.scan_all_live(|s| match &s.body.claim {
+            Claim::Report { evidence, .. } => evidence
+                .relay_chain
+                .first()
+                .is_some_and(|ip| Subject::Ip(*ip) == *subject),
+            _ => false,
+        })
+    }
+
+    /// The live statements `keep` accepts (at most
+    /// [`MAX_STATEMENTS_PER_LOOKUP`]), in subject-index order.
+    #[cfg(test)]
+    fn scan_all_live(&self, keep: impl Fn(&SignedStatement) -> bool) -> Result<Vec<Stored>, Error> {
+        let mut kept = Vec::new();
+        for stored in self.scan_ids(keys::SUBJECTS, &[])? {
+            if keep(&stored.statement) && kept.len() < MAX_STATEMENTS_PER_LOOKUP {
+                kept.push(stored);
+            }
+        }
+        Ok(kept)
     }
 
     /// The current statements of one author (including retractions), optionally of one slot kind.

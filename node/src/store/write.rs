@@ -106,7 +106,6 @@ impl Store {
                 seq: next.next_seq,
                 expires_at: body.expires_at,
                 first_reported,
-                relay_origin: relay_origin(&item.statement),
             };
             self.add(
                 &mut batch,
@@ -221,24 +220,10 @@ impl Store {
         if Self::is_live(statement) {
             batch.put_cf(
                 self.cf(keys::SUBJECTS)?,
-                keys::indexed(&[], subject_key, &statement.author, kind),
+                keys::indexed(subject_key, &statement.author, kind),
                 keys::index_value(&item.id, value.first_reported),
             );
             changes.add(item.id, statement, value.first_reported);
-            if let Some(origin) = &value.relay_origin {
-                batch.put_cf(
-                    self.cf(keys::RELAYED)?,
-                    keys::indexed(origin, subject_key, &statement.author, kind),
-                    keys::index_value(&item.id, value.first_reported),
-                );
-            }
-            if let Some(block) = keys::netblock(&statement.body.subject) {
-                batch.put_cf(
-                    self.cf(keys::NETBLOCKS)?,
-                    keys::indexed(&block, subject_key, &statement.author, kind),
-                    keys::index_value(&item.id, value.first_reported),
-                );
-            }
         }
         Ok(())
     }
@@ -263,21 +248,9 @@ impl Store {
         );
         batch.delete_cf(
             self.cf(keys::SUBJECTS)?,
-            keys::indexed(&[], subject_key, &statement.author, kind),
+            keys::indexed(subject_key, &statement.author, kind),
         );
         changes.remove(&statement.body.subject, old.id);
-        if let Some(origin) = &old.relay_origin {
-            batch.delete_cf(
-                self.cf(keys::RELAYED)?,
-                keys::indexed(origin, subject_key, &statement.author, kind),
-            );
-        }
-        if let Some(block) = keys::netblock(&statement.body.subject) {
-            batch.delete_cf(
-                self.cf(keys::NETBLOCKS)?,
-                keys::indexed(&block, subject_key, &statement.author, kind),
-            );
-        }
         Ok(())
     }
 
@@ -335,16 +308,5 @@ impl Store {
         batch.delete_range_cf(expiry, [].as_slice(), end.as_slice());
         self.commit(batch, changes, &mut counts, next)?;
         Ok(expired)
-    }
-}
-
-/// The subject key of the first relay hop of a report, if it has one.
-fn relay_origin(statement: &SignedStatement) -> Option<Vec<u8>> {
-    match &statement.body.claim {
-        Claim::Report { evidence, .. } => evidence
-            .relay_chain
-            .first()
-            .map(|ip| keys::subject(&Subject::Ip(*ip))),
-        _ => None,
     }
 }
