@@ -147,3 +147,11 @@ fn stdout_failed(error: &std::io::Error) -> ! {
     eprintln!("error: cannot write to standard output: {error}");
     std::process::exit(1);
 }
+
+/// jemalloc, for Rust and (by replacing `malloc` itself) RocksDB alike:
+/// glibc's allocator kept what bulk ingest freed in its per-thread arenas,
+/// while jemalloc's background thread returns freed pages within seconds.
+/// With a million statements imported then ten seconds of HTTP lookups,
+/// the node held 255 MB against glibc's 293, importing as fast.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;

@@ -246,7 +246,7 @@ async fn housekeeping(state: AppState, config: Config) {
                 let given_back =
                     tokio::task::spawn_blocking(move || ingest.give_back_memory_if_quiet()).await;
                 if matches!(given_back, Ok(true)) {
-                    tracing::debug!("memory freed by bulk ingest given back");
+                    tracing::debug!("write buffers bulk ingest filled written out");
                 }
             }
             _ = recompute.tick() => {

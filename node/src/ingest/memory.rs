@@ -1,19 +1,17 @@
-//! Memory given back after bulk ingest. An import or a back-fill decodes,
-//! verifies and stores hundreds of thousands of statements through
-//! short-lived buffers spread over glibc's per-thread arenas, and glibc
-//! keeps the pages they freed: a node that had just imported a million
-//! statements went from 414 MB to 323 MB once glibc was asked to return
-//! them. RocksDB's write buffers, filled by the same ingest, hold up to
-//! 64 MiB more until later writes fill them further. So once bulk ingest
-//! has been quiet for a moment, the node writes the buffers out and asks
-//! glibc (`malloc_trim`), once, off the async runtime.
+//! Memory given back after bulk ingest. An import or a back-fill fills
+//! RocksDB's write buffers, which hold up to 64 MiB until later writes
+//! fill them further; so once bulk ingest has been quiet for a moment, the
+//! node writes the buffers out, once, off the async runtime. The buffers
+//! ingest itself freed are the allocator's to return: the `vouch` binary
+//! runs on jemalloc, whose background thread hands freed pages back to the
+//! system within seconds.
 
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// How long bulk ingest must have been quiet before memory is given back:
-/// an import sends request after request, and trimming between them would
-/// only hand the next one pages to fault in again.
+/// an import sends request after request, and writing the buffers out
+/// between them would only make small table files for compaction to merge.
 pub const QUIET: Duration = Duration::from_secs(2);
 
 /// When bulk ingest last ran, until the memory it freed is given back.
@@ -39,21 +37,6 @@ impl BulkMark {
             }
             _ => false,
         }
-    }
-}
-
-/// Asks the allocator to return the free memory it holds to the system;
-/// whether any was returned (never, where the allocator is not glibc's).
-pub(crate) fn give_back_free_memory() -> bool {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    {
-        // SAFETY: malloc_trim only releases free pages of glibc's own
-        // heaps, under each arena's lock; any thread may call it at any time.
-        unsafe { libc::malloc_trim(0) == 1 }
-    }
-    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-    {
-        false
     }
 }
 

@@ -244,19 +244,21 @@ impl Ingest {
         Ok(results)
     }
 
-    /// Gives the memory bulk ingest took back to the system once bulk
-    /// ingest has been quiet for `BULK_QUIET` (two seconds): the store's write buffers
-    /// are written out, then the allocator returns what is free; whether
-    /// it returned any. Blocking (a flush, and the allocator walks its
-    /// heaps).
+    /// Gives back the memory bulk ingest filled RocksDB's write buffers
+    /// with, once bulk ingest has been quiet for `BULK_QUIET` (two
+    /// seconds): the buffers are written out. Whether they were. Blocking
+    /// (a flush).
     pub fn give_back_memory_if_quiet(&self) -> bool {
         if !self.bulk.take_if_quiet(Instant::now()) {
             return false;
         }
-        if let Err(error) = self.store.flush_write_buffers() {
-            tracing::warn!(%error, "cannot write the store's write buffers out");
+        match self.store.flush_write_buffers() {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::warn!(%error, "cannot write the store's write buffers out");
+                false
+            }
         }
-        memory::give_back_free_memory()
     }
 
     /// Ingests statements made or imported locally by the operator, who
