@@ -112,6 +112,12 @@ impl Ingested {
 /// A statement decoded with its id and canonical bytes, not yet validated or verified.
 type Decoded = Result<(StatementId, Vec<u8>, SignedStatement), Rejection>;
 
+/// Decodes a statement as it came from the network.
+fn decode(bytes: Vec<u8>) -> Decoded {
+    let statement = decode_signed(&bytes)?;
+    Ok((StatementId::of_bytes(&bytes), bytes, statement))
+}
+
 /// The ingest pipeline; shared by the API and the network.
 pub struct Ingest {
     store: Arc<Store>,
@@ -185,13 +191,7 @@ impl Ingest {
         items: Vec<Vec<u8>>,
         now: u64,
     ) -> Result<Vec<Ingested>, store::Error> {
-        let decoded = items
-            .into_iter()
-            .map(|bytes| {
-                let statement = decode_signed(&bytes)?;
-                Ok((StatementId::of_bytes(&bytes), bytes, statement))
-            })
-            .collect();
+        let decoded = items.into_iter().map(decode).collect();
         self.run(decoded, now, true)
     }
 
@@ -205,15 +205,15 @@ impl Ingest {
         items: Vec<Vec<u8>>,
         now: u64,
     ) -> Result<Vec<Ingested>, store::Error> {
-        // (author, bytes) of each trust statement; the rest as they are.
-        let mut trust: Vec<(NodeKey, Vec<u8>)> = Vec::new();
-        let mut rest: Vec<Vec<u8>> = Vec::new();
-        for bytes in items {
-            match decode_signed(&bytes) {
-                Ok(s) if matches!(s.body.claim, Claim::Trust { .. }) => {
-                    trust.push((s.author, bytes));
+        // Each trust statement with its author; the rest as they are.
+        let mut trust: Vec<(NodeKey, Decoded)> = Vec::new();
+        let mut rest: Vec<Decoded> = Vec::new();
+        for item in items.into_iter().map(decode) {
+            match &item {
+                Ok((_, _, s)) if matches!(s.body.claim, Claim::Trust { .. }) => {
+                    trust.push((s.author, item));
                 }
-                _ => rest.push(bytes),
+                _ => rest.push(item),
             }
         }
         let mut results = Vec::new();
@@ -230,14 +230,14 @@ impl Ingest {
             if ready.is_empty() {
                 break;
             }
-            results.extend(self.submit_encoded(ready.into_iter().map(|(_, b)| b).collect(), now)?);
+            results.extend(self.run(ready.into_iter().map(|(_, d)| d).collect(), now, true)?);
             self.trust.recompute_if_dirty();
         }
-        for part in [trust.into_iter().map(|(_, b)| b).collect(), rest] {
+        for part in [trust.into_iter().map(|(_, d)| d).collect(), rest] {
             if part.is_empty() {
                 continue;
             }
-            results.extend(self.submit_encoded(part, now)?);
+            results.extend(self.run(part, now, true)?);
             self.trust.recompute_if_dirty();
         }
         self.bulk.note(Instant::now());
