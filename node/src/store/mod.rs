@@ -38,6 +38,14 @@ pub const MAX_STATEMENTS_PER_LOOKUP: usize = 10_000;
 /// Memory all column families' write buffers share.
 const MEMTABLE_BUDGET_BYTES: usize = 64 << 20;
 
+/// The column families every ingested statement is looked up in before
+/// it is written (is it known? who holds its slot?).
+const LOOKED_UP_BEFORE_WRITES: [&str; 2] = [keys::STATEMENTS, keys::SLOTS];
+
+/// Size of a write buffer's bloom filter, as a share of the buffer's
+/// 64 MiB ceiling: about 1.3 MB, some 16 bits a key in a full buffer.
+const MEMTABLE_BLOOM_RATIO: f64 = 0.02;
+
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -150,10 +158,17 @@ impl Store {
             .into_iter()
             .filter(|name| existing.iter().any(|e| e == name))
             .collect();
-        let families = keys::ALL
-            .iter()
-            .chain(&dropped)
-            .map(|name| ColumnFamilyDescriptor::new(*name, options.clone()));
+        let families = keys::ALL.iter().chain(&dropped).map(|name| {
+            let mut options = options.clone();
+            if LOOKED_UP_BEFORE_WRITES.contains(name) {
+                // A whole-key bloom filter in the write buffer: most of
+                // these lookups miss (a new statement, an empty slot) and
+                // skip the skip list.
+                options.set_memtable_prefix_bloom_ratio(MEMTABLE_BLOOM_RATIO);
+                options.set_memtable_whole_key_filtering(true);
+            }
+            ColumnFamilyDescriptor::new(*name, options)
+        });
         let mut db = DB::open_cf_descriptors(&options, path, families)?;
         for name in dropped {
             db.drop_cf(name)?;
