@@ -105,17 +105,14 @@ impl Store {
         })
     }
 
-    /// The live statements `keep` accepts (at most
-    /// [`MAX_STATEMENTS_PER_LOOKUP`]), in subject-index order.
+    /// The live statements `keep` accepts, in subject-index order, from a
+    /// read of the whole index (a test's store, far smaller than the
+    /// [`MAX_STATEMENTS_PER_LOOKUP`] that caps the read).
     #[cfg(test)]
     fn scan_all_live(&self, keep: impl Fn(&SignedStatement) -> bool) -> Result<Vec<Stored>, Error> {
-        let mut kept = Vec::new();
-        for stored in self.scan_ids(keys::SUBJECTS, &[])? {
-            if keep(&stored.statement) && kept.len() < MAX_STATEMENTS_PER_LOOKUP {
-                kept.push(stored);
-            }
-        }
-        Ok(kept)
+        let mut all = self.scan_ids(keys::SUBJECTS, &[])?;
+        all.retain(|stored| keep(&stored.statement));
+        Ok(all)
     }
 
     /// The current statements of one author (including retractions), optionally of one slot kind.
