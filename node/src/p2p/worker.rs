@@ -14,8 +14,13 @@ use super::sync::{PageOutcome, SyncPage};
 use crate::clock::unix_now;
 use crate::ingest::{Ingest, Ingested};
 
-/// Most gossiped statements ingested in one batch.
-pub const GOSSIP_BATCH: usize = 256;
+/// Most gossiped statements ingested in one batch: what is waiting, up to
+/// this, goes in together. A flood of 20,000 statements by 64 authors from
+/// one peer was stored at 35k a second in batches of at most 256, 41k at
+/// 1,024 (the batch equation sums an author's terms once it holds more than
+/// one of theirs) and 38k at 4,096 (the network's work waited longer on
+/// each batch).
+pub const GOSSIP_BATCH: usize = 1024;
 
 /// A gossiped statement waiting for its verdict.
 #[derive(Debug)]
