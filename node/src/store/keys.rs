@@ -95,8 +95,9 @@ pub fn subject(subject: &Subject) -> Vec<u8> {
 /// on the stack (every lookup of an address builds one).
 pub type NetblockKey = smallvec::SmallVec<[u8; 7]>;
 
-/// The netblock key a subject is indexed under: the /24 or /48 covering an
-/// address, or a netblock at least that long. `None` for other subjects.
+/// The netblock key the mirror files a subject under: the /24 or /48
+/// covering an address, or a netblock at least that long. `None` for other
+/// subjects.
 pub fn netblock(subject: &Subject) -> Option<NetblockKey> {
     match subject {
         Subject::Ip(IpAddr::V4(ip)) => Some(v4_block(ip.octets())),
@@ -179,9 +180,8 @@ pub struct SlotValue {
 /// (the relay origin earlier versions wrote after it) never start with it.
 const FIRST_REPORTED_TAG: u8 = 0xff;
 
-/// The value of a subjects index entry: the
-/// statement id, then (for renewed reports) when the author first reported
-/// the subject.
+/// The value of a subjects index entry: the statement id, then (for
+/// renewed reports) when the author first reported the subject.
 pub fn index_value(id: &StatementId, first_reported: Option<u64>) -> Vec<u8> {
     let mut v = Vec::with_capacity(40);
     v.extend_from_slice(&id.0);
