@@ -86,8 +86,8 @@ fn ingest(c: &mut Criterion) {
         .collect();
     let mut group = c.benchmark_group("ingest");
     group.sample_size(10);
-    // 64 and 256: gossip batches; 4096: a back-fill page (an import
-    // request is larger still).
+    // 64 and 256: gossip batches (what was waiting, up to 1,024); 4096: a
+    // back-fill page (an import request is larger still).
     for chunk in [64usize, 256, 4096] {
         group.throughput(Throughput::Elements(STATEMENTS as u64));
         group.bench_function(format!("verified_and_stored_in_batches_of_{chunk}"), |b| {
