@@ -271,7 +271,10 @@ fn single_holds(key: &AuthorKey, parts: &Parts) -> bool {
 /// The batch equation: `[8](Σ zᵢ(sᵢB − kᵢAᵢ − Rᵢ)) = 0` with 128-bit
 /// coefficients `zᵢ` derived from a hash of every input, so no signature
 /// can be chosen to cancel another's error. The `kᵢAᵢ` terms of one author
-/// are summed first (one point per author, not per signature).
+/// are summed first (one point per author, not per signature). Each `Rᵢ`
+/// enters negated with the short `zᵢ`, not as is with `−zᵢ` (a full-size
+/// scalar): the multiscalar multiplication skips a scalar's zero digits, so
+/// half of each `Rᵢ`'s work is never done.
 fn batch_holds(batch: &[(usize, AuthorKey, Parts)]) -> bool {
     let mut transcript = Sha512::new().chain_update(b"vouch batch verification");
     for (_, _, parts) in batch {
@@ -286,11 +289,10 @@ fn batch_holds(batch: &[(usize, AuthorKey, Parts)]) -> bool {
     let mut author_slot: HashMap<[u8; 32], usize> = HashMap::new();
     scalars.push(Scalar::ZERO);
     points.push(ED25519_BASEPOINT_POINT);
-    for (n, (_, key, parts)) in batch.iter().enumerate() {
-        let z = coefficient(&seed, n);
+    for ((_, key, parts), z) in batch.iter().zip(coefficients(&seed)) {
         b_coefficient += z * parts.s;
-        scalars.push(-z);
-        points.push(parts.r);
+        scalars.push(z);
+        points.push(-parts.r);
         let slot = *author_slot.entry(key.bytes).or_insert_with(|| {
             scalars.push(Scalar::ZERO);
             points.push(key.minus_a);
@@ -308,15 +310,20 @@ fn batch_holds(batch: &[(usize, AuthorKey, Parts)]) -> bool {
         .is_identity()
 }
 
-/// The `n`th batch coefficient: 128 bits of `SHA-512(seed ‖ n)`.
-fn coefficient(seed: &[u8], n: usize) -> Scalar {
-    let hash = Sha512::new()
-        .chain_update(seed)
-        .chain_update((n as u64).to_le_bytes())
-        .finalize();
-    let mut bytes = [0u8; 32];
-    bytes[..16].copy_from_slice(&hash[..16]);
-    Scalar::from_bytes_mod_order(bytes)
+/// The batch coefficients, 128 bits each: `SHA-512(seed ‖ n)` for
+/// n = 0, 1, … cut into four.
+fn coefficients(seed: &[u8]) -> impl Iterator<Item = Scalar> + '_ {
+    (0u64..).flat_map(move |n| {
+        let hash = Sha512::new()
+            .chain_update(seed)
+            .chain_update(n.to_le_bytes())
+            .finalize();
+        let mut quarters = [[0u8; 32]; 4];
+        for (quarter, bytes) in quarters.iter_mut().zip(hash.chunks_exact(16)) {
+            quarter[..16].copy_from_slice(bytes);
+        }
+        quarters.map(Scalar::from_bytes_mod_order)
+    })
 }
 
 #[cfg(test)]
