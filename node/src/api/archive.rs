@@ -125,7 +125,10 @@ pub async fn import(
         .map_err(|e| Error::InvalidBody(e.to_string()))?;
     let received = items.len();
     let ingested = tokio::task::spawn_blocking(move || {
-        let ingested = state.ingest.submit_encoded_trust_first(items, unix_now())?;
+        let ingested = state
+            .ingest
+            .submit_encoded_trust_first(items, unix_now())?
+            .results;
         // Acknowledged means on disk.
         state.store.sync_wal()?;
         Ok::<_, Error>(ingested)

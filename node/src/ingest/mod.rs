@@ -9,6 +9,7 @@
 mod memory;
 mod verifiers;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
@@ -109,6 +110,16 @@ impl Ingested {
     }
 }
 
+/// What [`Ingest::submit_encoded_trust_first`] did.
+#[derive(Debug)]
+pub struct Bulk {
+    /// One outcome a statement (trust statements' first, not in input order).
+    pub results: Vec<Ingested>,
+    /// The trust statements stored as trusted, encoded, in `results`'
+    /// order: a vouch learnt in bulk is to be gossiped on.
+    pub vouches: Vec<Vec<u8>>,
+}
+
 /// A statement decoded with its id and canonical bytes, not yet validated or verified.
 type Decoded = Result<(StatementId, Vec<u8>, SignedStatement), Rejection>;
 
@@ -204,13 +215,16 @@ impl Ingest {
         &self,
         items: Vec<Vec<u8>>,
         now: u64,
-    ) -> Result<Vec<Ingested>, store::Error> {
+    ) -> Result<Bulk, store::Error> {
         // Each trust statement with its author; the rest as they are.
         let mut trust: Vec<(NodeKey, Decoded)> = Vec::new();
         let mut rest: Vec<Decoded> = Vec::new();
+        // The trust statements' bytes, for those stored as trusted.
+        let mut vouch_bytes: HashMap<StatementId, Vec<u8>> = HashMap::new();
         for item in items.into_iter().map(decode) {
             match &item {
-                Ok((_, _, s)) if matches!(s.body.claim, Claim::Trust { .. }) => {
+                Ok((id, bytes, s)) if matches!(s.body.claim, Claim::Trust { .. }) => {
+                    vouch_bytes.insert(*id, bytes.clone());
                     trust.push((s.author, item));
                 }
                 _ => rest.push(item),
@@ -241,7 +255,18 @@ impl Ingest {
             self.trust.recompute_if_dirty();
         }
         self.bulk.note(Instant::now());
-        Ok(results)
+        let vouches = results
+            .iter()
+            .filter_map(|result| match result {
+                Ingested::Stored {
+                    id,
+                    stranger: false,
+                    ..
+                } => vouch_bytes.remove(id),
+                _ => None,
+            })
+            .collect();
+        Ok(Bulk { results, vouches })
     }
 
     /// Gives back the memory bulk ingest filled RocksDB's write buffers

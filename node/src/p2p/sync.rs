@@ -10,8 +10,6 @@
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 
-use vouch_protocol::{Claim, StatementId, decode_signed};
-
 use crate::ingest::{Ingest, Ingested};
 use crate::store::{self, Store};
 
@@ -135,25 +133,10 @@ pub struct PageOutcome {
 pub fn ingest_page(ingest: &Ingest, page: SyncPage, now: u64) -> Result<PageOutcome, store::Error> {
     let mut outcome = PageOutcome::default();
     let items: Vec<Vec<u8>> = page.statements.into_iter().map(ByteBuf::into_vec).collect();
-    let mut vouches: Vec<(StatementId, Vec<u8>)> = items
-        .iter()
-        .filter(|bytes| {
-            decode_signed(bytes).is_ok_and(|s| matches!(s.body.claim, Claim::Trust { .. }))
-        })
-        .map(|bytes| (StatementId::of_bytes(bytes), bytes.clone()))
-        .collect();
-    for result in ingest.submit_encoded_trust_first(items, now)? {
+    let bulk = ingest.submit_encoded_trust_first(items, now)?;
+    outcome.vouches = bulk.vouches;
+    for result in bulk.results {
         match result {
-            Ingested::Stored {
-                id,
-                stranger: false,
-                ..
-            } => {
-                outcome.stored += 1;
-                if let Some(at) = vouches.iter().position(|(vouch, _)| *vouch == id) {
-                    outcome.vouches.push(vouches.swap_remove(at).1);
-                }
-            }
             Ingested::Stored { .. } => outcome.stored += 1,
             Ingested::Rejected(rejection) if rejection.is_senders_fault() => outcome.rejected += 1,
             _ => {}
