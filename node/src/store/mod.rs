@@ -11,6 +11,7 @@ mod mirror;
 mod neighbourhoods;
 mod network;
 mod read;
+mod sorted_batch;
 mod strangers;
 mod subject_table;
 mod write;
@@ -21,13 +22,14 @@ use std::sync::{Mutex, PoisonError};
 
 use rocksdb::{
     BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, Direction, FlushOptions,
-    IteratorMode, Options, ReadOptions, WriteBatch,
+    IteratorMode, Options, ReadOptions,
 };
 use vouch_protocol::{Claim, Kind, NodeKey, SignedStatement, StatementId, Subject, decode_stored};
 
 use keys::SlotValue;
 pub use mirror::MirrorView;
 use mirror::{Changes, Mirror};
+use sorted_batch::SortedBatch;
 pub use strangers::{Admission, StrangerQuota};
 
 /// Most statements one lookup reads about a subject or netblock; beyond this

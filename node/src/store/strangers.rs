@@ -9,7 +9,9 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::PoisonError;
 
-use rocksdb::{IteratorMode, WriteBatch};
+use rocksdb::IteratorMode;
+
+use super::SortedBatch;
 use vouch_protocol::{NodeKey, SignedStatement, StatementId};
 
 use super::keys;
@@ -126,9 +128,9 @@ impl Store {
     /// far: a promoted statement becomes something this node serves, and
     /// peers whose back-fill watermark passed it while it was a stranger's
     /// get it in their next round.
-    fn move_to_end(
-        &self,
-        batch: &mut WriteBatch,
+    fn move_to_end<'s>(
+        &'s self,
+        batch: &mut SortedBatch<'s>,
         ids: &[StatementId],
         next: &mut super::Counts,
     ) -> Result<(), Error> {
@@ -214,7 +216,7 @@ impl Store {
         }
         let expire = expire_now;
         let mut next = *counts;
-        let mut batch = WriteBatch::default();
+        let mut batch = SortedBatch::default();
         let mut changes = Changes::default();
         let mut sweep = StrangerSweep {
             promoted: promote.len(),

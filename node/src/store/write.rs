@@ -26,7 +26,7 @@ impl Store {
         let cf_slots = self.cf(keys::SLOTS)?;
         let mut counts = self.writer.lock().unwrap_or_else(PoisonError::into_inner);
         let mut next = *counts;
-        let mut batch = WriteBatch::default();
+        let mut batch = SortedBatch::default();
         // Slots and stranger entries written earlier in this batch, which the
         // database cannot see yet.
         let mut pending: HashMap<Vec<u8>, SlotValue> = HashMap::new();
@@ -142,9 +142,9 @@ impl Store {
     /// Writes `batch` with the counts it leads to (in the same atomic
     /// write), then brings the mirror and the published counts in step.
     /// The caller holds the writer lock: `counts` is what it guards.
-    pub(super) fn commit(
-        &self,
-        mut batch: WriteBatch,
+    pub(super) fn commit<'s>(
+        &'s self,
+        mut batch: SortedBatch<'s>,
         changes: Changes,
         counts: &mut Counts,
         next: Counts,
@@ -152,7 +152,7 @@ impl Store {
         let meta = self.cf(keys::META)?;
         batch.put_cf(meta, keys::META_COUNT, next.statements.to_be_bytes());
         batch.put_cf(meta, keys::META_NEXT_SEQ, next.next_seq.to_be_bytes());
-        self.db.write(batch)?;
+        self.db.write(batch.into_write_batch())?;
         self.mirror.apply(changes);
         *counts = next;
         self.publish(next);
@@ -161,9 +161,9 @@ impl Store {
 
     /// Deletes the statement `id` with its slot and index entries, if it
     /// still holds its slot; true when it did.
-    pub(super) fn delete_current(
-        &self,
-        batch: &mut WriteBatch,
+    pub(super) fn delete_current<'s>(
+        &'s self,
+        batch: &mut SortedBatch<'s>,
         changes: &mut Changes,
         id: &StatementId,
         statement: &SignedStatement,
@@ -198,9 +198,9 @@ impl Store {
         }
     }
 
-    pub(super) fn add(
-        &self,
-        batch: &mut WriteBatch,
+    pub(super) fn add<'s>(
+        &'s self,
+        batch: &mut SortedBatch<'s>,
         changes: &mut Changes,
         item: &Verified,
         subject_key: &[u8],
@@ -230,9 +230,9 @@ impl Store {
 
     /// Deletes the statement `old` holding the slot of `statement` (same
     /// author, subject and slot kind).
-    pub(super) fn remove(
-        &self,
-        batch: &mut WriteBatch,
+    pub(super) fn remove<'s>(
+        &'s self,
+        batch: &mut SortedBatch<'s>,
         changes: &mut Changes,
         statement: &SignedStatement,
         subject_key: &[u8],
@@ -279,7 +279,7 @@ impl Store {
             return Ok(Vec::new());
         };
         let mut next = *counts;
-        let mut batch = WriteBatch::default();
+        let mut batch = SortedBatch::default();
         let mut changes = Changes::default();
         let mut expired = Vec::new();
         for (id, stored) in due.iter().zip(self.load_aligned(&due)?) {
