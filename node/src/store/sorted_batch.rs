@@ -16,6 +16,7 @@ pub(super) struct SortedBatch<'a> {
     batch: WriteBatch,
 }
 
+/// One point write, until the batch is written out.
 struct Write<'a> {
     cf: &'a ColumnFamily,
     key: Vec<u8>,

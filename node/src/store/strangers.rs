@@ -10,10 +10,9 @@ use std::collections::{HashMap, HashSet};
 use std::sync::PoisonError;
 
 use rocksdb::IteratorMode;
-
-use super::SortedBatch;
 use vouch_protocol::{NodeKey, SignedStatement, StatementId};
 
+use super::SortedBatch;
 use super::keys;
 use super::mirror::Changes;
 use super::{Error, Store};
