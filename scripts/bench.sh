@@ -4,8 +4,10 @@
 #
 #   1. fills a fresh node with N statements (default 1,000,000) through
 #      `vouch import` (timed), from a file `bench_fill` writes;
-#   2. drives its HTTP API with wrk, its DNS zone with dnsperf and its
-#      policy server with `policy_load` (a separate process): about
+#   2. drives its HTTP API with wrk, its DNS zone with dnsperf, and its
+#      policy server and HTTP API again with `lookup_load` (a separate
+#      process, one thread per connection, so its latencies hold no wait
+#      for the load generator's own event loop): about
 #      listed addresses at random, about 1,000 listed addresses over and
 #      over (a sender writing to many recipients), and about addresses
 #      nobody listed;
@@ -156,10 +158,11 @@ dns_load() {
     echo "$rate $(sed -n "$((count / 2 + 1))p" "$out.latency")ms $(sed -n "$((count * 99 / 100 + 1))p" "$out.latency")ms $listed"
 }
 
-# policy_load MODE: rate, p50, p99 of policy requests.
-policy_load() {
-    "$BIN/examples/policy_load" "$POLICY" "$DATA/listed.txt" "$CONNECTIONS" "$SECONDS_EACH" "$1" \
-        | awk '/^policy/ { print $2, $5 "ms", $8 "ms" }'
+# lookup_load PROTOCOL ADDR MODE: rate, p50, p99 of policy requests or
+# HTTP lookups, one thread per connection.
+lookup_load() {
+    "$BIN/examples/lookup_load" "$1" "$2" "$DATA/listed.txt" "$CONNECTIONS" "$SECONDS_EACH" "$3" \
+        | awk '/^(policy|http) / { print $2, $5 "ms", $8 "ms" }'
 }
 
 declare -A RESULT
@@ -171,10 +174,12 @@ for kind in $KINDS; do
     [ "$kind" = repeated ] && senders=1000
     say "HTTP, $kind senders: wrk, $CONNECTIONS connections, ${SECONDS_EACH}s"
     RESULT[http-$kind]="$(wrk_load "$kind" "$octet" "$senders")"
+    say "HTTP, $kind senders: lookup_load, $CONNECTIONS connections, ${SECONDS_EACH}s"
+    RESULT[http1-$kind]="$(lookup_load http "$API" "$kind")"
     say "DNS, $kind senders: dnsperf, $CONNECTIONS clients, ${SECONDS_EACH}s"
     RESULT[dns-$kind]="$(dns_load "$DNS_PORT" "$kind")"
-    say "policy, $kind senders: policy_load, $CONNECTIONS connections, ${SECONDS_EACH}s"
-    RESULT[policy-$kind]="$(policy_load "$kind")"
+    say "policy, $kind senders: lookup_load, $CONNECTIONS connections, ${SECONDS_EACH}s"
+    RESULT[policy-$kind]="$(lookup_load policy "$POLICY" "$kind")"
 done
 
 rss_kb=$(awk '/^VmRSS/ { print $2 }' "/proc/$NODE_PID/status")
@@ -216,10 +221,13 @@ echo "Vouch: $stored statements imported in $import_secs s ($(awk -v n="$stored"
 echo "Restarted (statements back in memory) in $restart_secs s; RSS $((restart_rss_kb / 1024)) MB"
 printf '| %-30s | %10s | %9s | %9s | %10s | %8s |\n' "front-end, senders" "answers/s" "p50" "p99" "vs rbldnsd" "listed"
 printf '|%s|%s|%s|%s|%s|%s|\n' "--------------------------------" "-----------:" "----------:" "----------:" "-----------:" "---------:"
-for front in http dns policy rbldnsd; do
+for front in http http1 dns policy rbldnsd; do
     for kind in $KINDS; do
         read -r rate p50 p99 listed <<<"${RESULT[$front-$kind]}"
         read -r rbl _ <<<"${RESULT[rbldnsd-$kind]}"
-        printf '| %-30s | %10s | %9s | %9s | %10s | %8s |\n' "$front, $kind" "$rate" "$p50" "$p99" "$(ratio "$rate" "$rbl")" "${listed:--}"
+        label=$front
+        [ "$front" = http ] && label="http (wrk)"
+        [ "$front" = http1 ] && label="http (lookup_load)"
+        printf '| %-30s | %10s | %9s | %9s | %10s | %8s |\n' "$label, $kind" "$rate" "$p50" "$p99" "$(ratio "$rate" "$rbl")" "${listed:--}"
     done
 done
