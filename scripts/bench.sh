@@ -175,7 +175,7 @@ for kind in $KINDS; do
     say "HTTP, $kind senders: wrk, $CONNECTIONS connections, ${SECONDS_EACH}s"
     RESULT[http-$kind]="$(wrk_load "$kind" "$octet" "$senders")"
     say "HTTP, $kind senders: lookup_load, $CONNECTIONS connections, ${SECONDS_EACH}s"
-    RESULT[http1-$kind]="$(lookup_load http "$API" "$kind")"
+    RESULT[http_load-$kind]="$(lookup_load http "$API" "$kind")"
     say "DNS, $kind senders: dnsperf, $CONNECTIONS clients, ${SECONDS_EACH}s"
     RESULT[dns-$kind]="$(dns_load "$DNS_PORT" "$kind")"
     say "policy, $kind senders: lookup_load, $CONNECTIONS connections, ${SECONDS_EACH}s"
@@ -221,13 +221,13 @@ echo "Vouch: $stored statements imported in $import_secs s ($(awk -v n="$stored"
 echo "Restarted (statements back in memory) in $restart_secs s; RSS $((restart_rss_kb / 1024)) MB"
 printf '| %-30s | %10s | %9s | %9s | %10s | %8s |\n' "front-end, senders" "answers/s" "p50" "p99" "vs rbldnsd" "listed"
 printf '|%s|%s|%s|%s|%s|%s|\n' "--------------------------------" "-----------:" "----------:" "----------:" "-----------:" "---------:"
-for front in http http1 dns policy rbldnsd; do
+for front in http http_load dns policy rbldnsd; do
     for kind in $KINDS; do
         read -r rate p50 p99 listed <<<"${RESULT[$front-$kind]}"
         read -r rbl _ <<<"${RESULT[rbldnsd-$kind]}"
         label=$front
         [ "$front" = http ] && label="http (wrk)"
-        [ "$front" = http1 ] && label="http (lookup_load)"
+        [ "$front" = http_load ] && label="http (lookup_load)"
         printf '| %-30s | %10s | %9s | %9s | %10s | %8s |\n' "$label, $kind" "$rate" "$p50" "$p99" "$(ratio "$rate" "$rbl")" "${listed:--}"
     done
 done

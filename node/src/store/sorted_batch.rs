@@ -57,8 +57,7 @@ impl<'a> SortedBatch<'a> {
         key: impl AsRef<[u8]>,
         value: impl AsRef<[u8]>,
     ) {
-        let value = value.as_ref();
-        self.push(cf, key.as_ref(), Some(value));
+        self.push(cf, key.as_ref(), Some(value.as_ref()));
     }
 
     /// Deletes `key` in `cf`.
@@ -120,23 +119,20 @@ impl<'a> SortedBatch<'a> {
         let mut pending = std::mem::take(&mut self.pending);
         pending.sort_unstable_by(|a, b| self.order(a, b));
         let size = self.bytes.len() + pending.len() * WRITE_OVERHEAD;
-        let batch = self
+        let mut batch = self
             .batch
-            .get_or_insert_with(|| WriteBatch::with_capacity_bytes(size));
+            .take()
+            .unwrap_or_else(|| WriteBatch::with_capacity_bytes(size));
         for write in &pending {
-            let key = self.bytes.get(write.start..write.start + write.key_len);
-            let key = key.unwrap_or_default();
+            let key = self.slice(write.start, write.key_len);
             match write.value_len {
                 Some(len) => {
-                    let value = self
-                        .bytes
-                        .get(write.start + write.key_len..)
-                        .unwrap_or_default();
-                    batch.put_cf(write.cf, key, value.get(..len).unwrap_or_default());
+                    batch.put_cf(write.cf, key, self.slice(write.start + write.key_len, len))
                 }
                 None => batch.delete_cf(write.cf, key),
             }
         }
+        self.batch = Some(batch);
         pending.clear();
         self.pending = pending;
         self.bytes.clear();
