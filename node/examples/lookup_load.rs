@@ -18,6 +18,9 @@ use std::io::{BufRead, BufReader, Error, ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+/// Largest answer body read: a lookup's answer is a few kilobytes.
+const MAX_BODY: usize = 1 << 20;
+
 /// Which front-end is asked, and how.
 #[derive(Clone, Copy)]
 enum Protocol {
@@ -71,6 +74,9 @@ impl Protocol {
                 }
             }
             first = false;
+        }
+        if length > MAX_BODY {
+            return Err(Error::new(ErrorKind::InvalidData, "answer body too large"));
         }
         body.resize(length, 0);
         reader.read_exact(body)?;
