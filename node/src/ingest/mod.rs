@@ -313,7 +313,7 @@ impl Ingest {
         admit_by_trust: bool,
     ) -> Result<Vec<Ingested>, store::Error> {
         let mut results: Vec<Option<Ingested>> = Vec::with_capacity(items.len());
-        let mut candidates: Vec<(usize, Verified)> = Vec::new();
+        let mut candidates: Vec<(usize, Verified)> = Vec::with_capacity(items.len());
         for (i, item) in items.into_iter().enumerate() {
             let checked = item.and_then(|(id, bytes, statement)| {
                 validate(&statement, now, &self.limits)?;
