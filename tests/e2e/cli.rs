@@ -3,6 +3,10 @@
 use std::os::unix::fs::PermissionsExt;
 
 use serde_json::Value;
+use vouch_protocol::{
+    Claim, Evidence, Keypair, ReportCategory, Statement, Subject, VERSION, encode_signed,
+    write_record,
+};
 
 use crate::harness::NodeDir;
 
@@ -266,4 +270,78 @@ fn an_export_imported_into_another_node_brings_the_statements_along() {
         String::from_utf8_lossy(&out.stderr).contains("not an export file"),
         "{out:?}"
     );
+}
+
+#[test]
+fn an_import_too_big_for_one_request_stores_every_statement_trust_first() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs();
+    let statement = |subject, claim| Statement {
+        version: VERSION,
+        subject,
+        created_at: now - 60,
+        expires_at: now + 86_400,
+        claim,
+    };
+    let hub = Keypair::from_secret_bytes([0x51; 32]);
+    let authors: Vec<Keypair> = (1..=8u8)
+        .map(|a| Keypair::from_secret_bytes([a; 32]))
+        .collect();
+    let mut file = Vec::new();
+    let mut write = |signed| write_record(&mut file, &encode_signed(&signed).expect("encode"));
+    // The reports first in the file: the import still sends the trust
+    // statements before them.
+    let reports: u32 = 40_000;
+    for i in 0..reports {
+        let author = &authors[i as usize % authors.len()];
+        let claim = Claim::Report {
+            category: ReportCategory::Spam,
+            count: 1,
+            evidence: Evidence::default(),
+        };
+        let address = std::net::Ipv4Addr::from(0x2d00_0000 + i);
+        write(author.sign(statement(Subject::Ip(address.into()), claim)));
+    }
+    for author in &authors {
+        write(hub.sign(statement(
+            Subject::Node(author.public()),
+            Claim::Trust { weight: 100 },
+        )));
+    }
+    assert!(
+        file.len() > 2 * vouch_node::MAX_IMPORT_BYTES,
+        "the file takes more than two requests"
+    );
+
+    let node = NodeDir::new();
+    let _running = node.start();
+    node.ok(&["trust", "add", &hub.public().to_string()]);
+    let path = node.path().join("many.vouch");
+    std::fs::write(&path, &file).expect("write");
+    let held = || -> u64 {
+        let status: Value = serde_json::from_str(&node.ok(&["status", "--json"])).expect("json");
+        status["statements"]
+            .as_u64()
+            .expect("a count of statements")
+    };
+    let before = held();
+    let imported = node.ok(&["import", &path.display().to_string()]);
+    let count = |key: &str| {
+        imported
+            .lines()
+            .find_map(|l| {
+                let mut words = l.split_whitespace();
+                (words.next() == Some(key)).then(|| words.next()?.parse::<u32>().ok())?
+            })
+            .unwrap_or_else(|| panic!("no {key} in {imported}"))
+    };
+    let total = reports + authors.len() as u32;
+    assert_eq!(count("received"), total, "{imported}");
+    // Every author was vouched for before its reports arrived: none is
+    // a stranger's.
+    assert_eq!(count("stored"), total, "{imported}");
+    assert_eq!(count("stored_stranger"), 0, "{imported}");
+    assert_eq!(held() - before, u64::from(total));
 }
