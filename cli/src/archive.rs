@@ -64,7 +64,7 @@ pub fn export(client: &Client, args: ExportArgs) -> anyhow::Result<()> {
 
 /// `vouch import FILE`: trust statements first (so the statements of
 /// authors they vouch for are admitted as trusted), then the rest, a few
-/// megabytes per request, two requests at a time.
+/// megabytes per request, two at a time once the trust statements are in.
 pub fn import(client: &Client, args: ImportArgs) -> anyhow::Result<()> {
     let file = read(&args.file)?;
     let mut trust = Vec::new();
@@ -80,8 +80,11 @@ pub fn import(client: &Client, args: ImportArgs) -> anyhow::Result<()> {
         if is_trust { &mut trust } else { &mut rest }.push(record);
     }
     let mut totals = Totals::default();
-    for part in [trust, rest] {
-        for answer in post_all(client, chunks(&part))? {
+    // Trust statements one request after another, in the file's order:
+    // one may vouch for the author of another. The rest depend only on
+    // the trust, and go two at a time.
+    for (part, in_flight) in [(trust, 1), (rest, REQUESTS_IN_FLIGHT)] {
+        for answer in post_all(client, chunks(&part), in_flight)? {
             totals.add(&answer);
         }
     }
@@ -94,10 +97,10 @@ pub fn import(client: &Client, args: ImportArgs) -> anyhow::Result<()> {
 /// (on every core).
 const REQUESTS_IN_FLIGHT: usize = 2;
 
-/// Posts each of `chunks` to `/v1/import`, [`REQUESTS_IN_FLIGHT`] at a
-/// time, and gives the answers in no particular order; stops sending at
-/// the first failure, which it gives.
-fn post_all(client: &Client, chunks: Vec<Vec<u8>>) -> anyhow::Result<Vec<Value>> {
+/// Posts each of `chunks` to `/v1/import`, `in_flight` at a time (in
+/// order when one), and gives the answers in no particular order; stops
+/// sending at the first failure, which it gives.
+fn post_all(client: &Client, chunks: Vec<Vec<u8>>, in_flight: usize) -> anyhow::Result<Vec<Value>> {
     let queue = Mutex::new(chunks.into_iter());
     let failed = AtomicBool::new(false);
     let post = || -> anyhow::Result<Vec<Value>> {
@@ -116,7 +119,7 @@ fn post_all(client: &Client, chunks: Vec<Vec<u8>>) -> anyhow::Result<Vec<Value>>
         Ok(answers)
     };
     std::thread::scope(|scope| {
-        let senders: Vec<_> = (0..REQUESTS_IN_FLIGHT).map(|_| scope.spawn(post)).collect();
+        let senders: Vec<_> = (0..in_flight.max(1)).map(|_| scope.spawn(post)).collect();
         let mut answers = Vec::new();
         for sender in senders {
             let sent = sender

@@ -285,15 +285,24 @@ fn an_import_too_big_for_one_request_stores_every_statement_trust_first() {
         expires_at: now + 86_400,
         claim,
     };
-    let hub = Keypair::from_secret_bytes([0x51; 32]);
-    let authors: Vec<Keypair> = (1..=8u8)
-        .map(|a| Keypair::from_secret_bytes([a; 32]))
-        .collect();
+    // The node trusts the hub, the hub vouches for 100 operators, and
+    // each of those for 180 more, who report.
+    let key = |group: u8, n: u32| {
+        let mut secret = [group; 32];
+        secret[..4].copy_from_slice(&n.to_be_bytes());
+        Keypair::from_secret_bytes(secret)
+    };
+    let hub = key(0x51, 0);
+    let vouched: Vec<Keypair> = (0..100).map(|n| key(0x52, n)).collect();
+    let authors: Vec<Keypair> = (0..18_000).map(|n| key(0x53, n)).collect();
     let mut file = Vec::new();
-    let mut write = |signed| write_record(&mut file, &encode_signed(&signed).expect("encode"));
+    let write = |file: &mut Vec<u8>, signed| {
+        write_record(file, &encode_signed(&signed).expect("encode"));
+    };
+    let trust = || Claim::Trust { weight: 100 };
     // The reports first in the file: the import still sends the trust
     // statements before them.
-    let reports: u32 = 40_000;
+    let reports = 2 * authors.len() as u32;
     for i in 0..reports {
         let author = &authors[i as usize % authors.len()];
         let claim = Claim::Report {
@@ -302,17 +311,34 @@ fn an_import_too_big_for_one_request_stores_every_statement_trust_first() {
             evidence: Evidence::default(),
         };
         let address = std::net::Ipv4Addr::from(0x2d00_0000 + i);
-        write(author.sign(statement(Subject::Ip(address.into()), claim)));
+        write(
+            &mut file,
+            author.sign(statement(Subject::Ip(address.into()), claim)),
+        );
     }
-    for author in &authors {
-        write(hub.sign(statement(
-            Subject::Node(author.public()),
-            Claim::Trust { weight: 100 },
-        )));
+    let reports_end = file.len();
+    for operator in &vouched {
+        write(
+            &mut file,
+            hub.sign(statement(Subject::Node(operator.public()), trust())),
+        );
     }
+    for (i, author) in authors.iter().enumerate() {
+        let voucher = &vouched[i % vouched.len()];
+        write(
+            &mut file,
+            voucher.sign(statement(Subject::Node(author.public()), trust())),
+        );
+    }
+    // The second request of trust statements vouches for authors whom
+    // the first request's make trusted.
     assert!(
-        file.len() > 2 * vouch_node::MAX_IMPORT_BYTES,
-        "the file takes more than two requests"
+        file.len() - reports_end > vouch_node::MAX_IMPORT_BYTES,
+        "the trust statements take two requests"
+    );
+    assert!(
+        reports_end > 2 * vouch_node::MAX_IMPORT_BYTES,
+        "the reports take more than two requests"
     );
 
     let node = NodeDir::new();
@@ -337,10 +363,10 @@ fn an_import_too_big_for_one_request_stores_every_statement_trust_first() {
             })
             .unwrap_or_else(|| panic!("no {key} in {imported}"))
     };
-    let total = reports + authors.len() as u32;
+    let total = reports + (vouched.len() + authors.len()) as u32;
     assert_eq!(count("received"), total, "{imported}");
-    // Every author was vouched for before its reports arrived: none is
-    // a stranger's.
+    // Every author was vouched for before its statements arrived: none
+    // is a stranger's.
     assert_eq!(count("stored"), total, "{imported}");
     assert_eq!(count("stored_stranger"), 0, "{imported}");
     assert_eq!(held() - before, u64::from(total));
